@@ -1,0 +1,154 @@
+import type { Context } from "./context.ts";
+import { Event, type EventOrigin } from "./event.ts";
+import { callback, Job, JobType, type JobTarget } from "./job.ts";
+import type { Logger } from "./logger.ts";
+
+/** Listen to this to receive every event. */
+export const MATCH_ALL = "*";
+
+/** A map of event type to the type of its data. */
+export type EventMap = { [type: string]: unknown };
+
+type AnyEvent<M extends EventMap> = { [K in keyof M & string]: Event<K, M[K]> }[keyof M & string];
+/** The event a listener of `K` receives (every event for MATCH_ALL). */
+export type EventFor<M extends EventMap, K extends string> = K extends keyof M ? Event<K, M[K]> : AnyEvent<M>;
+type DataFor<M extends EventMap, K extends string> = K extends keyof M ? M[K] : M[keyof M];
+
+export interface ListenOptions<Data> {
+  /** Runs first, synchronously, with the event's data; the listener runs only when it returns true. */
+  filter?: (data: Data) => boolean;
+  /** Name in logs (defaults to the listener's function name). */
+  name?: string;
+}
+
+interface Listener {
+  readonly type: string;
+  readonly job: Job;
+  readonly filter: ((data: unknown) => boolean) | undefined;
+  once: boolean;
+  removed: boolean;
+}
+
+export interface EventBusDeps {
+  log: Logger;
+  /** Runs a non-callback listener job (as a task, or on the executor). */
+  runJob: (job: Job, event: Event) => void;
+}
+
+/**
+ * The typed event bus (HA's EventBus). Callback listeners run synchronously in the order they were
+ * added; coroutine listeners become tasks. A listener's error is logged with its name and never stops the others.
+ */
+export class EventBus<M extends EventMap> {
+  private readonly deps: EventBusDeps;
+  // Arrays are replaced, never mutated, so a fire in progress iterates a stable snapshot.
+  private readonly listeners = new Map<string, Listener[]>();
+  private matchAll: Listener[] = [];
+
+  constructor(deps: EventBusDeps) {
+    this.deps = deps;
+  }
+
+  /** Fires an event; callback listeners have run when this returns. */
+  fire<K extends keyof M & string>(type: K, data: M[K], options?: { context?: Context; origin?: EventOrigin }): void {
+    const typed = this.listeners.get(type);
+    const all = this.matchAll;
+    if (typed === undefined && all.length === 0) return;
+    const event = new Event(type, data, options?.origin, options?.context);
+    if (typed !== undefined) for (let i = 0; i < typed.length; i++) this.dispatch(typed[i]!, event);
+    for (let i = 0; i < all.length; i++) this.dispatch(all[i]!, event);
+  }
+
+  /** Calls `listener` for each event of `type` (or every event, with MATCH_ALL); returns the function that removes it. */
+  listen<K extends (keyof M & string) | typeof MATCH_ALL>(
+    type: K,
+    listener: JobTarget | Job,
+    options: ListenOptions<DataFor<M, K>> = {},
+  ): () => void {
+    return this.add(type, listener, options, false);
+  }
+
+  /** Like listen, for the next matching event only. */
+  listenOnce<K extends (keyof M & string) | typeof MATCH_ALL>(
+    type: K,
+    listener: JobTarget | Job,
+    options: ListenOptions<DataFor<M, K>> = {},
+  ): () => void {
+    return this.add(type, listener, options, true);
+  }
+
+  /** Resolves with the next event of `type` that passes `filter`; rejects if `signal` fires first. */
+  waitFor<K extends keyof M & string>(
+    type: K,
+    filter?: (data: M[K]) => boolean,
+    signal?: AbortSignal,
+  ): Promise<Event<K, M[K]>> {
+    return new Promise((resolve, reject) => {
+      const remove = this.add(
+        type,
+        new Job(
+          callback((e: Event<K, M[K]>) => {
+            signal?.removeEventListener("abort", onAbort);
+            resolve(e);
+          }),
+          { name: `waitFor ${type}` },
+        ),
+        { filter: filter as ((data: unknown) => boolean) | undefined },
+        true,
+      );
+      const onAbort = () => {
+        remove();
+        reject(signal?.reason);
+      };
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** How many listeners each event type has. */
+  listenerCounts(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const [type, list] of this.listeners) counts[type] = list.length;
+    if (this.matchAll.length > 0) counts[MATCH_ALL] = this.matchAll.length;
+    return counts;
+  }
+
+  private add(type: string, target: JobTarget | Job, options: ListenOptions<never>, once: boolean): () => void {
+    const job = target instanceof Job ? target : new Job(target, { name: options.name });
+    const listener: Listener = {
+      type,
+      job,
+      filter: options.filter as ((data: unknown) => boolean) | undefined,
+      once,
+      removed: false,
+    };
+    if (type === MATCH_ALL) this.matchAll = [...this.matchAll, listener];
+    else this.listeners.set(type, [...(this.listeners.get(type) ?? []), listener]);
+    return () => this.remove(listener);
+  }
+
+  private remove(listener: Listener): void {
+    if (listener.removed) return;
+    listener.removed = true;
+    const type = listener.type;
+    if (type === MATCH_ALL) {
+      this.matchAll = this.matchAll.filter((l) => l !== listener);
+      return;
+    }
+    const rest = (this.listeners.get(type) ?? []).filter((l) => l !== listener);
+    if (rest.length === 0) this.listeners.delete(type);
+    else this.listeners.set(type, rest);
+  }
+
+  private dispatch(listener: Listener, event: Event): void {
+    if (listener.removed) return; // removed by an earlier listener of this same fire
+    try {
+      if (listener.filter !== undefined && !listener.filter(event.data)) return;
+      if (listener.once) this.remove(listener);
+      if (listener.job.type === JobType.Callback) (listener.job.target as (e: Event) => void)(event);
+      else this.deps.runJob(listener.job, event);
+    } catch (err) {
+      this.deps.log.error({ err, listener: listener.job.name, event: event.type }, `Error in listener ${listener.job.name} for ${event.type}`);
+    }
+  }
+}

@@ -1,0 +1,22 @@
+import type { StateChangedData } from "./state-machine.ts";
+
+type NoData = Record<string, never>;
+
+/**
+ * The hub's typed event map. Other layers add their events by augmenting this interface:
+ * `declare module "../core/hub-events.ts" { interface HubEvents { device_added: {...} } }`.
+ */
+export interface HubEvents {
+  /** The hub is starting: set-up may begin. */
+  hub_start: NoData;
+  /** Set-up is over and the hub is running. */
+  hub_started: NoData;
+  /** Shutdown has begun: stop taking work. */
+  hub_stop: NoData;
+  /** Last chance to write state to storage. */
+  hub_final_write: NoData;
+  /** Close links and files. */
+  hub_close: NoData;
+  state_changed: StateChangedData;
+  [type: string]: unknown;
+}

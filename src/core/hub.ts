@@ -1,0 +1,363 @@
+import { type Clock, systemClock } from "./clock.ts";
+import { HearthError, isCancelledError } from "./errors.ts";
+import { EventBus } from "./event-bus.ts";
+import type { Event } from "./event.ts";
+import type { ExecutorTask } from "./executor/task.ts";
+import type { HubEvents } from "./hub-events.ts";
+import { Job, type JobTarget, JobType } from "./job.ts";
+import { type Logger, silentLogger } from "./logger.ts";
+import { DEFAULT_STAGE_TIMEOUTS, type StageTimeouts, type StopResult, settleWithin } from "./shutdown.ts";
+import { StateMachine } from "./state-machine.ts";
+import { Task, type TaskTarget } from "./task.ts";
+import { TimeoutManager } from "./timeout.ts";
+
+/** Lifecycle of a hub (HA's CoreState). */
+export type HubState = "not_running" | "starting" | "running" | "stopping" | "final_write" | "stopped";
+
+/** Options of one executor job. */
+export interface ExecutorJobOptions {
+  /** Seconds before the job is abandoned with TimeoutError (its Worker replaced). */
+  timeout?: number;
+  /** Aborting drops a queued job, or abandons a running one as for a timeout. */
+  signal?: AbortSignal;
+}
+
+/** What the hub needs of an executor (the Worker pool of src/core/executor). */
+export interface HubExecutor {
+  submit<Args extends unknown[], Result>(task: ExecutorTask<Args, Result>, args: Args, options?: ExecutorJobOptions): Promise<Result>;
+  /** Stop accepting jobs (the first stage of shutdown). */
+  close(): void;
+  /** Let running jobs finish within `ms`, reject queued ones, terminate Workers; resolves with what it abandoned. */
+  shutdown(ms: number): Promise<string[]>;
+}
+
+export interface HubOptions {
+  log?: Logger;
+  clock?: Clock;
+  /** Seconds `start()` waits for the tasks of set-up before going on without them. */
+  startTimeout?: number;
+  stageTimeouts?: Partial<StageTimeouts>;
+  /** Makes the executor on first use. */
+  executor?: (hub: Hub) => HubExecutor;
+}
+
+export interface CreateTaskOptions {
+  name?: string;
+  /** Run at once, up to the first await (default); false waits a turn. */
+  eagerStart?: boolean;
+  /** Cancel at shutdown instead of waiting for it. */
+  cancelOnShutdown?: boolean;
+}
+
+/**
+ * The centre of hearth (HA's HomeAssistant object): the loop's lifecycle, its event bus, state machine,
+ * timeouts, the tasks it tracks and the executor. Everything here is touched from the loop thread only.
+ */
+export class Hub {
+  state: HubState = "not_running";
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly bus: EventBus<HubEvents>;
+  readonly states: StateMachine;
+  readonly timeout: TimeoutManager;
+  /** Shared data of components, keyed by domain (HA's hass.data). */
+  readonly data = new Map<string, unknown>();
+  /** Tasks that start-up, `blockTillDone` and shutdown wait for. */
+  readonly tasks = new Set<Task<unknown>>();
+  /** Tasks nobody waits for, cancelled at shutdown. */
+  readonly backgroundTasks = new Set<Task<unknown>>();
+  /** Seconds `start()` waits for set-up tasks. */
+  readonly startTimeout: number;
+  readonly stageTimeouts: StageTimeouts;
+
+  private readonly shutdownJobs = new Set<Job>();
+  private readonly executorFactory: ((hub: Hub) => HubExecutor) | undefined;
+  private executorInstance: HubExecutor | undefined;
+  private stopping: Promise<StopResult> | undefined;
+
+  constructor(options: HubOptions = {}) {
+    this.log = options.log ?? silentLogger();
+    this.clock = options.clock ?? systemClock;
+    this.startTimeout = options.startTimeout ?? 300;
+    this.stageTimeouts = { ...DEFAULT_STAGE_TIMEOUTS, ...options.stageTimeouts };
+    this.executorFactory = options.executor;
+    this.bus = new EventBus<HubEvents>({
+      log: this.log.child({ component: "bus" }),
+      runJob: (job, event) => this.runJob(job, event),
+    });
+    this.states = new StateMachine({ bus: this.bus });
+    this.timeout = new TimeoutManager({ clock: this.clock });
+  }
+
+  /** Whether the hub is running or on its way there. */
+  get isRunning(): boolean {
+    return this.state === "starting" || this.state === "running";
+  }
+
+  /** Whether shutdown has begun. */
+  get isStopping(): boolean {
+    return this.state === "stopping" || this.state === "final_write" || this.state === "stopped";
+  }
+
+  /** Throws when called off the loop thread (from a Worker), where the hub's state must never be touched. */
+  verifyEventLoopThread(what: string): void {
+    if (!Bun.isMainThread) {
+      throw new HearthError(
+        "WRONG_THREAD",
+        `Detected code that calls ${what} from a Worker instead of the event loop thread; ` +
+          "this would corrupt hearth's state. Use runCallbackThreadsafe() to call back into the loop.",
+      );
+    }
+  }
+
+  /**
+   * Starts a tracked task. Eager by default: a coroutine that never awaits has finished when this
+   * returns. Start-up, `blockTillDone` and shutdown wait for tracked tasks.
+   */
+  createTask<T>(target: TaskTarget<T>, options: CreateTaskOptions = {}): Task<T> {
+    return this.spawn(target, options.name, false, options.cancelOnShutdown ?? false, options.eagerStart ?? true);
+  }
+
+  /**
+   * Starts a task nobody waits for (a monitor, a reader loop): not awaited by start-up or
+   * `blockTillDone`, and cancelled (its signal fires) at shutdown.
+   */
+  createBackgroundTask<T>(target: TaskTarget<T>, options: { name?: string; eagerStart?: boolean } = {}): Task<T> {
+    return this.spawn(target, options.name, true, true, options.eagerStart ?? true);
+  }
+
+  /**
+   * Runs a job the cheapest way its type allows: a callback at once (its return value comes back), a
+   * coroutine as a tracked task, an executor task on the pool (a promise of its result).
+   */
+  runJob(job: Job, ...args: unknown[]): unknown {
+    switch (job.type) {
+      case JobType.Callback:
+        return (job.target as (...a: unknown[]) => unknown)(...args);
+      case JobType.Coroutinefunction:
+        return this.spawn(
+          () => (job.target as (...a: unknown[]) => PromiseLike<unknown>)(...args),
+          job.name,
+          false,
+          job.cancelOnShutdown,
+          true,
+        );
+      case JobType.Executor:
+        return this.addExecutorJob(job.target as ExecutorTask<unknown[], unknown>, ...args);
+    }
+  }
+
+  /** Runs a registered blocking function on the executor; a promise of its result. */
+  addExecutorJob<Args extends unknown[], Result>(task: ExecutorTask<Args, Result>, ...args: Args): Promise<Result> {
+    return this.executor.submit(task, args);
+  }
+
+  /** Like addExecutorJob, with a timeout or an AbortSignal. */
+  addExecutorJobWith<Args extends unknown[], Result>(
+    task: ExecutorTask<Args, Result>,
+    args: Args,
+    options: ExecutorJobOptions,
+  ): Promise<Result> {
+    return this.executor.submit(task, args, options);
+  }
+
+  /** The executor, made on first use. */
+  get executor(): HubExecutor {
+    if (this.executorInstance === undefined) {
+      if (this.executorFactory === undefined) throw new HearthError("INVALID_ARGUMENT", "This hub has no executor");
+      if (this.isStopping) throw new HearthError("SHUTTING_DOWN", "The executor is not accepting jobs: shutdown has begun");
+      this.executorInstance = this.executorFactory(this);
+    }
+    return this.executorInstance;
+  }
+
+  /** The executor if one was made (for stats), without making one. */
+  get executorIfStarted(): HubExecutor | undefined {
+    return this.executorInstance;
+  }
+
+  /** Registers a job to run in the first stage of shutdown; returns the function that unregisters it. */
+  addShutdownJob(target: JobTarget | Job): () => void {
+    const job = target instanceof Job ? target : new Job(target);
+    this.shutdownJobs.add(job);
+    return () => this.shutdownJobs.delete(job);
+  }
+
+  /** Waits until no tracked task is left, including tasks those tasks create. Background tasks are not waited for. */
+  async blockTillDone(): Promise<void> {
+    for (;;) {
+      while (this.tasks.size > 0) {
+        await Promise.allSettled([...this.tasks].map((t) => t.settled()));
+      }
+      // Let timers and I/O callbacks due now run; they may create more tasks.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.tasks.size === 0) return;
+    }
+  }
+
+  /** Starts the hub: fires hub_start, waits for set-up tasks (up to `startTimeout`), then runs. */
+  async start(): Promise<void> {
+    this.verifyEventLoopThread("hub.start");
+    if (this.state !== "not_running") throw new HearthError("INVALID_ARGUMENT", `Cannot start a hub that is ${this.state}`);
+    this.state = "starting";
+    this.log.info("Starting");
+    this.bus.fire("hub_start", {});
+    const pending = await this.waitForTracked(this.startTimeout * 1000);
+    if (pending.length > 0) {
+      this.log.warn(
+        { tasks: pending.map((t) => t.name) },
+        `Start-up went on after ${this.startTimeout} s without waiting for: ${pending.map((t) => t.name).join(", ")}`,
+      );
+    }
+    if (this.state !== "starting") return; // stopped while starting
+    this.state = "running";
+    this.bus.fire("hub_started", {});
+    this.log.info("Running");
+  }
+
+  /**
+   * Staged shutdown: stop taking work → shutdown jobs → cancel background and cancelOnShutdown tasks →
+   * wait for tracked tasks → final writes → close (Workers terminated) → stopped. Each stage has a
+   * timeout; whatever it leaves behind is named in the log. Safe to call more than once.
+   */
+  stop(): Promise<StopResult> {
+    this.stopping ??= this.runStop();
+    return this.stopping;
+  }
+
+  private async runStop(): Promise<StopResult> {
+    const abandoned: string[] = [];
+    const t = this.stageTimeouts;
+    const stage = async (name: string, seconds: number, items: Array<{ name: string; promise: PromiseLike<unknown> }>) => {
+      const left = await settleWithin(items.map((i) => i.promise), seconds * 1000);
+      for (const i of left) {
+        const item = items[i]!;
+        abandoned.push(`${name}: ${item.name}`);
+        this.log.warn({ stage: name, task: item.name }, `Shutdown stage "${name}" timed out after ${seconds} s; abandoned ${item.name}`);
+      }
+    };
+
+    // 1. Stop taking work.
+    this.state = "stopping";
+    this.log.info("Stopping");
+    this.executorInstance?.close();
+    this.fireSafely("hub_stop");
+
+    // 2. Shutdown jobs.
+    const jobs: Array<{ name: string; promise: PromiseLike<unknown> }> = [];
+    for (const job of this.shutdownJobs) {
+      try {
+        const result = this.runJob(job);
+        if (result instanceof Task) result.observed = true;
+        if (isPromiseLike(result)) jobs.push({ name: job.name, promise: logFailure(result, this.log, job.name) });
+      } catch (err) {
+        this.log.error({ err, job: job.name }, `Shutdown job ${job.name} failed`);
+      }
+    }
+    await stage("shutdown jobs", t.shutdownJobs, jobs);
+
+    // 3. Cancel background tasks and cancelOnShutdown tasks.
+    const cancelled = [...this.backgroundTasks, ...[...this.tasks].filter((task) => task.cancelOnShutdown)];
+    for (const task of cancelled) task.cancel("hub is shutting down");
+    await stage("cancel", t.cancel, cancelled.map(asStageItem));
+
+    // 4. Tracked tasks.
+    await this.trackedStage("tracked tasks", t.tracked, abandoned);
+
+    // 5. Final writes.
+    this.state = "final_write";
+    this.fireSafely("hub_final_write");
+    await this.trackedStage("final write", t.finalWrite, abandoned);
+
+    // 6. Close links and Workers.
+    this.fireSafely("hub_close");
+    const closing = this.trackedStage("close", t.close, abandoned);
+    if (this.executorInstance) {
+      const left = await this.executorInstance.shutdown(t.close * 1000);
+      for (const name of left) abandoned.push(`executor: ${name}`);
+    }
+    await closing;
+
+    this.state = "stopped";
+    const clean = abandoned.length === 0;
+    if (clean) this.log.info("Stopped");
+    else this.log.warn({ abandoned }, `Stopped, abandoning ${abandoned.length}: ${abandoned.join("; ")}`);
+    return { clean, abandoned };
+  }
+
+  private async trackedStage(name: string, seconds: number, abandoned: string[]): Promise<void> {
+    const left = await this.waitForTracked(seconds * 1000);
+    for (const task of left) {
+      task.cancel(`abandoned at shutdown stage "${name}"`);
+      abandoned.push(`${name}: ${task.name}`);
+      this.log.warn({ stage: name, task: task.name }, `Shutdown stage "${name}" timed out after ${seconds} s; abandoned ${task.name}`);
+    }
+  }
+
+  /** Waits for tracked tasks (including ones they create) up to `ms`; returns those still running then. */
+  private async waitForTracked(ms: number): Promise<Task<unknown>[]> {
+    const deadline = this.clock.now() + ms;
+    for (;;) {
+      const pending = [...this.tasks];
+      if (pending.length === 0) return [];
+      const remaining = deadline - this.clock.now();
+      if (remaining <= 0) return pending;
+      const left = await settleWithin(pending.map((p) => p.settled()), remaining);
+      if (left.length > 0) return left.map((i) => pending[i]!);
+    }
+  }
+
+  private fireSafely(type: "hub_stop" | "hub_final_write" | "hub_close"): void {
+    try {
+      this.bus.fire(type, {});
+    } catch (err) {
+      this.log.error({ err }, `Error firing ${type}`);
+    }
+  }
+
+  private spawn<T>(target: TaskTarget<T>, name: string | undefined, background: boolean, cancelOnShutdown: boolean, eager: boolean): Task<T> {
+    if (this.state === "stopped") {
+      throw new HearthError("HUB_NOT_ACCEPTING", `Cannot start task ${name ?? taskName(target)}: the hub has stopped`);
+    }
+    const task = new Task<T>({
+      name: name ?? taskName(target),
+      background,
+      cancelOnShutdown,
+      onSettle: (t) => this.onTaskSettled(t),
+    });
+    (background ? this.backgroundTasks : this.tasks).add(task as Task<unknown>);
+    if (background && this.isStopping) task.cancel("hub is shutting down"); // born during shutdown: told to stop at once
+    if (eager) task.start(target);
+    else queueMicrotask(() => task.start(target));
+    return task;
+  }
+
+  private onTaskSettled(task: Task<unknown>): void {
+    (task.background ? this.backgroundTasks : this.tasks).delete(task);
+    if (task.status !== "failed") return;
+    // Give whoever holds the task a turn to await it: an awaited failure is theirs to handle.
+    setImmediate(() => {
+      if (!task.observed) this.log.error({ err: task.error, task: task.name }, `Error doing job: task ${task.name} failed`);
+    });
+  }
+}
+
+function taskName(target: unknown): string {
+  return typeof target === "function" && target.name ? target.name : "task";
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
+}
+
+function asStageItem(task: Task<unknown>): { name: string; promise: PromiseLike<unknown> } {
+  return { name: task.name, promise: task.settled().catch(() => {}) };
+}
+
+function logFailure(promise: PromiseLike<unknown>, log: Logger, name: string): Promise<unknown> {
+  return Promise.resolve(promise).catch((err) => {
+    if (!isCancelledError(err)) log.error({ err, job: name }, `Shutdown job ${name} failed`);
+  });
+}
+
+export type { Event };

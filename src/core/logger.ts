@@ -1,0 +1,49 @@
+import pino, { type DestinationStream, type Level, type Logger } from "pino";
+
+export type { Logger } from "pino";
+
+/** Log levels hearth accepts in its configuration and over MQTT. */
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface LoggerOptions {
+  level?: LogLevel;
+  /** Where lines go; stdout (synchronously, so nothing is lost at exit) when omitted. */
+  destination?: DestinationStream;
+  /** Fields added to every line (node id, …). */
+  base?: Record<string, unknown>;
+}
+
+/** The root logger of a hearth process; components take children of it (`log.child({ component })`). */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const destination = options.destination ?? pino.destination({ dest: 1, sync: true });
+  return pino(
+    {
+      level: options.level ?? "info",
+      base: options.base ?? null,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      serializers: { err: pino.stdSerializers.err },
+    },
+    destination,
+  );
+}
+
+/** A logger that drops everything: the default for a Hub built without one (tests, benchmarks). */
+export function silentLogger(): Logger {
+  return pino({ level: "silent" });
+}
+
+/** A destination that keeps each line as parsed JSON, for tests to read what was logged. */
+export class MemoryLogDestination implements DestinationStream {
+  readonly lines: Array<Record<string, unknown> & { level: Level; msg?: string }> = [];
+
+  write(line: string): void {
+    this.lines.push(JSON.parse(line));
+  }
+
+  /** Lines whose message contains `text`. */
+  find(text: string): Array<Record<string, unknown> & { level: Level; msg?: string }> {
+    return this.lines.filter((l) => typeof l.msg === "string" && l.msg.includes(text));
+  }
+}
