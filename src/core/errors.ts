@@ -8,7 +8,8 @@ export type CoreErrorCode =
   | "SHUTTING_DOWN"
   | "SEMAPHORE_RELEASED_TOO_OFTEN"
   | "LOCK_NOT_HELD"
-  | "INVALID_ARGUMENT";
+  | "INVALID_ARGUMENT"
+  | "BLOCKING_CALL";
 
 /** The one error class of hearth: a `code` to branch on, a `cause` to log. */
 export class HearthError<Code extends string = string> extends Error {

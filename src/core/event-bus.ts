@@ -1,6 +1,7 @@
 import type { Context } from "./context.ts";
 import { Event, type EventOrigin } from "./event.ts";
 import { callback, Job, JobType, type JobTarget } from "./job.ts";
+import { jobSlot } from "./job-slot.ts";
 import type { Logger } from "./logger.ts";
 
 /** Listen to this to receive every event. */
@@ -142,6 +143,8 @@ export class EventBus<M extends EventMap> {
 
   private dispatch(listener: Listener, event: Event): void {
     if (listener.removed) return; // removed by an earlier listener of this same fire
+    const outer = jobSlot[0]!;
+    jobSlot[0] = listener.job.slotId; // lets the loop monitor name a listener that holds the loop
     try {
       if (listener.filter !== undefined && !listener.filter(event.data)) return;
       if (listener.once) this.remove(listener);
@@ -149,6 +152,8 @@ export class EventBus<M extends EventMap> {
       else this.deps.runJob(listener.job, event);
     } catch (err) {
       this.deps.log.error({ err, listener: listener.job.name, event: event.type }, `Error in listener ${listener.job.name} for ${event.type}`);
+    } finally {
+      jobSlot[0] = outer;
     }
   }
 }

@@ -5,6 +5,7 @@ import type { Event } from "./event.ts";
 import type { ExecutorTask } from "./executor/task.ts";
 import type { HubEvents } from "./hub-events.ts";
 import { Job, type JobTarget, JobType } from "./job.ts";
+import { jobSlot } from "./job-slot.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import { DEFAULT_STAGE_TIMEOUTS, type StageTimeouts, type StopResult, settleWithin } from "./shutdown.ts";
 import { StateMachine } from "./state-machine.ts";
@@ -132,8 +133,15 @@ export class Hub {
    */
   runJob(job: Job, ...args: unknown[]): unknown {
     switch (job.type) {
-      case JobType.Callback:
-        return (job.target as (...a: unknown[]) => unknown)(...args);
+      case JobType.Callback: {
+        const outer = jobSlot[0]!;
+        jobSlot[0] = job.slotId;
+        try {
+          return (job.target as (...a: unknown[]) => unknown)(...args);
+        } finally {
+          jobSlot[0] = outer;
+        }
+      }
       case JobType.Coroutinefunction:
         return this.spawn(
           () => (job.target as (...a: unknown[]) => PromiseLike<unknown>)(...args),

@@ -11,6 +11,8 @@ export type { HubEvents } from "./hub-events.ts";
 export { callback, coroutine, detectJobType, isCallback, isCoroutineFunction, Job, type JobOptions, JobType } from "./job.ts";
 export { createLogger, LOG_LEVELS, type Logger, type LogLevel, MemoryLogDestination, silentLogger } from "./logger.ts";
 export { Lock, Semaphore } from "./semaphore.ts";
+export { type LoopMonitorOptions, LoopMonitor, type LoopStats } from "./loop-monitor.ts";
+export { allowBlockingCalls, type BlockingCallMode, installBlockingCallGuard } from "./blocking-calls.ts";
 export { DEFAULT_STAGE_TIMEOUTS, type StageTimeouts, type StopResult } from "./shutdown.ts";
 export { installSignalHandlers } from "./signals.ts";
 export { type Attributes, isValidEntityId, splitEntityId, State } from "./state.ts";

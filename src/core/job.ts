@@ -1,5 +1,6 @@
 import { HearthError } from "./errors.ts";
 import { type ExecutorTask, isExecutorTask } from "./executor/task.ts";
+import { jobIdFor } from "./job-slot.ts";
 
 /** How a job runs: at once in the loop, as a task, or on the executor. */
 export enum JobType {
@@ -71,12 +72,15 @@ export class Job<Target extends JobTarget = JobTarget> {
   readonly type: JobType;
   readonly name: string;
   readonly cancelOnShutdown: boolean;
+  /** The name's id in the loop monitor's job slot. */
+  readonly slotId: number;
 
   constructor(target: Target, options: JobOptions = {}) {
     this.target = target;
     this.type = detectJobType(target);
     this.name = options.name ?? jobName(target);
     this.cancelOnShutdown = options.cancelOnShutdown ?? false;
+    this.slotId = jobIdFor(this.name);
   }
 
   toString(): string {

@@ -1,4 +1,5 @@
 import { CancelledError, isCancelledError } from "./errors.ts";
+import { jobIdFor, jobSlot } from "./job-slot.ts";
 
 /** What a task runs: a promise already under way, or a function started with the task's AbortSignal. */
 export type TaskTarget<T> = PromiseLike<T> | ((signal: AbortSignal) => T | PromiseLike<T>);
@@ -59,11 +60,15 @@ export class Task<T = unknown> implements PromiseLike<T> {
       return;
     }
     let value: T | PromiseLike<T>;
+    const outer = jobSlot[0]!;
+    jobSlot[0] = jobIdFor(this.name); // the first step runs now: the loop monitor can name it
     try {
       value = typeof target === "function" ? target(this.controller.signal) : target;
     } catch (err) {
       this.fail(err);
       return;
+    } finally {
+      jobSlot[0] = outer;
     }
     if (!isThenable(value)) {
       this.succeed(value);

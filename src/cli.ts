@@ -1,0 +1,78 @@
+#!/usr/bin/env bun
+import "./preload.ts"; // first: see its comment
+import { parseArgs } from "node:util";
+import { ConfigError, loadConfig } from "./config/load.ts";
+import { startService } from "./service.ts";
+import { VERSION } from "./version.ts";
+
+const USAGE = `hearth ${VERSION} — serial devices on single-board computers, bridged to MQTT
+
+Usage: hearth <command> [options]
+
+Commands:
+  run [--config FILE]    run the service (without --config: the embedded defaults)
+  help                   show this help
+  version                print the version
+
+Options:
+  -c, --config FILE      hearth.yaml to use
+  -h, --help             show this help
+  -v, --version          print the version
+`;
+
+/** Exit codes: 0 ok, 1 failure, 2 bad usage or bad configuration. */
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: "string", short: "c" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "v" },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`hearth: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const command = positionals[0] ?? (values.version ? "version" : "help");
+  if (values.help || command === "help") {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  switch (command) {
+    case "version":
+      process.stdout.write(`${VERSION}\n`);
+      return 0;
+    case "run": {
+      let config;
+      try {
+        config = await loadConfig(values.config);
+      } catch (err) {
+        if (err instanceof ConfigError) {
+          process.stderr.write(`hearth: invalid configuration\n${err.message}\n`);
+          return 2;
+        }
+        throw err;
+      }
+      await startService(config);
+      return -1; // keeps running; the signal handlers exit
+    }
+    default:
+      process.stderr.write(`hearth: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err) => {
+    process.stderr.write(`hearth: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
