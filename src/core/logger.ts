@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Level, type Logger } from "pino";
+import { prettyDestination } from "./log-format.ts";
 
 export type { Logger } from "pino";
 
@@ -14,9 +15,16 @@ export interface LoggerOptions {
   base?: Record<string, unknown>;
 }
 
-/** The root logger of a hearth process; components take children of it (`log.child({ component })`). */
+/**
+ * The root logger of a hearth process; components take children of it (`log.child({ component })`).
+ * JSON lines by default (for journald and log shippers); readable lines on a terminal, or whenever
+ * HEARTH_LOG_FORMAT=pretty (HEARTH_LOG_FORMAT=json forces JSON).
+ */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const destination = options.destination ?? pino.destination({ dest: 1, sync: true });
+  const format = process.env.HEARTH_LOG_FORMAT ?? (process.stdout.isTTY ? "pretty" : "json");
+  const destination =
+    options.destination ??
+    (format === "pretty" ? prettyDestination(1, process.stdout.isTTY === true) : pino.destination({ dest: 1, sync: true }));
   return pino(
     {
       level: options.level ?? "info",
