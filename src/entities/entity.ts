@@ -1,0 +1,125 @@
+import type { Attributes } from "../core/state.ts";
+import { type EntityDescription, type EntityKind, keyToName } from "./description.ts";
+
+/** State values of entities that have no reading (yet). */
+export const STATE_UNKNOWN = "unknown";
+export const STATE_UNAVAILABLE = "unavailable";
+
+/** A raw reading from a driver: a number, text, a boolean, or for a light its on/off and brightness. */
+export type RawValue = number | string | boolean | null | { on: boolean; brightness?: number };
+
+/** One reading turned into what the state machine stores. */
+export interface EntityState {
+  state: string;
+  attributes: Attributes;
+  /** The reading as a value for JSON payloads (a number stays a number). */
+  value: number | string | boolean | null;
+}
+
+/** One entity of one device: its ids and how its readings become states. */
+export class Entity {
+  readonly description: EntityDescription;
+  readonly deviceId: string;
+  /** `<kind>.<device>_<key>` in hub.states. */
+  readonly entityId: string;
+  /** `<node>_<device>_<key>`, stable across restarts (Home Assistant's unique_id). */
+  readonly uniqueId: string;
+  readonly name: string;
+
+  constructor(options: { description: EntityDescription; nodeId: string; deviceId: string; deviceName?: string }) {
+    const { description, nodeId, deviceId } = options;
+    this.description = description;
+    this.deviceId = deviceId;
+    const objectId = `${deviceId}_${description.key}`.toLowerCase().replace(/[^a-z0-9_]+/g, "_").replace(/_+/g, "_").replace(/^_|_$/g, "");
+    this.entityId = `${description.kind}.${objectId}`;
+    this.uniqueId = `${nodeId}_${deviceId}_${description.key}`;
+    this.name = description.name ?? keyToName(description.key);
+  }
+
+  get key(): string {
+    return this.description.key;
+  }
+
+  get kind(): EntityKind {
+    return this.description.kind;
+  }
+
+  /** Attributes every state of this entity carries. */
+  baseAttributes(): Record<string, unknown> {
+    const d = this.description;
+    const attrs: Record<string, unknown> = { friendly_name: this.name };
+    if ("unit" in d && d.unit !== undefined) attrs.unit_of_measurement = d.unit;
+    if ("device_class" in d && d.device_class !== undefined) attrs.device_class = d.device_class;
+    if ("state_class" in d && d.state_class !== undefined) attrs.state_class = d.state_class;
+    if (d.icon !== undefined) attrs.icon = d.icon;
+    if (d.kind === "number") Object.assign(attrs, { min: d.min, max: d.max, step: d.step, mode: d.mode });
+    return attrs;
+  }
+
+  /** Turns a raw reading into a state; a reading that does not fit the kind gives STATE_UNKNOWN, never a wrong value. */
+  toState(raw: RawValue): EntityState {
+    const d = this.description;
+    const attributes = this.baseAttributes();
+    switch (d.kind) {
+      case "sensor":
+      case "number": {
+        if (d.kind === "sensor" && !d.numeric) {
+          return raw === null || typeof raw === "object" ? unknown(attributes) : { state: String(raw), attributes, value: String(raw) };
+        }
+        const n = toNumber(raw);
+        if (n === undefined) return unknown(attributes);
+        const value = d.precision === undefined ? n : Number(n.toFixed(d.precision));
+        return { state: d.precision === undefined ? String(value) : value.toFixed(d.precision), attributes, value };
+      }
+      case "binary_sensor":
+      case "switch": {
+        const on = toBoolean(raw);
+        if (on === undefined) return unknown(attributes);
+        return { state: on ? "on" : "off", attributes, value: on ? "ON" : "OFF" };
+      }
+      case "light": {
+        const scale = d.brightness_scale ?? 255;
+        let on: boolean | undefined;
+        let brightness: number | undefined;
+        if (raw !== null && typeof raw === "object") {
+          on = raw.on;
+          brightness = raw.brightness;
+        } else if (typeof raw === "number" || (typeof raw === "string" && /^\d+$/.test(raw))) {
+          brightness = Number(raw);
+          on = brightness > 0;
+        } else on = toBoolean(raw);
+        if (on === undefined) return unknown(attributes);
+        if (brightness !== undefined) attributes.brightness = Math.round((Math.min(Math.max(brightness, 0), scale) / scale) * 255);
+        return { state: on ? "on" : "off", attributes, value: on ? "ON" : "OFF" };
+      }
+      case "button":
+        // A button's state is when it was last pressed.
+        return typeof raw === "string" ? { state: raw, attributes, value: raw } : unknown(attributes);
+    }
+  }
+}
+
+function unknown(attributes: Record<string, unknown>): EntityState {
+  return { state: STATE_UNKNOWN, attributes, value: null };
+}
+
+function toNumber(raw: RawValue): number | undefined {
+  if (typeof raw === "number") return Number.isFinite(raw) ? raw : undefined;
+  if (typeof raw === "string" && raw.trim() !== "") {
+    const n = Number(raw);
+    return Number.isFinite(n) ? n : undefined;
+  }
+  if (typeof raw === "boolean") return raw ? 1 : 0;
+  return undefined;
+}
+
+function toBoolean(raw: RawValue): boolean | undefined {
+  if (typeof raw === "boolean") return raw;
+  if (typeof raw === "number") return raw === 0 ? false : raw === 1 ? true : undefined;
+  if (typeof raw === "string") {
+    const v = raw.trim().toLowerCase();
+    if (v === "1" || v === "on" || v === "true") return true;
+    if (v === "0" || v === "off" || v === "false") return false;
+  }
+  return undefined;
+}
