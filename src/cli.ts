@@ -1,7 +1,11 @@
 #!/usr/bin/env bun
 import "./preload.ts"; // first: see its comment
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "./config/load.ts";
+import { checkConfigCommand, loadCheckedConfig } from "./commands/check-config.ts";
+import { devicesCommand } from "./commands/devices.ts";
+import { processOutput } from "./commands/output.ts";
+import { schemaCommand } from "./commands/schema.ts";
+import { ConfigError } from "./config/load.ts";
 import { startService } from "./service.ts";
 import { VERSION } from "./version.ts";
 
@@ -11,6 +15,9 @@ Usage: hearth <command> [options]
 
 Commands:
   run [--config FILE]    run the service (without --config: the embedded defaults)
+  check-config [FILE]    validate a hearth.yaml: exit 0 with a summary, or 2 with every problem
+  schema                 print the JSON Schema of hearth.yaml (for editors)
+  devices [--json]       list the device models hearth knows, with their entities
   help                   show this help
   version                print the version
 
@@ -31,6 +38,7 @@ async function main(argv: string[]): Promise<number> {
         config: { type: "string", short: "c" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
+        json: { type: "boolean" },
       },
     });
   } catch (err) {
@@ -47,10 +55,16 @@ async function main(argv: string[]): Promise<number> {
     case "version":
       process.stdout.write(`${VERSION}\n`);
       return 0;
+    case "check-config":
+      return checkConfigCommand(positionals[1] ?? values.config, processOutput);
+    case "schema":
+      return schemaCommand(processOutput);
+    case "devices":
+      return devicesCommand(processOutput, { json: values.json });
     case "run": {
       let config;
       try {
-        config = await loadConfig(values.config);
+        config = await loadCheckedConfig(values.config);
       } catch (err) {
         if (err instanceof ConfigError) {
           process.stderr.write(`hearth: invalid configuration\n${err.message}\n`);

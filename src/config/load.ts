@@ -103,16 +103,34 @@ export function formatIssues(schema: z.ZodType, issues: readonly z.core.$ZodIssu
   return lines;
 }
 
+/** What validation needs to know beyond the schema. */
+export interface ConfigContext {
+  /** Device models hearth knows; a device naming another is an error. */
+  models?: readonly string[];
+}
+
 /** Validates already-parsed YAML; throws ConfigError naming every bad path. */
-export function parseConfig(input: unknown, file?: string): Config {
+export function parseConfig(input: unknown, file?: string, context: ConfigContext = {}): Config {
   const result = ConfigSchema.safeParse(input ?? {});
   if (!result.success) throw new ConfigError(file, formatIssues(ConfigSchema, result.error.issues, input));
+  const problems: string[] = [];
+  if (context.models !== undefined) {
+    const models = context.models;
+    result.data.devices.forEach((device, i) => {
+      if (models.includes(device.model)) return;
+      const hint = closest(device.model, models);
+      problems.push(
+        `devices[${i}].model: unknown model ${JSON.stringify(device.model)}${hint ? ` (did you mean "${hint}"?)` : ""}; known models: ${models.join(", ")}`,
+      );
+    });
+  }
+  if (problems.length > 0) throw new ConfigError(file, problems);
   return result.data;
 }
 
 /** Reads and validates hearth.yaml; no file means the embedded defaults. */
-export async function loadConfig(file?: string): Promise<Config> {
-  if (file === undefined) return parseConfig({});
+export async function loadConfig(file?: string, context: ConfigContext = {}): Promise<Config> {
+  if (file === undefined) return parseConfig({}, undefined, context);
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -125,5 +143,5 @@ export async function loadConfig(file?: string): Promise<Config> {
   } catch (err) {
     throw new ConfigError(file, [`not valid YAML: ${(err as Error).message}`]);
   }
-  return parseConfig(parsed, file);
+  return parseConfig(parsed, file, context);
 }

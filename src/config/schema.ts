@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { z } from "zod";
 import { LOG_LEVELS } from "../core/logger.ts";
+import { BaudSchema } from "./device-definition.ts";
 
 const seconds = (what: string) => z.number({ error: `expected ${what} in seconds, a number` }).positive({ error: `expected ${what} in seconds, above 0` });
 
@@ -27,6 +28,69 @@ export const ShutdownSchema = z.strictObject({
   close: seconds("a stage timeout").default(30),
 });
 
+/** A device id: used in MQTT topics and entity ids, so it must be safe in both. */
+export const DeviceIdSchema = z
+  .string({ error: "expected a text id" })
+  .min(1, { error: "expected a non-empty id" })
+  .max(64, { error: "expected at most 64 characters" })
+  .superRefine((id, ctx) => {
+    if (/[+#/]/.test(id)) ctx.addIssue({ code: "custom", message: "must not contain +, # or / (MQTT wildcards and topic separators)" });
+    else if (id.startsWith("$")) ctx.addIssue({ code: "custom", message: "must not start with $ (topics starting with $ belong to the broker)" });
+    else if (/[\s\p{Cc}]/u.test(id)) ctx.addIssue({ code: "custom", message: "must not contain spaces or control characters" });
+  });
+
+/** One device in hearth.yaml. */
+export const DeviceConfigSchema = z.strictObject({
+  id: DeviceIdSchema,
+  /** A model from `hearth devices`. */
+  model: z.string({ error: "expected a model name (see `hearth devices`)" }).min(1),
+  /** A tty path (`/dev/serial/by-id/…`), or `sim` for the model's simulator on a pseudo-terminal. */
+  port: z.string({ error: "expected a serial port path or sim" }).min(1),
+  name: z.string().min(1).optional(),
+  /** Overrides the model's baud rate. */
+  baud: BaudSchema.optional(),
+  /** Model-specific settings (a Modbus slave address, registers, …). */
+  options: z.record(z.string(), z.unknown()).default({}),
+  /** Seconds between polls; the model's default otherwise. */
+  poll_interval: seconds("the poll interval").optional(),
+  /** Seconds a command waits for its reply; the model's default otherwise. */
+  timeout: seconds("the command timeout").optional(),
+});
+export type DeviceConfig = z.infer<typeof DeviceConfigSchema>;
+
+/** How hearth reaches MQTT; without `url` it runs an embedded broker on 127.0.0.1. */
+export const MqttSchema = z.strictObject({
+  url: z
+    .string()
+    .regex(/^(mqtts?|wss?|tcp|ssl):\/\/[^\s]+$/, { error: "expected a broker URL such as mqtt://host:1883 or mqtts://host:8883" })
+    .optional(),
+  /** Topic prefix; default hearth/<node_id>. */
+  base_topic: z
+    .string()
+    .regex(/^[^+#$][^+#]*[^/+#]$|^[^+#$/]$/, { error: "expected a topic without wildcards, not starting with $ or ending with /" })
+    .optional(),
+  username: z.string().optional(),
+  /** Better kept out of the file: use password_file or the HEARTH_MQTT_PASSWORD environment variable. */
+  password: z.string().optional(),
+  password_file: z.string().optional(),
+  client_id: z.string().min(1).max(128).optional(),
+  protocol_version: z.union([z.literal(4), z.literal(5)]).default(4),
+  keepalive: z.int().min(5).max(3600).default(60),
+  tls: z
+    .strictObject({
+      ca: z.string().optional(),
+      cert: z.string().optional(),
+      key: z.string().optional(),
+      /** Check the broker's certificate (turn off only for testing). */
+      verify: z.boolean().default(true),
+    })
+    .optional(),
+  discovery: z.strictObject({ enabled: z.boolean().default(true), prefix: z.string().min(1).default("homeassistant") }).default({ enabled: true, prefix: "homeassistant" }),
+  /** Inbound payloads larger than this many bytes are refused unread. */
+  max_payload: z.int().min(256).max(1 << 20).default(65536),
+});
+export type MqttConfig = z.infer<typeof MqttSchema>;
+
 /** hearth.yaml. */
 export const ConfigSchema = z.strictObject({
   /** Names this board in MQTT topics; default: the hostname. */
@@ -40,6 +104,18 @@ export const ConfigSchema = z.strictObject({
   executor: ExecutorSchema.default({}),
   loop_monitor: LoopMonitorSchema.default({ slow_threshold_ms: 100, blocking_calls: "warn" }),
   shutdown: ShutdownSchema.default({ shutdown_jobs: 30, cancel: 10, tracked: 30, final_write: 30, close: 30 }),
+  mqtt: MqttSchema.default({ protocol_version: 4, keepalive: 60, discovery: { enabled: true, prefix: "homeassistant" }, max_payload: 65536 }),
+  devices: z
+    .array(DeviceConfigSchema)
+    .default([])
+    .superRefine((devices, ctx) => {
+      const seen = new Map<string, number>();
+      devices.forEach((d, i) => {
+        const first = seen.get(d.id);
+        if (first !== undefined) ctx.addIssue({ code: "custom", path: [i, "id"], message: `duplicate id (devices[${first}] has it too)` });
+        else seen.set(d.id, i);
+      });
+    }),
 });
 
 /** A loaded, validated configuration with every default filled in. */

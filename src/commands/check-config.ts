@@ -1,0 +1,37 @@
+import { ConfigError, loadConfig } from "../config/load.ts";
+import type { Config } from "../config/schema.ts";
+import { deviceDefinitions } from "../devices/registry.ts";
+import type { Output } from "./output.ts";
+
+/** Loads and validates a configuration with the models hearth knows; ConfigError names each bad path. */
+export function loadCheckedConfig(file: string | undefined): Promise<Config> {
+  return loadConfig(file, { models: [...deviceDefinitions().keys()] });
+}
+
+/** A summary of a valid configuration, secrets left out. */
+export function summarize(config: Config, file: string | undefined): string {
+  const lines = [`${file ?? "embedded defaults"}: valid`, `  node: ${config.node_id}`, `  log level: ${config.log_level}`];
+  const broker = config.mqtt.url === undefined ? "embedded broker on 127.0.0.1" : redactUrl(config.mqtt.url);
+  lines.push(`  mqtt: ${broker}${config.mqtt.username ? ` as ${config.mqtt.username}` : ""}`);
+  lines.push(`  devices: ${config.devices.length}`);
+  for (const d of config.devices) lines.push(`    ${d.id}: ${d.model} on ${d.port}`);
+  return `${lines.join("\n")}\n`;
+}
+
+/** A URL with any password in it hidden. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@/]*@/, "//$1:***@");
+}
+
+/** `hearth check-config [file]`: 0 and a summary when valid, 2 and every problem when not. */
+export async function checkConfigCommand(file: string | undefined, output: Output): Promise<number> {
+  try {
+    const config = await loadCheckedConfig(file);
+    output.out(summarize(config, file));
+    return 0;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    output.err(`${err.file ?? "configuration"}: invalid\n${err.problems.map((p) => `  ${p}\n`).join("")}`);
+    return 2;
+  }
+}

@@ -1,0 +1,24 @@
+import { deviceDefinitions } from "../devices/registry.ts";
+import type { Output } from "./output.ts";
+
+/** `hearth devices`: the models hearth knows, with their entities. */
+export function devicesCommand(output: Output, options: { json?: boolean } = {}): number {
+  const definitions = [...deviceDefinitions().values()];
+  if (options.json) {
+    output.out(`${JSON.stringify(definitions, null, 2)}\n`);
+    return 0;
+  }
+  const lines: string[] = [];
+  for (const d of definitions) {
+    lines.push(`${d.model} — ${d.name} (${d.manufacturer}), protocol ${d.protocol}, ${d.serial.baud} baud`);
+    if (d.description) lines.push(`  ${d.description}`);
+    for (const e of d.entities) {
+      const unit = "unit" in e && e.unit ? ` [${e.unit}]` : "";
+      const rw = "write" in e && e.write !== undefined ? (e.kind === "button" ? "" : " (writable)") : "";
+      lines.push(`  ${e.kind.padEnd(13)} ${e.key}${unit}${rw}`);
+    }
+    lines.push("");
+  }
+  output.out(lines.join("\n"));
+  return 0;
+}
