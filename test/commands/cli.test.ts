@@ -1,0 +1,94 @@
+import { expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { OutputReader } from "../helpers/output-reader.ts";
+
+const root = join(import.meta.dir, "..", "..");
+const bun = process.execPath;
+
+function hearth(...args: string[]) {
+  const result = Bun.spawnSync([bun, join(root, "src/cli.ts"), ...args], { cwd: root, env: { ...process.env, HEARTH_LOG_FORMAT: "json" } });
+  return { code: result.exitCode, out: result.stdout.toString(), err: result.stderr.toString() };
+}
+
+function yamlFile(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "hearth-cli-"));
+  const file = join(dir, "hearth.yaml");
+  writeFileSync(file, text);
+  return file;
+}
+
+test("hearth --help lists the commands", () => {
+  const { code, out } = hearth("--help");
+  expect(code).toBe(0);
+  for (const command of ["run", "check-config", "schema", "devices"]) expect(out).toContain(`  ${command}`);
+});
+
+test("hearth version prints the package version", async () => {
+  const pkg = await Bun.file(join(root, "package.json")).json();
+  expect(hearth("version").out.trim()).toBe(pkg.version);
+});
+
+test("an unknown command exits 2 with the usage", () => {
+  const { code, err } = hearth("frobnicate");
+  expect(code).toBe(2);
+  expect(err).toContain('unknown command "frobnicate"');
+});
+
+test("check-config exits 2 and prints each problem with its path", () => {
+  const file = yamlFile("devices:\n  - id: a\n    model: hearth-io\n    port: sim\n  - id: b\n    model: hearth-io\n    port: /dev/ttyUSB0\n    baud: fast\n");
+  const { code, err } = hearth("check-config", file);
+  expect(code).toBe(2);
+  expect(err).toContain(`${file}: invalid`);
+  expect(err).toContain('devices[1].baud: expected one of 1200…921600, got "fast"');
+});
+
+test("check-config exits 0 with a summary that keeps the password out", () => {
+  const file = yamlFile("node_id: attic\nmqtt:\n  url: mqtt://hearth:s3cret@broker.lan:1883\n  password: hunter2\ndevices:\n  - id: board\n    model: hearth-io\n    port: sim\n");
+  const { code, out } = hearth("check-config", file);
+  expect(code).toBe(0);
+  expect(out).toContain("node: attic");
+  expect(out).toContain("board: hearth-io on sim");
+  expect(out).not.toContain("s3cret");
+  expect(out).not.toContain("hunter2");
+});
+
+test("run refuses an invalid configuration with exit code 2", () => {
+  const file = yamlFile("log_level: loud\n");
+  const { code, err } = hearth("run", "--config", file);
+  expect(code).toBe(2);
+  expect(err).toContain("log_level:");
+});
+
+test("schema prints a JSON Schema an editor can use", () => {
+  const { code, out } = hearth("schema");
+  expect(code).toBe(0);
+  const schema = JSON.parse(out);
+  expect(schema.$schema).toContain("json-schema.org");
+  expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(["node_id", "devices", "mqtt", "executor"]));
+  expect(schema.additionalProperties).toBe(false);
+});
+
+test("devices lists the known models with their entities", () => {
+  const { code, out } = hearth("devices");
+  expect(code).toBe(0);
+  expect(out).toContain("hearth-io");
+  expect(out).toMatch(/switch\s+relay1/);
+  expect(out).toMatch(/sensor\s+temperature \[°C\]/);
+});
+
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  test(`run with the embedded defaults starts, and stops cleanly with exit code 0 on ${signal}`, async () => {
+    const child = Bun.spawn([bun, join(root, "src/cli.ts"), "run"], { cwd: root, env: { ...process.env, HEARTH_LOG_FORMAT: "json" }, stdout: "pipe", stderr: "pipe" });
+    const stdout = new OutputReader(child.stdout);
+    await stdout.waitFor("hearth is running");
+    child.kill(signal);
+    const code = await child.exited;
+    const text = await stdout.done;
+    expect(code).toBe(0);
+    const messages = text.trim().split("\n").map((l) => JSON.parse(l).msg as string);
+    expect(messages).toContain(`Received ${signal}; shutting down`);
+    expect(messages.at(-1)).toBe("Stopped");
+  });
+}

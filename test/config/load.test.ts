@@ -1,0 +1,109 @@
+import { expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigError, loadConfig, parseConfig } from "../../src/config/load.ts";
+
+const models = ["hearth-io"];
+
+function problemsOf(input: unknown): string[] {
+  try {
+    parseConfig(input, "hearth.yaml", { models });
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error("expected the configuration to be refused");
+}
+
+test("an empty configuration gets every default", () => {
+  const config = parseConfig({}, undefined, { models });
+  expect(config.log_level).toBe("info");
+  expect(config.node_id).toMatch(/^[A-Za-z0-9_-]+$/);
+  expect(config.devices).toEqual([]);
+  expect(config.mqtt.url).toBeUndefined();
+  expect(config.shutdown.cancel).toBe(10);
+  expect(config.loop_monitor.slow_threshold_ms).toBe(100);
+});
+
+test("a bad baud rate is named by its path with what was expected", () => {
+  const problems = problemsOf({
+    devices: [
+      { id: "a", model: "hearth-io", port: "sim" },
+      { id: "b", model: "hearth-io", port: "/dev/ttyUSB0", baud: "fast" },
+    ],
+  });
+  expect(problems).toEqual(['devices[1].baud: expected one of 1200…921600, got "fast"']);
+});
+
+test("a baud rate given as text is accepted when it is a standard rate", () => {
+  const config = parseConfig({ devices: [{ id: "a", model: "hearth-io", port: "sim", baud: "9600" }] }, undefined, { models });
+  expect(config.devices[0]?.baud).toBe(9600);
+});
+
+test("an unknown key is an error with a did-you-mean when one is close", () => {
+  expect(problemsOf({ exector: { workers: 2 } })).toEqual(['exector: unknown key (did you mean "executor"?)']);
+  expect(problemsOf({ devices: [{ id: "a", model: "hearth-io", port: "sim", pol_interval: 5 }] })).toEqual([
+    'devices[0].pol_interval: unknown key (did you mean "poll_interval"?)',
+  ]);
+});
+
+test("an unknown key far from any known one lists the known keys", () => {
+  const [problem] = problemsOf({ shutdown: { zzzzzzzz: 1 } });
+  expect(problem).toStartWith("shutdown.zzzzzzzz: unknown key (known: shutdown_jobs, cancel, tracked, final_write, close)");
+});
+
+test("device ids must be safe in MQTT topics", () => {
+  const problems = problemsOf({
+    devices: [
+      { id: "kitchen/relay", model: "hearth-io", port: "sim" },
+      { id: "all+", model: "hearth-io", port: "sim" },
+      { id: "#", model: "hearth-io", port: "sim" },
+      { id: "$SYS", model: "hearth-io", port: "sim" },
+    ],
+  });
+  expect(problems).toHaveLength(4);
+  expect(problems[0]).toStartWith("devices[0].id: must not contain +, # or /");
+  expect(problems[1]).toStartWith("devices[1].id: must not contain +, # or /");
+  expect(problems[2]).toStartWith("devices[2].id: must not contain +, # or /");
+  expect(problems[3]).toStartWith("devices[3].id: must not start with $");
+});
+
+test("device ids must be unique", () => {
+  const problems = problemsOf({
+    devices: [
+      { id: "meter", model: "hearth-io", port: "sim" },
+      { id: "meter", model: "hearth-io", port: "sim" },
+    ],
+  });
+  expect(problems).toEqual(['devices[1].id: duplicate id (devices[0] has it too), got "meter"']);
+});
+
+test("an unknown model is named with the closest known one", () => {
+  expect(problemsOf({ devices: [{ id: "a", model: "hearth-i0", port: "sim" }] })).toEqual([
+    'devices[0].model: unknown model "hearth-i0" (did you mean "hearth-io"?); known models: hearth-io',
+  ]);
+});
+
+test("every problem in a file is reported at once", () => {
+  const problems = problemsOf({ log_level: "loud", executor: { workers: 0 }, mqtt: { url: "http://broker" } });
+  expect(problems).toHaveLength(3);
+  expect(problems.some((p) => p.startsWith("log_level:") && p.includes('got "loud"'))).toBe(true);
+  expect(problems.some((p) => p.startsWith("executor.workers: expected at least 1 Worker"))).toBe(true);
+  expect(problems.some((p) => p.startsWith("mqtt.url: expected a broker URL"))).toBe(true);
+});
+
+test("a file that is not YAML is refused with the parser's reason", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hearth-config-"));
+  const file = join(dir, "hearth.yaml");
+  writeFileSync(file, "devices: [\n  - id: a\n");
+  const err = await loadConfig(file).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(ConfigError);
+  expect((err as ConfigError).problems[0]).toStartWith("not valid YAML");
+});
+
+test("a missing file is refused naming the file", async () => {
+  const err = await loadConfig("/nonexistent/hearth.yaml").catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(ConfigError);
+  expect((err as ConfigError).message).toStartWith("/nonexistent/hearth.yaml: cannot read the file");
+});
