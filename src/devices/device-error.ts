@@ -1,0 +1,24 @@
+import { HearthError } from "../core/errors.ts";
+
+/** Codes of the device engine's errors. */
+export type DeviceErrorCode =
+  | "DEVICE_UNAVAILABLE"
+  | "DEVICE_COMMAND_TIMEOUT"
+  | "DEVICE_COMMAND_REJECTED"
+  | "DEVICE_UNKNOWN_ENTITY"
+  | "DEVICE_SETUP_FAILED"
+  | "DEVICE_NOT_WRITABLE";
+
+/** An error of one device, naming it. */
+export class DeviceError extends HearthError<DeviceErrorCode> {
+  override readonly name = "DeviceError";
+  readonly deviceId: string;
+  /** The device's own error code, for DEVICE_COMMAND_REJECTED (`bad_value`, a Modbus exception …). */
+  readonly deviceCode: string | undefined;
+
+  constructor(code: DeviceErrorCode, deviceId: string, message: string, options: { cause?: unknown; deviceCode?: string } = {}) {
+    super(code, `${deviceId}: ${message}`, { cause: options.cause });
+    this.deviceId = deviceId;
+    this.deviceCode = options.deviceCode;
+  }
+}

@@ -1,0 +1,40 @@
+import type { DeviceDefinition } from "../config/device-definition.ts";
+import type { DeviceConfig } from "../config/schema.ts";
+import type { Logger } from "../core/logger.ts";
+import type { EntityCommand } from "../entities/commands.ts";
+import type { Entity, RawValue } from "../entities/entity.ts";
+import type { FrameLink } from "./link.ts";
+
+/** What a driver is given: its device's settings, its link, and where readings go. */
+export interface DriverContext {
+  readonly config: DeviceConfig;
+  readonly definition: DeviceDefinition;
+  readonly entities: ReadonlyMap<string, Entity>;
+  readonly link: FrameLink;
+  readonly log: Logger;
+  /** New readings, by entity key. */
+  report(readings: ReadonlyMap<string, RawValue>): void;
+  /** The device said it (re)booted. */
+  rebooted(info: { model?: string; swVersion?: string }): void;
+  /** A frame that made no sense: counted and skipped. */
+  garbage(frame: Uint8Array, why: string): void;
+  /** The current state of an entity (for toggles). */
+  currentState(key: string): string | undefined;
+}
+
+/**
+ * A protocol's half of a device: turns frames into readings and commands into frames. The engine
+ * calls `poll` and `execute` one at a time (the device's semaphore) with a signal that fires at the
+ * command timeout; a driver rejects with that signal's reason when it fires.
+ */
+export interface Driver {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Reads every entity once (a poll). */
+  poll(signal: AbortSignal): Promise<void>;
+  /** Carries out one validated command. */
+  execute(entity: Entity, command: EntityCommand, signal: AbortSignal): Promise<void>;
+}
+
+/** Makes a driver for a device of its protocol. */
+export type DriverFactory = (context: DriverContext) => Driver;

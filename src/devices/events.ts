@@ -1,0 +1,13 @@
+/** Events of the device engine, added to the hub's event map. */
+declare module "../core/hub-events.ts" {
+  interface HubEvents {
+    /** A device's availability changed: its link, or its answers to polls. */
+    device_availability: { deviceId: string; available: boolean; reason?: string };
+    /** A device announced a (re)boot. */
+    device_rebooted: { deviceId: string; model?: string; swVersion?: string };
+    /** The set of configured devices changed (set-up, reload). */
+    devices_changed: { added: string[]; removed: string[]; reloaded: string[] };
+  }
+}
+
+export {};

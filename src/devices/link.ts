@@ -1,0 +1,27 @@
+import type { SerialSettings } from "../config/device-definition.ts";
+
+/** How a byte stream is cut into frames. */
+export type Framing =
+  | { kind: "delimiter"; delimiter: string }
+  | { kind: "gap"; gapMs: number }
+  | { kind: "length"; length: number }
+  | { kind: "slip" };
+
+/** The state of a link to one port. */
+export type LinkState = "closed" | "opening" | "open" | "unavailable";
+
+/** What the device engine needs of a serial link: frames in, frames out, and its state. */
+export interface FrameLink {
+  readonly path: string;
+  readonly state: LinkState;
+  open(): Promise<void>;
+  close(): Promise<void>;
+  write(data: Uint8Array | string): Promise<void>;
+  /** Calls `listener` with each frame (delimiter removed); returns the function that removes it. */
+  onFrame(listener: (frame: Uint8Array) => void): () => void;
+  /** Calls `listener` on each state change; returns the function that removes it. */
+  onState(listener: (state: LinkState, error?: Error) => void): () => void;
+}
+
+/** Opens links; the engine gets one for each port (several devices on one bus share it). */
+export type LinkFactory = (options: { path: string; serial: SerialSettings; framing: Framing }) => FrameLink;

@@ -1,0 +1,230 @@
+import type { DeviceConfig } from "../config/schema.ts";
+import type { Hub } from "../core/hub.ts";
+import type { Logger } from "../core/logger.ts";
+import { gatherWithLimitedConcurrency } from "../core/gather.ts";
+import { sleep } from "../core/task.ts";
+import type { Entity } from "../entities/entity.ts";
+import { ConfigEntry } from "./config-entry.ts";
+import { Device } from "./device.ts";
+import { DeviceError } from "./device-error.ts";
+import type { DriverFactory } from "./driver.ts";
+import type { FrameLink, LinkFactory } from "./link.ts";
+import { DRIVERS, framingOf } from "./protocols.ts";
+import { deviceDefinition } from "./registry.ts";
+
+/** Gives a device its port: a tty path as configured, or for `sim` a pseudo-terminal with the model's simulator on it. */
+export interface PortProvider {
+  acquire(entry: ConfigEntry): Promise<{ path: string; release: () => Promise<void> }>;
+}
+
+export interface DeviceManagerDeps {
+  hub: Hub;
+  log: Logger;
+  nodeId: string;
+  links: LinkFactory;
+  ports: PortProvider;
+  drivers?: Record<string, DriverFactory>;
+}
+
+interface SharedLink {
+  link: FrameLink;
+  users: Set<string>;
+  release: Array<() => Promise<void>>;
+}
+
+/** Set-up retries back off from 5 s to this many seconds. */
+export const MAX_SETUP_BACKOFF = 300;
+
+/**
+ * The configured devices as config entries (HA's ConfigEntries): sets each up concurrently, retries
+ * the ones that fail without holding up the others, reloads only what changed, and unloads in reverse.
+ * Devices on one port share one link.
+ */
+export class DeviceManager {
+  readonly entries = new Map<string, ConfigEntry>();
+  /** Every entity of every loaded device, by entity id (the platforms register them). */
+  readonly entities = new Map<string, Entity>();
+  private readonly deps: DeviceManagerDeps;
+  private readonly links = new Map<string, SharedLink>();
+  private readonly retries = new Map<string, { cancel: () => void }>();
+
+  constructor(deps: DeviceManagerDeps) {
+    this.deps = deps;
+  }
+
+  /** The running device of an id. */
+  device(id: string): Device | undefined {
+    return this.entries.get(id)?.runtime?.device;
+  }
+
+  /** Every loaded device. */
+  devices(): Device[] {
+    return [...this.entries.values()].flatMap((e) => (e.runtime ? [e.runtime.device] : []));
+  }
+
+  /** Sets up every device; each runs as a tracked task, so hub.start() waits for them (up to its timeout). */
+  async setup(configs: readonly DeviceConfig[]): Promise<void> {
+    const tasks = configs.map((config) => {
+      const entry = this.addEntry(config);
+      return this.deps.hub.createTask(() => this.setupEntry(entry), { name: `setup ${entry.id}` });
+    });
+    await Promise.allSettled(tasks.map((t) => t.settled()));
+    this.deps.hub.bus.fire("devices_changed", { added: configs.map((c) => c.id), removed: [], reloaded: [] });
+  }
+
+  /** Applies a new device list: unloads removed devices, reloads changed ones, sets up new ones; the rest keep running. */
+  async reload(configs: readonly DeviceConfig[]): Promise<{ added: string[]; removed: string[]; reloaded: string[]; unchanged: string[] }> {
+    const next = new Map(configs.map((c) => [c.id, c]));
+    const removed = [...this.entries.keys()].filter((id) => !next.has(id));
+    const reloaded = [...next.values()].filter((c) => this.entries.get(c.id)?.differsFrom(c)).map((c) => c.id);
+    const added = [...next.keys()].filter((id) => !this.entries.has(id));
+    const unchanged = [...next.keys()].filter((id) => this.entries.has(id) && !reloaded.includes(id));
+    for (const id of [...removed, ...reloaded].reverse()) await this.removeEntry(id);
+    await Promise.allSettled(
+      [...reloaded, ...added].map((id) => {
+        const entry = this.addEntry(next.get(id)!);
+        return this.setupEntry(entry);
+      }),
+    );
+    this.deps.log.info({ added, removed, reloaded, unchanged: unchanged.length }, "Devices reloaded");
+    this.deps.hub.bus.fire("devices_changed", { added, removed, reloaded });
+    return { added, removed, reloaded, unchanged };
+  }
+
+  /** Unloads one device and sets it up again (`device/restart`: reopens its link). */
+  async restart(id: string): Promise<void> {
+    const entry = this.entries.get(id);
+    if (entry === undefined) throw new DeviceError("DEVICE_UNKNOWN_ENTITY", id, "no such device");
+    await this.removeEntry(id);
+    await this.setupEntry(this.addEntry(entry.config));
+  }
+
+  /** Unloads everything, the last set up first. */
+  async stop(): Promise<void> {
+    for (const id of [...this.entries.keys()].reverse()) {
+      try {
+        await this.removeEntry(id);
+      } catch (err) {
+        this.deps.log.error({ err, device: id }, `Unloading ${id} failed`);
+      }
+    }
+  }
+
+  private addEntry(config: DeviceConfig): ConfigEntry {
+    const definition = deviceDefinition(config.model);
+    if (definition === undefined) throw new DeviceError("DEVICE_SETUP_FAILED", config.id, `unknown model ${config.model}`);
+    const entry = new ConfigEntry(config, definition);
+    this.entries.set(entry.id, entry);
+    return entry;
+  }
+
+  private async removeEntry(id: string): Promise<void> {
+    this.retries.get(id)?.cancel();
+    this.retries.delete(id);
+    const entry = this.entries.get(id);
+    if (entry === undefined) return;
+    await this.unloadEntry(entry);
+    this.entries.delete(id);
+  }
+
+  /** Sets one entry up (HA's async_setup_entry): opens its link, starts its device, forwards its platforms. */
+  async setupEntry(entry: ConfigEntry): Promise<boolean> {
+    const { hub } = this.deps;
+    const log = this.deps.log.child({ device: entry.id });
+    entry.state = "setup_in_progress";
+    entry.attempts++;
+    let port: string | undefined;
+    try {
+      const link = await this.linkFor(entry);
+      port = link.path;
+      if (link.state !== "open") await link.open();
+      const factory = (this.deps.drivers ?? DRIVERS)[entry.definition.protocol];
+      if (factory === undefined) throw new Error(`no driver for protocol ${entry.definition.protocol}`);
+      const device = new Device({ hub, log, nodeId: this.deps.nodeId, config: entry.config, definition: entry.definition, link, driverFactory: factory });
+      entry.runtime = { device, port };
+      await this.forwardEntrySetups(entry, entry.platforms);
+      await device.start();
+      entry.state = "loaded";
+      entry.attempts = 0;
+      entry.reason = undefined;
+      log.info({ model: entry.config.model, port: entry.config.port === "sim" ? `sim (${port})` : port }, `Set up ${entry.id}`);
+      return true;
+    } catch (err) {
+      entry.reason = (err as Error).message;
+      await this.unloadEntry(entry).catch(() => {});
+      if (this.deps.hub.isStopping) return false;
+      entry.state = "setup_retry";
+      const delay = Math.min(5 * 2 ** (entry.attempts - 1), MAX_SETUP_BACKOFF) * (0.8 + Math.random() * 0.4);
+      log.warn({ err, retryIn: Math.round(delay) }, `Setting up ${entry.id} failed; retrying in ${Math.round(delay)} s`);
+      this.scheduleRetry(entry, delay);
+      return false;
+    }
+  }
+
+  /** Sets up the entry's platforms (entity kinds) concurrently: registers their entities. */
+  async forwardEntrySetups(entry: ConfigEntry, platforms: readonly string[]): Promise<void> {
+    const device = entry.runtime?.device;
+    if (device === undefined) return;
+    await gatherWithLimitedConcurrency(
+      4,
+      platforms.map((platform) => async () => {
+        for (const entity of device.entities.values()) if (entity.kind === platform) this.entities.set(entity.entityId, entity);
+      }),
+    );
+  }
+
+  /** Undoes setupEntry: stops the device, unregisters its entities, lets go of its link. */
+  async unloadEntry(entry: ConfigEntry): Promise<void> {
+    entry.state = "unload_in_progress";
+    const device = entry.runtime?.device;
+    if (device !== undefined) {
+      await device.stop();
+      for (const entity of device.entities.values()) {
+        this.entities.delete(entity.entityId);
+        this.deps.hub.states.remove(entity.entityId);
+      }
+    }
+    entry.runtime = undefined;
+    await this.releaseLink(entry.id);
+    entry.state = "not_loaded";
+  }
+
+  private scheduleRetry(entry: ConfigEntry, seconds: number): void {
+    const task = this.deps.hub.createBackgroundTask(
+      async (signal) => {
+        await sleep(seconds * 1000, signal);
+        this.retries.delete(entry.id);
+        if (this.entries.get(entry.id) === entry) await this.setupEntry(entry);
+      },
+      { name: `retry setup ${entry.id}` },
+    );
+    this.retries.set(entry.id, { cancel: () => task.cancel("retry cancelled") });
+  }
+
+  private async linkFor(entry: ConfigEntry): Promise<FrameLink> {
+    // Devices configured on the same port share its link (a Modbus bus); `sim` ports are never shared.
+    const key = entry.config.port === "sim" ? `sim:${entry.id}` : entry.config.port;
+    const shared = this.links.get(key);
+    if (shared !== undefined) {
+      shared.users.add(entry.id);
+      return shared.link;
+    }
+    const { path, release } = await this.deps.ports.acquire(entry);
+    const serial = { ...entry.definition.serial, ...(entry.config.baud === undefined ? {} : { baud: entry.config.baud }) };
+    const link = this.deps.links({ path, serial, framing: framingOf(entry.definition) });
+    this.links.set(key, { link, users: new Set([entry.id]), release: [release] });
+    return link;
+  }
+
+  private async releaseLink(deviceId: string): Promise<void> {
+    for (const [key, shared] of this.links) {
+      if (!shared.users.delete(deviceId) || shared.users.size > 0) continue;
+      this.links.delete(key);
+      try {
+        await shared.link.close();
+      } finally {
+        for (const release of shared.release) await release();
+      }
+    }
+  }
+}

@@ -1,0 +1,85 @@
+import type { Context } from "../core/context.ts";
+import type { StateMachine } from "../core/state-machine.ts";
+import { type Entity, type EntityState, type RawValue, STATE_UNAVAILABLE } from "../entities/entity.ts";
+
+interface Pending {
+  state: EntityState;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * Writes entity readings into the state machine, applying each entity's `deadband` (a smaller change
+ * is no change) and `throttle` (at most one write per window; the latest value wins and is written
+ * when the window ends), so a chatty device does not flood the bus.
+ */
+export class StateWriter {
+  private readonly states: StateMachine;
+  private readonly lastWritten = new Map<string, { value: EntityState["value"]; at: number }>();
+  private readonly pending = new Map<string, Pending>();
+
+  constructor(deps: { states: StateMachine }) {
+    this.states = deps.states;
+  }
+
+  /** Applies one reading of one entity. */
+  write(entity: Entity, raw: RawValue, context?: Context): void {
+    const next = entity.toState(raw);
+    const d = entity.description;
+    const last = this.lastWritten.get(entity.entityId);
+    const current = this.states.get(entity.entityId);
+    if (
+      "deadband" in d &&
+      d.deadband !== undefined &&
+      last !== undefined &&
+      current?.state !== STATE_UNAVAILABLE &&
+      typeof next.value === "number" &&
+      typeof last.value === "number" &&
+      Math.abs(next.value - last.value) < d.deadband
+    ) {
+      return;
+    }
+    const throttleMs = (d.throttle ?? 0) * 1000;
+    const now = Date.now();
+    if (throttleMs > 0 && last !== undefined && now - last.at < throttleMs) {
+      const waiting = this.pending.get(entity.entityId);
+      if (waiting !== undefined) {
+        waiting.state = next; // the latest value wins
+        return;
+      }
+      const timer = setTimeout(() => {
+        const p = this.pending.get(entity.entityId);
+        this.pending.delete(entity.entityId);
+        if (p !== undefined) this.commit(entity, p.state, context);
+      }, throttleMs - (now - last.at));
+      timer.unref?.();
+      this.pending.set(entity.entityId, { state: next, timer });
+      return;
+    }
+    this.commit(entity, next, context);
+  }
+
+  /** Marks an entity unavailable now (no throttle: people need to know at once). */
+  markUnavailable(entity: Entity): void {
+    this.cancel(entity);
+    const attributes = entity.baseAttributes();
+    this.states.set(entity.entityId, STATE_UNAVAILABLE, attributes);
+  }
+
+  /** Drops a throttled write of an entity. */
+  cancel(entity: Entity): void {
+    const p = this.pending.get(entity.entityId);
+    if (p !== undefined) clearTimeout(p.timer);
+    this.pending.delete(entity.entityId);
+  }
+
+  /** Drops every throttled write (the device is unloading). */
+  clear(): void {
+    for (const p of this.pending.values()) clearTimeout(p.timer);
+    this.pending.clear();
+  }
+
+  private commit(entity: Entity, state: EntityState, context?: Context): void {
+    this.lastWritten.set(entity.entityId, { value: state.value, at: Date.now() });
+    this.states.set(entity.entityId, state.state, state.attributes, { context });
+  }
+}
