@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { checkConfigCommand, loadCheckedConfig } from "./commands/check-config.ts";
 import { devicesCommand } from "./commands/devices.ts";
 import { processOutput } from "./commands/output.ts";
+import { portsCommand } from "./commands/ports.ts";
 import { schemaCommand } from "./commands/schema.ts";
 import { ConfigError } from "./config/load.ts";
 import { startService } from "./service.ts";
@@ -18,6 +19,7 @@ Commands:
   check-config [FILE]    validate a hearth.yaml: exit 0 with a summary, or 2 with every problem
   schema                 print the JSON Schema of hearth.yaml (for editors)
   devices [--json]       list the device models hearth knows, with their entities
+  ports [--json]         list the serial ports present, with the by-id path to configure
   help                   show this help
   version                print the version
 
@@ -61,6 +63,8 @@ async function main(argv: string[]): Promise<number> {
       return schemaCommand(processOutput);
     case "devices":
       return devicesCommand(processOutput, { json: values.json });
+    case "ports":
+      return portsCommand(processOutput, { json: values.json });
     case "run": {
       let config;
       try {
@@ -72,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
         }
         throw err;
       }
-      await startService(config);
+      await startService(config, { configFile: values.config, signals: true });
       return -1; // keeps running; the signal handlers exit
     }
     default:

@@ -1,46 +1,122 @@
+import { loadCheckedConfig } from "./commands/check-config.ts";
+import { ConfigError } from "./config/load.ts";
 import type { Config } from "./config/schema.ts";
-import { createLogger, type Logger } from "./core/logger.ts";
 import { Hub } from "./core/hub.ts";
 import { callback } from "./core/job.ts";
+import { createLogger, type Logger } from "./core/logger.ts";
 import { LoopMonitor } from "./core/loop-monitor.ts";
 import { installSignalHandlers } from "./core/signals.ts";
+import { DeviceManager } from "./devices/manager.ts";
+import { ConfiguredPorts, serialLinks } from "./devices/ports.ts";
+import { logStateChanges } from "./devices/state-log.ts";
 import { VERSION } from "./version.ts";
 
-/** A running hearth: its hub, and how to stop it. */
-export interface Service {
-  hub: Hub;
-  log: Logger;
-  monitor: LoopMonitor;
-  /** Removes the signal handlers (tests that run the service in-process). */
-  uninstall: () => void;
+export interface ServiceOptions {
+  /** The file the configuration came from (reloads read it again); undefined for the embedded defaults. */
+  configFile?: string;
+  log?: Logger;
+  /** Install SIGTERM/SIGINT/SIGHUP handlers (the CLI does; tests running in-process do not). */
+  signals?: boolean;
+  exit?: (code: number) => void;
 }
 
-/** Builds the hub from a configuration, wires shutdown to SIGTERM/SIGINT and starts it. */
-export async function startService(config: Config, options: { log?: Logger; exit?: (code: number) => void } = {}): Promise<Service> {
-  const log = options.log ?? createLogger({ level: config.log_level, base: { node: config.node_id } });
-  const hub = new Hub({
-    log,
-    startTimeout: config.start_timeout,
-    stageTimeouts: {
-      shutdownJobs: config.shutdown.shutdown_jobs,
-      cancel: config.shutdown.cancel,
-      tracked: config.shutdown.tracked,
-      finalWrite: config.shutdown.final_write,
-      close: config.shutdown.close,
-    },
-  });
-  const monitor = new LoopMonitor({
-    hub,
-    slowThresholdMs: config.loop_monitor.slow_threshold_ms,
-    blockingCalls: config.loop_monitor.blocking_calls,
-  });
-  await monitor.start();
-  const uninstall = installSignalHandlers(hub, options.exit);
-  // A service runs until it is told to stop, even with nothing scheduled: hold the loop open until close.
-  const keepAlive = setInterval(() => {}, 1 << 30);
-  hub.bus.listenOnce("hub_close", callback(() => clearInterval(keepAlive)), { name: "service keep-alive" });
-  log.info({ version: VERSION, bun: Bun.version, pid: process.pid }, `hearth ${VERSION} starting on node ${config.node_id}`);
-  await hub.start();
-  log.info("hearth is running; stop it with Ctrl-C or SIGTERM");
-  return { hub, log, monitor, uninstall };
+/** A running hearth: the hub, its loop monitor and its devices, reloadable and stoppable. */
+export class Service {
+  readonly hub: Hub;
+  readonly log: Logger;
+  readonly monitor: LoopMonitor;
+  readonly ports = new ConfiguredPorts();
+  readonly devices: DeviceManager;
+  /** The configuration in force: the last one that passed validation. */
+  config: Config;
+  private readonly options: ServiceOptions;
+  private readonly cleanups: Array<() => void> = [];
+
+  constructor(config: Config, options: ServiceOptions = {}) {
+    this.config = config;
+    this.options = options;
+    this.log = options.log ?? createLogger({ level: config.log_level, base: { node: config.node_id } });
+    this.hub = new Hub({
+      log: this.log,
+      startTimeout: config.start_timeout,
+      stageTimeouts: {
+        shutdownJobs: config.shutdown.shutdown_jobs,
+        cancel: config.shutdown.cancel,
+        tracked: config.shutdown.tracked,
+        finalWrite: config.shutdown.final_write,
+        close: config.shutdown.close,
+      },
+    });
+    this.monitor = new LoopMonitor({ hub: this.hub, slowThresholdMs: config.loop_monitor.slow_threshold_ms, blockingCalls: config.loop_monitor.blocking_calls });
+    const deviceLog = this.log.child({ component: "devices" });
+    this.devices = new DeviceManager({ hub: this.hub, log: deviceLog, nodeId: config.node_id, links: serialLinks({ hub: this.hub, log: deviceLog }), ports: this.ports });
+  }
+
+  /** Starts everything: the monitor, the devices (set up while the hub starts), then the hub. */
+  async start(): Promise<void> {
+    const { hub, log, config } = this;
+    await this.monitor.start();
+    if (this.options.signals) {
+      this.cleanups.push(installSignalHandlers(hub, this.options.exit));
+      const onHup = () => void this.reload().catch((err) => log.error({ err }, "Reload failed"));
+      process.on("SIGHUP", onHup);
+      this.cleanups.push(() => process.off("SIGHUP", onHup));
+      // A service runs until told to stop, even with nothing scheduled: hold the loop open until close.
+      const keepAlive = setInterval(() => {}, 1 << 30);
+      this.cleanups.push(() => clearInterval(keepAlive));
+    }
+    if (config.log_states) this.cleanups.push(logStateChanges({ hub, log: log.child({ component: "states" }), entities: this.devices.entities }));
+    hub.addShutdownJob(callback(() => void hub.createTask(() => this.devices.stop(), { name: "unload devices" })));
+    hub.bus.listenOnce("hub_close", callback(() => this.dispose()), { name: "service cleanup" });
+    log.info({ version: VERSION, bun: Bun.version, pid: process.pid }, `hearth ${VERSION} starting on node ${config.node_id}`);
+    const setup = this.devices.setup(config.devices);
+    await hub.start();
+    await setup;
+    log.info("hearth is running; stop it with Ctrl-C or SIGTERM, reload its configuration with SIGHUP");
+  }
+
+  /** Stops hearth (staged shutdown). */
+  async stop(): Promise<void> {
+    await this.hub.stop();
+  }
+
+  /**
+   * Reads the configuration again and applies it: only devices whose settings changed are reloaded.
+   * A configuration that fails validation is refused and the last good one stays in force.
+   */
+  async reload(): Promise<{ ok: true; added: string[]; removed: string[]; reloaded: string[] } | { ok: false; problems: string[] }> {
+    const file = this.options.configFile;
+    let next: Config;
+    try {
+      next = await loadCheckedConfig(file);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      this.log.error({ problems: err.problems }, `Configuration reload refused; keeping the last good configuration: ${err.problems.join("; ")}`);
+      return { ok: false, problems: err.problems };
+    }
+    if (next.log_level !== this.config.log_level) {
+      this.log.level = next.log_level;
+      this.log.info(`Log level is now ${next.log_level}`);
+    }
+    this.config = next;
+    const result = await this.devices.reload(next.devices);
+    return { ok: true, added: result.added, removed: result.removed, reloaded: result.reloaded };
+  }
+
+  private dispose(): void {
+    for (const cleanup of this.cleanups.splice(0).reverse()) {
+      try {
+        cleanup();
+      } catch (err) {
+        this.log.warn({ err }, "Cleanup failed");
+      }
+    }
+  }
+}
+
+/** Builds and starts a service (the CLI's `run`). */
+export async function startService(config: Config, options: ServiceOptions = {}): Promise<Service> {
+  const service = new Service(config, options);
+  await service.start();
+  return service;
 }

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { z } from "zod";
+import { DEFAULT_CONFIG } from "./defaults.ts";
 import { type Config, ConfigSchema } from "./schema.ts";
 
 /** A configuration that cannot be used; `problems` name each bad path (`executor.workers: expected …`). */
@@ -128,9 +129,9 @@ export function parseConfig(input: unknown, file?: string, context: ConfigContex
   return result.data;
 }
 
-/** Reads and validates hearth.yaml; no file means the embedded defaults. */
+/** Reads and validates hearth.yaml; no file means the embedded defaults (src/config/defaults.ts). */
 export async function loadConfig(file?: string, context: ConfigContext = {}): Promise<Config> {
-  if (file === undefined) return parseConfig({}, undefined, context);
+  if (file === undefined) return parseConfig(structuredClone(DEFAULT_CONFIG), undefined, context);
   let text: string;
   try {
     text = await readFile(file, "utf8");

@@ -99,6 +99,8 @@ export const ConfigSchema = z.strictObject({
     .regex(/^[A-Za-z0-9_-]+$/, { error: "expected letters, digits, - or _ only (it is used in MQTT topics)" })
     .default(() => sanitizeHostname(hostname())),
   log_level: z.enum(LOG_LEVELS).default("info"),
+  /** Log every change of a device entity's state at info level (handy when trying hearth out). */
+  log_states: z.boolean().default(false),
   /** Seconds start-up waits for devices to set up before going on without the slow ones. */
   start_timeout: seconds("the start timeout").default(300),
   executor: ExecutorSchema.default({}),

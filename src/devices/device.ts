@@ -7,7 +7,7 @@ import type { Logger } from "../core/logger.ts";
 import { Semaphore } from "../core/semaphore.ts";
 import { sleep, type Task } from "../core/task.ts";
 import { parseCommand } from "../entities/commands.ts";
-import { Entity, type RawValue } from "../entities/entity.ts";
+import { Entity, type RawValue, STATE_UNAVAILABLE } from "../entities/entity.ts";
 import { DeviceError } from "./device-error.ts";
 import type { Driver, DriverContext, DriverFactory } from "./driver.ts";
 import type { FrameLink, LinkState } from "./link.ts";
@@ -138,6 +138,8 @@ export class Device {
         this.activeContext = options.context;
         try {
           await this.driver!.execute(entity, command, signal);
+          // A button has no reading: its state is when it was last pressed (as in Home Assistant).
+          if (command.action === "press") this.writer.write(entity, new Date().toISOString(), options.context);
         } finally {
           this.activeContext = undefined;
         }
@@ -183,6 +185,7 @@ export class Device {
           this.missedPolls = 0;
           interval = this.pollInterval;
           this.setAvailable(true);
+          this.settleUnknown();
         } catch (err) {
           if (signal.aborted) return;
           this.stats.pollFailures++;
@@ -218,7 +221,8 @@ export class Device {
     this.available = available;
     if (available) this.log.info("Available");
     else {
-      this.log.warn({ reason }, `Unavailable${reason ? `: ${reason}` : ""}`);
+      const level = reason === "stopped" ? "info" : "warn"; // a requested stop is no cause for alarm
+      this.log[level]({ reason }, `Unavailable${reason ? `: ${reason}` : ""}`);
       for (const entity of this.entities.values()) this.writer.markUnavailable(entity);
     }
     this.deps.hub.bus.fire("device_availability", { deviceId: this.id, available, reason });
@@ -259,6 +263,17 @@ export class Device {
     for (const [key, raw] of readings) {
       const entity = this.entities.get(key);
       if (entity !== undefined) this.writer.write(entity, raw, this.activeContext);
+    }
+    this.settleUnknown();
+  }
+
+  /** After the device came back, entities it has not reported (a button, say) are `unknown`, not `unavailable`. */
+  private settleUnknown(): void {
+    if (!this.available) return;
+    const { states } = this.deps.hub;
+    for (const entity of this.entities.values()) {
+      const current = states.get(entity.entityId);
+      if (current === undefined || current.state === STATE_UNAVAILABLE) this.writer.write(entity, null);
     }
   }
 }

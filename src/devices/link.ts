@@ -1,14 +1,8 @@
 import type { SerialSettings } from "../config/device-definition.ts";
+import type { Framing } from "../serial/framing/framer.ts";
+import type { LinkState } from "../serial/link-state.ts";
 
-/** How a byte stream is cut into frames. */
-export type Framing =
-  | { kind: "delimiter"; delimiter: string }
-  | { kind: "gap"; gapMs: number }
-  | { kind: "length"; length: number }
-  | { kind: "slip" };
-
-/** The state of a link to one port. */
-export type LinkState = "closed" | "opening" | "open" | "unavailable";
+export type { Framing, LinkState };
 
 /** What the device engine needs of a serial link: frames in, frames out, and its state. */
 export interface FrameLink {

@@ -1,0 +1,63 @@
+import { SIMULATORS, type Simulator } from "../../devices/index.ts";
+import type { Hub } from "../core/hub.ts";
+import type { Logger } from "../core/logger.ts";
+import { SerialLink } from "../serial/link.ts";
+import { openPty, type Pty } from "../serial/pty.ts";
+import type { ConfigEntry } from "./config-entry.ts";
+import type { LinkFactory } from "./link.ts";
+import type { PortProvider } from "./manager.ts";
+
+/** Links on real serial ports (termios, reader Workers, reconnect). */
+export function serialLinks(deps: { hub: Hub; log: Logger }): LinkFactory {
+  return ({ path, serial, framing }) => new SerialLink({ hub: deps.hub, log: deps.log.child({ port: path }) }, { path, serial, framing });
+}
+
+/** A model's simulator running on a new pseudo-terminal: hearth opens `pty.path` like any port. */
+export interface SimulatedPort {
+  pty: Pty;
+  simulator: Simulator;
+  stop(): Promise<void>;
+}
+
+/** Starts a model's simulator on a new pseudo-terminal. */
+export function startSimulator(model: string, options: Record<string, unknown> = {}): SimulatedPort {
+  const make = SIMULATORS[model];
+  if (make === undefined) throw new Error(`no simulator for model ${model} (simulated models: ${Object.keys(SIMULATORS).join(", ")})`);
+  const pty = openPty();
+  const simulator = make({ write: (bytes) => void pty.write(bytes).catch(() => {}) }, options);
+  // The simulator consumes each chunk during the call, so the reader's view needs no copy.
+  const unlisten = pty.listen({ data: (chunk) => simulator.receive(chunk), error: () => simulator.stop() });
+  simulator.start();
+  let stopped: Promise<void> | undefined;
+  return {
+    pty,
+    simulator,
+    stop() {
+      stopped ??= (async () => {
+        simulator.stop();
+        unlisten();
+        await pty.close();
+      })();
+      return stopped;
+    },
+  };
+}
+
+/** Ports as configured; `sim` gets the model's simulator on a pseudo-terminal of its own. */
+export class ConfiguredPorts implements PortProvider {
+  /** Simulators running for `sim` devices, by device id (tests reach in to press buttons). */
+  readonly simulators = new Map<string, SimulatedPort>();
+
+  async acquire(entry: ConfigEntry): Promise<{ path: string; release: () => Promise<void> }> {
+    if (entry.config.port !== "sim") return { path: entry.config.port, release: async () => {} };
+    const sim = startSimulator(entry.config.model, entry.config.options);
+    this.simulators.set(entry.id, sim);
+    return {
+      path: sim.pty.path,
+      release: async () => {
+        if (this.simulators.get(entry.id) === sim) this.simulators.delete(entry.id);
+        await sim.stop();
+      },
+    };
+  }
+}
