@@ -2,7 +2,7 @@ import { loadCheckedConfig } from "./commands/check-config.ts";
 import { ConfigError } from "./config/load.ts";
 import type { Config } from "./config/schema.ts";
 import { Hub } from "./core/hub.ts";
-import { callback } from "./core/job.ts";
+import { callback, Job } from "./core/job.ts";
 import { createLogger, type Logger } from "./core/logger.ts";
 import { LoopMonitor } from "./core/loop-monitor.ts";
 import { installSignalHandlers } from "./core/signals.ts";
@@ -66,7 +66,7 @@ export class Service {
       this.cleanups.push(() => clearInterval(keepAlive));
     }
     if (config.log_states) this.cleanups.push(logStateChanges({ hub, log: log.child({ component: "states" }), entities: this.devices.entities }));
-    hub.addShutdownJob(callback(() => void hub.createTask(() => this.devices.stop(), { name: "unload devices" })));
+    hub.addShutdownJob(new Job(async () => this.devices.stop(), { name: "unload devices" }));
     hub.bus.listenOnce("hub_close", callback(() => this.dispose()), { name: "service cleanup" });
     log.info({ version: VERSION, bun: Bun.version, pid: process.pid }, `hearth ${VERSION} starting on node ${config.node_id}`);
     const setup = this.devices.setup(config.devices);

@@ -1,0 +1,36 @@
+import type { DeviceConfig } from "../../src/config/schema.ts";
+import { Hub } from "../../src/core/hub.ts";
+import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
+import type { State } from "../../src/core/state.ts";
+import { DeviceManager } from "../../src/devices/manager.ts";
+import { ConfiguredPorts, serialLinks } from "../../src/devices/ports.ts";
+
+/** A hub with a device manager on real ptys and serial links, as the service builds it. */
+export async function deviceHub(devices: Array<Partial<DeviceConfig> & { id: string }>) {
+  const logs = new MemoryLogDestination();
+  const log = createLogger({ level: "debug", destination: logs });
+  const hub = new Hub({ log, stageTimeouts: { shutdownJobs: 2, cancel: 2, tracked: 2, finalWrite: 2, close: 2 } });
+  const ports = new ConfiguredPorts();
+  const manager = new DeviceManager({ hub, log, nodeId: "test", links: serialLinks({ hub, log }), ports });
+  const configs = devices.map((d) => ({ model: "hearth-io", port: "sim", options: { interval: 60_000 }, ...d }) as DeviceConfig);
+  await manager.setup(configs);
+  await hub.start();
+  const stop = async () => {
+    await manager.stop();
+    await hub.stop();
+  };
+  return { hub, manager, ports, logs, stop };
+}
+
+/** Resolves with the entity's state once `predicate` holds (now or after a state_changed); rejects after `ms`. */
+export function stateOf(hub: Hub, entityId: string, predicate: (s: State) => boolean, ms = 5000): Promise<State> {
+  const now = hub.states.get(entityId);
+  if (now !== undefined && predicate(now)) return Promise.resolve(now);
+  const signal = AbortSignal.timeout(ms);
+  return hub.bus
+    .waitFor("state_changed", (d) => d.entityId === entityId && d.newState !== null && predicate(d.newState), signal)
+    .then((e) => e.data.newState!)
+    .catch((err) => {
+      throw new Error(`${entityId} never matched; last state ${hub.states.get(entityId)?.state} (${err})`);
+    });
+}
