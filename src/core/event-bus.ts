@@ -32,8 +32,8 @@ interface Listener {
 
 export interface EventBusDeps {
   log: Logger;
-  /** Runs a non-callback listener job (as a task, or on the executor). */
-  runJob: (job: Job, event: Event) => void;
+  /** Runs a non-callback listener job: as a task (which logs its own failure), or on the executor (a promise). */
+  runJob: (job: Job, event: Event) => unknown;
 }
 
 /**
@@ -149,11 +149,19 @@ export class EventBus<M extends EventMap> {
       if (listener.filter !== undefined && !listener.filter(event.data)) return;
       if (listener.once) this.remove(listener);
       if (listener.job.type === JobType.Callback) (listener.job.target as (e: Event) => void)(event);
-      else this.deps.runJob(listener.job, event);
+      else {
+        const result = this.deps.runJob(listener.job, event);
+        // A task logs its own failure; an executor job's promise has nobody else to watch it.
+        if (result instanceof Promise) result.catch((err: unknown) => this.logError(err, listener, event));
+      }
     } catch (err) {
-      this.deps.log.error({ err, listener: listener.job.name, event: event.type }, `Error in listener ${listener.job.name} for ${event.type}`);
+      this.logError(err, listener, event);
     } finally {
       jobSlot[0] = outer;
     }
+  }
+
+  private logError(err: unknown, listener: Listener, event: Event): void {
+    this.deps.log.error({ err, listener: listener.job.name, event: event.type }, `Error in listener ${listener.job.name} for ${event.type}`);
   }
 }

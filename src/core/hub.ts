@@ -9,7 +9,7 @@ import { jobSlot } from "./job-slot.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import { DEFAULT_STAGE_TIMEOUTS, type StageTimeouts, type StopResult, settleWithin } from "./shutdown.ts";
 import { StateMachine } from "./state-machine.ts";
-import { Task, type TaskTarget } from "./task.ts";
+import { abortable, Task, type TaskTarget } from "./task.ts";
 import { TimeoutManager } from "./timeout.ts";
 
 /** Lifecycle of a hub (HA's CoreState). */
@@ -142,14 +142,18 @@ export class Hub {
           jobSlot[0] = outer;
         }
       }
-      case JobType.Coroutinefunction:
+      case JobType.Coroutinefunction: {
+        const run = () => (job.target as (...a: unknown[]) => PromiseLike<unknown>)(...args);
+        // A job's function is not handed the task's signal, so it could never see a cancellation; as an
+        // asyncio task is interrupted at its await, the task ends when cancelled (its work is left to finish).
         return this.spawn(
-          () => (job.target as (...a: unknown[]) => PromiseLike<unknown>)(...args),
+          job.cancelOnShutdown ? (signal: AbortSignal) => abortable(run(), signal) : run,
           job.name,
           false,
           job.cancelOnShutdown,
           true,
         );
+      }
       case JobType.Executor:
         return this.addExecutorJob(job.target as ExecutorTask<unknown[], unknown>, ...args);
     }
@@ -236,10 +240,11 @@ export class Hub {
   private async runStop(): Promise<StopResult> {
     const abandoned: string[] = [];
     const t = this.stageTimeouts;
-    const stage = async (name: string, seconds: number, items: Array<{ name: string; promise: PromiseLike<unknown> }>) => {
+    const stage = async (name: string, seconds: number, items: StageItem[]) => {
       const left = await settleWithin(items.map((i) => i.promise), seconds * 1000);
       for (const i of left) {
         const item = items[i]!;
+        if (item.task) this.abandon(item.task, name);
         abandoned.push(`${name}: ${item.name}`);
         this.log.warn({ stage: name, task: item.name }, `Shutdown stage "${name}" timed out after ${seconds} s; abandoned ${item.name}`);
       }
@@ -252,12 +257,14 @@ export class Hub {
     this.fireSafely("hub_stop");
 
     // 2. Shutdown jobs.
-    const jobs: Array<{ name: string; promise: PromiseLike<unknown> }> = [];
+    const jobs: StageItem[] = [];
     for (const job of this.shutdownJobs) {
       try {
         const result = this.runJob(job);
         if (result instanceof Task) result.observed = true;
-        if (isPromiseLike(result)) jobs.push({ name: job.name, promise: logFailure(result, this.log, job.name) });
+        if (isPromiseLike(result)) {
+          jobs.push({ name: job.name, promise: logFailure(result, this.log, job.name), task: result instanceof Task ? result : undefined });
+        }
       } catch (err) {
         this.log.error({ err, job: job.name }, `Shutdown job ${job.name} failed`);
       }
@@ -296,10 +303,16 @@ export class Hub {
   private async trackedStage(name: string, seconds: number, abandoned: string[]): Promise<void> {
     const left = await this.waitForTracked(seconds * 1000);
     for (const task of left) {
-      task.cancel(`abandoned at shutdown stage "${name}"`);
+      this.abandon(task, name);
       abandoned.push(`${name}: ${task.name}`);
       this.log.warn({ stage: name, task: task.name }, `Shutdown stage "${name}" timed out after ${seconds} s; abandoned ${task.name}`);
     }
+  }
+
+  /** Gives up on a task at shutdown: its signal fires, and no later stage waits for it (or names it) again. */
+  private abandon(task: Task<unknown>, stage: string): void {
+    task.cancel(`abandoned at shutdown stage "${stage}"`);
+    this.tasks.delete(task);
   }
 
   /** Waits for tracked tasks (including ones they create) up to `ms`; returns those still running then. */
@@ -358,8 +371,15 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
 }
 
-function asStageItem(task: Task<unknown>): { name: string; promise: PromiseLike<unknown> } {
-  return { name: task.name, promise: task.settled().catch(() => {}) };
+/** What one shutdown stage waits for. */
+interface StageItem {
+  name: string;
+  promise: PromiseLike<unknown>;
+  task?: Task<unknown> | undefined;
+}
+
+function asStageItem(task: Task<unknown>): StageItem {
+  return { name: task.name, promise: task.settled().catch(() => {}), task };
 }
 
 function logFailure(promise: PromiseLike<unknown>, log: Logger, name: string): Promise<unknown> {

@@ -28,8 +28,9 @@ export class Task<T = unknown> implements PromiseLike<T> {
   observed = false;
 
   private readonly controller = new AbortController();
-  private promise: Promise<T> | undefined;
-  private resolve: ((value: T) => void) | undefined;
+  // Typed loosely so that Task<T> stays assignable to Task<unknown> (a resolver typed by T would make it invariant).
+  private promise: Promise<unknown> | undefined;
+  private resolve: ((value: never) => void) | undefined;
   private reject: ((err: unknown) => void) | undefined;
   private readonly onSettle: TaskObserver | undefined;
 
@@ -116,7 +117,7 @@ export class Task<T = unknown> implements PromiseLike<T> {
       if (this.status === "done") this.promise = Promise.resolve(this.result as T);
       else if (this.status === "pending")
         this.promise = new Promise<T>((resolve, reject) => {
-          this.resolve = resolve;
+          this.resolve = resolve as (value: never) => void;
           this.reject = reject;
         });
       else {
@@ -124,14 +125,14 @@ export class Task<T = unknown> implements PromiseLike<T> {
       }
       this.promise.catch(() => {}); // the hub logs unobserved failures; never an unhandled rejection
     }
-    return this.promise;
+    return this.promise as Promise<T>;
   }
 
   private succeed(value: T): void {
     if (this.done) return;
     this.status = "done";
     this.result = value;
-    this.resolve?.(value);
+    (this.resolve as ((v: T) => void) | undefined)?.(value);
     this.onSettle?.(this as Task<unknown>);
   }
 

@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from "./clock.ts";
-import { TimeoutError } from "./errors.ts";
+import { HearthError, TimeoutError } from "./errors.ts";
 import { abortReason } from "./task.ts";
 
 /** Work a timeout bounds: a promise, or a function given the scope's AbortSignal (fired at the timeout). */
@@ -40,6 +40,7 @@ export class TimeoutScope {
 
   /** Waits for `work`, rejecting with TimeoutError when the scope runs out first. */
   async run<T>(work: TimedWork<T>): Promise<T> {
+    if (this.finished) throw new HearthError("INVALID_ARGUMENT", "A timeout scope bounds one wait; make a new one with asyncTimeout()");
     this.manager.enter(this);
     try {
       const promise = typeof work === "function" ? work(this.controller.signal) : work;

@@ -32,7 +32,18 @@ export function trackStateChangeEvent(
       callback((event: StateChangedEvent) => {
         const actions = byEntity.get(event.data.entityId);
         if (actions === undefined) return;
-        for (let i = 0; i < actions.length; i++) actions[i]!(event);
+        // One tracker's error must not stop the others; the bus logs what is rethrown once all have run.
+        let errors: unknown[] | undefined;
+        for (let i = 0; i < actions.length; i++) {
+          try {
+            actions[i]!(event);
+          } catch (err) {
+            (errors ??= []).push(err);
+          }
+        }
+        if (errors !== undefined) {
+          throw errors.length === 1 ? errors[0] : new AggregateError(errors, `${errors.length} trackers of ${event.data.entityId} failed`);
+        }
       }),
       { name: "trackStateChangeEvent", filter: (data: StateChangedData) => byEntity.has(data.entityId) },
     );

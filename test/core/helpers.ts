@@ -1,0 +1,62 @@
+import type { ExecutorTask } from "../../src/core/executor/task.ts";
+import { Hub, type HubExecutor, type HubOptions } from "../../src/core/hub.ts";
+import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
+
+/** A hub whose log lines a test can read. */
+export function loggedHub(options: Omit<HubOptions, "log"> = {}): { hub: Hub; logs: MemoryLogDestination } {
+  const logs = new MemoryLogDestination();
+  const hub = new Hub({ ...options, log: createLogger({ level: "debug", destination: logs }) });
+  return { hub, logs };
+}
+
+/** Resolves once the loop has run the immediates queued before it (the hub logs unawaited failures in one). */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Whether `promise` has settled by the time the loop has had a turn. */
+export async function settledWithinATurn(promise: PromiseLike<unknown>): Promise<boolean> {
+  let settled = false;
+  Promise.resolve(promise).then(
+    () => {
+      settled = true;
+    },
+    () => {
+      settled = true;
+    },
+  );
+  await nextTurn();
+  return settled;
+}
+
+/** The error `awaitable` rejects with (awaiting it, as a caller would), or throws if it fulfils. */
+export async function failureOf(awaitable: PromiseLike<unknown>): Promise<Error> {
+  try {
+    await awaitable;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error("expected a failure, but it fulfilled");
+}
+
+/** Whether `hub` tracks `task` (Task<T> is invariant in T, so a typed task is not a Task<unknown> to `Set.has`). */
+export function isTracked(hub: Hub, task: object): boolean {
+  return (hub.tasks as Set<object>).has(task);
+}
+
+/**
+ * A stand-in for the Worker pool, which has its own tests in test/core/executor/: it records what the hub
+ * submits and runs it in this thread, so these tests see how the hub dispatches, not how the pool runs.
+ */
+export function recordingExecutor(): HubExecutor & { submitted: string[] } {
+  const submitted: string[] = [];
+  return {
+    submitted,
+    submit<Args extends unknown[], Result>(task: ExecutorTask<Args, Result>, args: Args): Promise<Result> {
+      submitted.push(task.name);
+      return Promise.resolve().then(() => task.fn(...args)); // as from a Worker: never synchronously
+    },
+    close() {},
+    shutdown: async () => [],
+  };
+}
