@@ -6,6 +6,7 @@ import { devicesCommand } from "./commands/devices.ts";
 import { processOutput } from "./commands/output.ts";
 import { portsCommand } from "./commands/ports.ts";
 import { schemaCommand } from "./commands/schema.ts";
+import { simCommand } from "./commands/sim.ts";
 import { ConfigError } from "./config/load.ts";
 import { startService } from "./service.ts";
 import { VERSION } from "./version.ts";
@@ -19,6 +20,8 @@ Commands:
   check-config [FILE]    validate a hearth.yaml: exit 0 with a summary, or 2 with every problem
   schema                 print the JSON Schema of hearth.yaml (for editors)
   devices [--json]       list the device models hearth knows, with their entities
+  sim MODEL [--count N] [--interval MS]
+                         run a model's simulator on new pseudo-terminals and print their paths
   ports [--json]         list the serial ports present, with the by-id path to configure
   help                   show this help
   version                print the version
@@ -41,6 +44,8 @@ async function main(argv: string[]): Promise<number> {
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
         json: { type: "boolean" },
+        count: { type: "string" },
+        interval: { type: "string" },
       },
     });
   } catch (err) {
@@ -61,6 +66,8 @@ async function main(argv: string[]): Promise<number> {
       return checkConfigCommand(positionals[1] ?? values.config, processOutput);
     case "schema":
       return schemaCommand(processOutput);
+    case "sim":
+      return simCommand(positionals[1], { count: values.count, interval: values.interval }, processOutput);
     case "devices":
       return devicesCommand(processOutput, { json: values.json });
     case "ports":
