@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { closeSync, constants, mkdtempSync, openSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { OutputReader } from "../helpers/output-reader.ts";
@@ -83,6 +83,8 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     const child = Bun.spawn([bun, join(root, "src/cli.ts"), "run"], { cwd: root, env: { ...process.env, HEARTH_LOG_FORMAT: "json" }, stdout: "pipe", stderr: "pipe" });
     const stdout = new OutputReader(child.stdout);
     await stdout.waitFor("hearth is running");
+    // The embedded defaults run a simulated hearth-io board: its readings show in the log.
+    await stdout.waitFor('"msg":"demo_board Temperature: ');
     child.kill(signal);
     const code = await child.exited;
     const text = await stdout.done;
@@ -92,3 +94,27 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     expect(messages.at(-1)).toBe("Stopped");
   });
 }
+
+test("sim runs a model's simulator on a pseudo-terminal and prints its path", async () => {
+  const child = Bun.spawn([bun, join(root, "src/cli.ts"), "sim", "hearth-io"], { cwd: root, stdout: "pipe", stderr: "pipe" });
+  const stdout = new OutputReader(child.stdout);
+  await stdout.waitFor("\n");
+  const path = stdout.text.trim();
+  expect(path).toMatch(/^\/dev\/pts\/\d+$/);
+  // The board's boot line waits on the tty for whoever opens it.
+  const fd = openSync(path, constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK);
+  const reader = Bun.file(fd).stream().getReader();
+  let text = "";
+  while (!text.includes("\n")) text += new TextDecoder().decode((await reader.read()).value);
+  reader.releaseLock();
+  closeSync(fd);
+  expect(text).toStartWith("HELLO hearth-io fw=1.0.0 proto=1");
+  child.kill("SIGINT");
+  expect(await child.exited).toBe(0);
+});
+
+test("sim refuses a model without a simulator", () => {
+  const { code, err } = hearth("sim", "no-such-model");
+  expect(code).toBe(2);
+  expect(err).toContain("hearth-io");
+});
