@@ -1,0 +1,43 @@
+import { expect, test } from "bun:test";
+import { Hub } from "../../src/core/hub.ts";
+import { EntityDescriptionSchema } from "../../src/entities/description.ts";
+import { Entity } from "../../src/entities/entity.ts";
+import { StateWriter } from "../../src/devices/state-writer.ts";
+
+function setup(d: Record<string, unknown>) {
+  const hub = new Hub();
+  const entity = new Entity({ description: EntityDescriptionSchema.parse(d), nodeId: "n", deviceId: "dev" });
+  const writer = new StateWriter({ states: hub.states });
+  const seen: string[] = [];
+  hub.bus.listen("state_changed", async (e) => void seen.push(e.data.newState?.state ?? "removed"));
+  return { hub, entity, writer, seen };
+}
+
+test("a change smaller than the deadband is no change", () => {
+  const { hub, entity, writer } = setup({ key: "t", kind: "sensor", deadband: 0.5 });
+  writer.write(entity, "20.0");
+  writer.write(entity, "20.3");
+  expect(hub.states.get(entity.entityId)?.state).toBe("20");
+  writer.write(entity, "20.6");
+  expect(hub.states.get(entity.entityId)?.state).toBe("20.6");
+});
+
+test("a throttled entity is written at most once per window, and the latest value wins", async () => {
+  const { hub, entity, writer } = setup({ key: "t", kind: "sensor", throttle: 0.1 });
+  writer.write(entity, "1");
+  writer.write(entity, "2");
+  writer.write(entity, "3");
+  expect(hub.states.get(entity.entityId)?.state).toBe("1");
+  const next = await hub.bus.waitFor("state_changed", (d) => d.entityId === entity.entityId);
+  expect(next.data.newState?.state).toBe("3");
+  expect(next.data.oldState?.state).toBe("1");
+});
+
+test("unavailable is written at once, even within a throttle window", () => {
+  const { hub, entity, writer } = setup({ key: "t", kind: "sensor", throttle: 60 });
+  writer.write(entity, "1");
+  writer.write(entity, "2");
+  writer.markUnavailable(entity);
+  expect(hub.states.get(entity.entityId)?.state).toBe("unavailable");
+  writer.clear();
+});
