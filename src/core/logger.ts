@@ -32,6 +32,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       serializers: { err: pino.stdSerializers.err },
+      // Secrets never reach a log line, whatever object carries them.
+      redact: { paths: ["password", "*.password", "mqtt.password", "*.mqtt.password", "token", "*.token"], censor: "***" },
     },
     destination,
   );
