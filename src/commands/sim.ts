@@ -25,6 +25,11 @@ export async function simCommand(model: string | undefined, options: { count?: s
     }
     simOptions.interval = interval;
   }
+  // Handlers first: whoever reads the printed path may signal at once.
+  const stopped = new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
   const running: SimulatedPort[] = [];
   for (let i = 0; i < count; i++) {
     const sim = startSimulator(model, { ...simOptions, seed: i + 1 });
@@ -32,10 +37,7 @@ export async function simCommand(model: string | undefined, options: { count?: s
     output.out(`${sim.pty.path}\n`);
   }
   const keepAlive = setInterval(() => {}, 1 << 30);
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", resolve);
-    process.once("SIGTERM", resolve);
-  });
+  await stopped;
   clearInterval(keepAlive);
   await Promise.all(running.map((s) => s.stop()));
   return 0;

@@ -1,0 +1,79 @@
+import type { Clock } from "../../core/clock.ts";
+import { DelimiterFramer } from "./delimiter.ts";
+import { GapFramer } from "./gap.ts";
+import { LengthFramer } from "./length.ts";
+import { SlipFramer, slipEncode } from "./slip.ts";
+
+/** How a byte stream is cut into frames. */
+export type Framing =
+  /** Lines or records ended by `delimiter` (removed from the frame). */
+  | { kind: "delimiter"; delimiter: string | Uint8Array; maxLength?: number }
+  /** RFC 1055 SLIP packets. */
+  | { kind: "slip"; maxLength?: number }
+  /**
+   * Frames ended by a silence on the line (Modbus RTU's 3.5 characters): `gapMs`, or `gapChars`
+   * character times at the link's baud rate (default 3.5, at least 2 ms since timers have ms resolution).
+   */
+  | { kind: "gap"; gapMs?: number; gapChars?: number; maxLength?: number }
+  /** Fixed-size records. */
+  | { kind: "length"; length: number }
+  /** Whatever arrived, as it arrived (one frame per read). */
+  | { kind: "raw" };
+
+/** Cuts pushed bytes into frames and hands each to its sink. */
+export interface Framer {
+  /** Takes arrived bytes; `chunk` is only valid during the call. */
+  push(chunk: Uint8Array): void;
+  /** Drops a partial frame (after a reconnect). */
+  reset(): void;
+  /** Stops its timers. */
+  dispose(): void;
+}
+
+/** Receives each frame; the frame is the receiver's to keep. */
+export type FrameSink = (frame: Uint8Array) => void;
+
+export interface FramerContext {
+  clock: Clock;
+  /** Milliseconds one character takes on the line (start, data, parity and stop bits at the baud rate). */
+  characterMs: number;
+}
+
+const DEFAULT_MAX = 64 * 1024;
+
+/** Makes the framer for a framing. */
+export function createFramer(framing: Framing, sink: FrameSink, context: FramerContext): Framer {
+  switch (framing.kind) {
+    case "delimiter": {
+      const d = typeof framing.delimiter === "string" ? new TextEncoder().encode(framing.delimiter) : framing.delimiter;
+      return new DelimiterFramer(d, sink, framing.maxLength ?? DEFAULT_MAX);
+    }
+    case "slip":
+      return new SlipFramer(sink, framing.maxLength ?? DEFAULT_MAX);
+    case "gap": {
+      const gapMs = framing.gapMs ?? Math.max(2, Math.ceil((framing.gapChars ?? 3.5) * context.characterMs));
+      return new GapFramer(sink, gapMs, context.clock, framing.maxLength ?? DEFAULT_MAX);
+    }
+    case "length":
+      return new LengthFramer(sink, framing.length);
+    case "raw":
+      return { push: (chunk) => sink(chunk.slice()), reset() {}, dispose() {} };
+  }
+}
+
+/** The bytes to write for one outgoing frame: the delimiter appended, SLIP-encoded, or as given. */
+export function encodeFrame(framing: Framing, frame: Uint8Array): Uint8Array {
+  switch (framing.kind) {
+    case "delimiter": {
+      const d = typeof framing.delimiter === "string" ? new TextEncoder().encode(framing.delimiter) : framing.delimiter;
+      const out = new Uint8Array(frame.length + d.length);
+      out.set(frame);
+      out.set(d, frame.length);
+      return out;
+    }
+    case "slip":
+      return slipEncode(frame);
+    default:
+      return frame;
+  }
+}

@@ -1,0 +1,168 @@
+import { lib } from "./libc.ts";
+import type { ReaderConsumer } from "./reader-pool.ts";
+import {
+  ACTIVE,
+  EV_DATA,
+  EV_ERROR,
+  EV_REMOVED,
+  EV_STOPPED,
+  EV_WRITABLE,
+  FREE,
+  H_GENERATION,
+  H_STOP,
+  H_WAKE_PENDING,
+  HEADER_WORDS,
+  REMOVING,
+  type ReaderStart,
+  S_ERROR,
+  S_FD,
+  S_HEAD,
+  S_NOTIFY,
+  S_STALLED,
+  S_STATE,
+  S_TAIL,
+  S_WANT_WRITE,
+  SLOT_WORDS,
+  slotWord,
+} from "./reader-protocol.ts";
+import { ERRNO, O_CLOEXEC, O_NONBLOCK } from "./termios.ts";
+
+const WAKE_BYTE = new Uint8Array([1]);
+
+/** One reader Worker and its slots, seen from the loop. */
+export class ReaderThread {
+  readonly control: Int32Array;
+  readonly rings: Uint8Array;
+  readonly consumers: Array<ReaderConsumer | undefined>;
+  /** Slots taken: registered, or removed and not yet acknowledged. */
+  used = 0;
+  stopping: Promise<void> | undefined;
+  private readonly worker: Worker;
+  private readonly wakeFds = new Int32Array(2);
+  private readonly removals = new Map<number, () => void>();
+  private readonly closed: Promise<void>;
+  private stopped: (() => void) | undefined;
+
+  constructor(
+    readonly slots: number,
+    readonly ringSize: number,
+    coalesceMs: number,
+    private readonly onEmpty: (thread: ReaderThread) => Promise<void>,
+  ) {
+    this.control = new Int32Array(new SharedArrayBuffer((HEADER_WORDS + slots * SLOT_WORDS) * 4));
+    this.rings = new Uint8Array(new SharedArrayBuffer(slots * ringSize));
+    this.consumers = new Array(slots).fill(undefined);
+    if (lib().pipe2(this.wakeFds, O_NONBLOCK | O_CLOEXEC) !== 0) throw new Error("reader: pipe2 failed");
+    // A path relative to this module, in the same folder: what `bun build --compile` can follow.
+    this.worker = new Worker(new URL("./reader-worker.ts", import.meta.url));
+    this.closed = new Promise((resolve) => this.worker.addEventListener("close", () => resolve(), { once: true }));
+    this.worker.onmessage = (event: MessageEvent<number[]>) => this.dispatch(event.data);
+    this.worker.onerror = (event) => this.crashed(event);
+    const start: ReaderStart = { control: this.control.buffer as SharedArrayBuffer, rings: this.rings.buffer as SharedArrayBuffer, slots, ringSize, wakeFd: this.wakeFds[0]!, coalesceMs };
+    this.worker.postMessage(start);
+  }
+
+  /** Takes a free slot for `fd`, or returns -1 when all are taken. */
+  add(fd: number, consumer: ReaderConsumer): number {
+    for (let slot = 0; slot < this.slots; slot++) {
+      if (this.consumers[slot] !== undefined || this.removals.has(slot)) continue;
+      if (Atomics.load(this.control, slotWord(slot, S_STATE)) !== FREE) continue;
+      for (const word of [S_HEAD, S_TAIL, S_NOTIFY, S_WANT_WRITE, S_STALLED, S_ERROR]) Atomics.store(this.control, slotWord(slot, word), 0);
+      Atomics.store(this.control, slotWord(slot, S_FD), fd);
+      Atomics.store(this.control, slotWord(slot, S_STATE), ACTIVE);
+      this.consumers[slot] = consumer;
+      this.used++;
+      this.wake();
+      return slot;
+    }
+    return -1;
+  }
+
+  /**
+   * Stops polling a slot; resolves once the Worker no longer touches its fd (then it may be closed),
+   * and, when it was the Worker's last slot, once the Worker has exited.
+   */
+  remove(slot: number): Promise<void> {
+    this.consumers[slot] = undefined;
+    return new Promise((resolve) => {
+      this.removals.set(slot, resolve);
+      Atomics.store(this.control, slotWord(slot, S_STATE), REMOVING);
+      this.wake();
+    });
+  }
+
+  /** Makes the Worker look at the table again. At most one byte is ever in the pipe. */
+  wake(): void {
+    Atomics.add(this.control, H_GENERATION, 1);
+    if (Atomics.compareExchange(this.control, H_WAKE_PENDING, 0, 1) === 0) lib().write(this.wakeFds[1]!, WAKE_BYTE, 1);
+  }
+
+  /** Ends the Worker's loop, terminates it and closes the pipe; resolves when the thread is gone. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      const stopped = new Promise<void>((resolve) => (this.stopped = resolve));
+      Atomics.store(this.control, H_STOP, 1);
+      Atomics.store(this.control, H_WAKE_PENDING, 0);
+      this.wake();
+      await Promise.race([stopped, this.closed]);
+      this.worker.terminate();
+      await this.closed;
+      lib().close(this.wakeFds[0]!);
+      lib().close(this.wakeFds[1]!);
+    })();
+    return this.stopping;
+  }
+
+  private dispatch(events: number[]): void {
+    for (let i = 0; i < events.length; i += 3) {
+      const kind = events[i]!;
+      const slot = events[i + 1]!;
+      const value = events[i + 2]!;
+      switch (kind) {
+        case EV_DATA: {
+          // Cleared before taking the bytes, so bytes that land after this raise a new message.
+          Atomics.store(this.control, slotWord(slot, S_NOTIFY), 0);
+          this.consumers[slot]?.onData();
+          break;
+        }
+        case EV_WRITABLE:
+          this.consumers[slot]?.onWritable();
+          break;
+        case EV_ERROR:
+          this.consumers[slot]?.onError(value);
+          break;
+        case EV_REMOVED:
+          this.acknowledge(slot);
+          break;
+        case EV_STOPPED:
+          this.stopped?.();
+          break;
+      }
+    }
+  }
+
+  private acknowledge(slot: number): void {
+    const resolve = this.removals.get(slot);
+    if (resolve === undefined) return;
+    this.removals.delete(slot);
+    this.used--;
+    if (this.used === 0) void this.onEmpty(this).then(resolve, resolve);
+    else resolve();
+  }
+
+  /** A Worker that died (it should not): its ports end as disconnected and their removals complete. */
+  private crashed(event: ErrorEvent): void {
+    event.preventDefault?.();
+    for (let slot = 0; slot < this.slots; slot++) {
+      const consumer = this.consumers[slot];
+      if (consumer === undefined) continue;
+      Atomics.store(this.control, slotWord(slot, S_ERROR), ERRNO.EIO);
+      consumer.onError(ERRNO.EIO);
+    }
+    for (const slot of [...this.removals.keys()]) {
+      Atomics.store(this.control, slotWord(slot, S_STATE), FREE);
+      this.acknowledge(slot);
+    }
+  }
+}
+

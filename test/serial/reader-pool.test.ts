@@ -1,0 +1,64 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { BunBinding } from "../../src/serial/binding.ts";
+import type { BunPort } from "../../src/serial/port.ts";
+import { openPty, type Pty } from "../../src/serial/pty.ts";
+import { ReaderPool } from "../../src/serial/reader-pool.ts";
+import { firstDifference, randomBytes, receive } from "./helpers.ts";
+
+const cleanup: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn().catch(() => {});
+});
+
+async function ports(n: number, readers: ReaderPool): Promise<Array<{ pty: Pty; port: BunPort }>> {
+  const binding = new BunBinding({ readers });
+  const out: Array<{ pty: Pty; port: BunPort }> = [];
+  for (let i = 0; i < n; i++) {
+    const pty = openPty({ readers });
+    cleanup.push(() => pty.close());
+    const port = await binding.open({ path: pty.path, baudRate: 115200 });
+    cleanup.push(() => port.close());
+    out.push({ pty, port });
+  }
+  return out;
+}
+
+describe("reader Workers", () => {
+  test("one Worker polls many ports, and each port gets only its own bytes", async () => {
+    const readers = new ReaderPool({ portsPerWorker: 32 });
+    const all = await ports(20, readers);
+    expect(readers.stats()).toEqual({ workers: 1, ports: 20 });
+    const got = all.map(({ port }, i) => receive(port, 8 + String(i).length));
+    await Promise.all(all.map(({ pty }, i) => pty.write(`port ${i} ok`)));
+    expect((await Promise.all(got)).map((b) => new TextDecoder().decode(b))).toEqual(all.map((_, i) => `port ${i} ok`));
+  });
+
+  test("fifty ports cost two Workers, and the last close stops them", async () => {
+    const readers = new ReaderPool({ portsPerWorker: 32 });
+    const all = await ports(50, readers);
+    expect(readers.stats()).toEqual({ workers: 2, ports: 50 });
+    for (const { port } of all) await port.close();
+    expect(readers.stats()).toEqual({ workers: 0, ports: 0 });
+  });
+
+  test("a full ring pauses reading until the loop takes bytes, and nothing is lost", async () => {
+    const readers = new ReaderPool({ ringSize: 4096 });
+    const [{ pty, port }] = (await ports(1, readers)) as [{ pty: Pty; port: BunPort }];
+    const data = randomBytes(1024 * 1024);
+    const sent = pty.write(data);
+    // Read in small bites, so the Worker keeps finding the ring full and must wait for the loop.
+    const out = Buffer.alloc(data.length);
+    let at = 0;
+    while (at < data.length) at += (await port.read(out, at, Math.min(1000, data.length - at))).bytesRead;
+    await sent;
+    expect(firstDifference(out, data)).toBe(-1);
+  });
+
+  test("bytes that arrived before a listener was set are delivered to it first", async () => {
+    const readers = new ReaderPool();
+    const [{ pty, port }] = (await ports(1, readers)) as [{ pty: Pty; port: BunPort }];
+    await pty.write("early");
+    await port.waitReadable();
+    expect(new TextDecoder().decode(await receive(port, 5))).toBe("early");
+  });
+});
