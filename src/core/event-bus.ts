@@ -30,6 +30,14 @@ interface Listener {
   removed: boolean;
 }
 
+/** Options of one fire. */
+export interface FireOptions {
+  context?: Context;
+  origin?: EventOrigin;
+  /** Epoch ms the event happened, when the caller has just read the clock; read at delivery otherwise. */
+  timeFired?: number;
+}
+
 export interface EventBusDeps {
   log: Logger;
   /** Runs a non-callback listener job: as a task (which logs its own failure), or on the executor (a promise). */
@@ -50,14 +58,19 @@ export class EventBus<M extends EventMap> {
     this.deps = deps;
   }
 
-  /** Fires an event; callback listeners have run when this returns. */
-  fire<K extends keyof M & string>(type: K, data: M[K], options?: { context?: Context; origin?: EventOrigin }): void {
+  /**
+   * Fires an event; callback listeners have run when this returns. `timeFired` is for a caller that has
+   * just read the clock anyway (the state machine stamps the state and its event with one reading).
+   */
+  fire<K extends keyof M & string>(type: K, data: M[K], options?: FireOptions): void {
     const typed = this.listeners.get(type);
     const all = this.matchAll;
     if (typed === undefined && all.length === 0) return;
-    const event = new Event(type, data, options?.origin, options?.context);
-    if (typed !== undefined) for (let i = 0; i < typed.length; i++) this.dispatch(typed[i]!, event);
-    for (let i = 0; i < all.length; i++) this.dispatch(all[i]!, event);
+    // The Event is made when the first listener takes it (its filter passed), as in HA: an event every
+    // filter rejects costs no allocation and no clock reading (Date.now() is ~40 ns, more than the rest of a fire).
+    let event: Event | undefined;
+    if (typed !== undefined) for (let i = 0; i < typed.length; i++) event = this.dispatch(typed[i]!, type, data, options, event);
+    for (let i = 0; i < all.length; i++) event = this.dispatch(all[i]!, type, data, options, event);
   }
 
   /** Calls `listener` for each event of `type` (or every event, with MATCH_ALL); returns the function that removes it. */
@@ -141,27 +154,38 @@ export class EventBus<M extends EventMap> {
     else this.listeners.set(type, rest);
   }
 
-  private dispatch(listener: Listener, event: Event): void {
-    if (listener.removed) return; // removed by an earlier listener of this same fire
+  /** Runs one listener (if its filter passes); returns the fire's event, made here if no listener before took it. */
+  private dispatch(
+    listener: Listener,
+    type: string,
+    data: unknown,
+    options: FireOptions | undefined,
+    made: Event | undefined,
+  ): Event | undefined {
+    if (listener.removed) return made; // removed by an earlier listener of this same fire
+    let event = made;
     const outer = jobSlot[0]!;
     jobSlot[0] = listener.job.slotId; // lets the loop monitor name a listener that holds the loop
     try {
-      if (listener.filter !== undefined && !listener.filter(event.data)) return;
-      if (listener.once) this.remove(listener);
-      if (listener.job.type === JobType.Callback) (listener.job.target as (e: Event) => void)(event);
-      else {
-        const result = this.deps.runJob(listener.job, event);
-        // A task logs its own failure; an executor job's promise has nobody else to watch it.
-        if (result instanceof Promise) result.catch((err: unknown) => this.logError(err, listener, event));
+      if (listener.filter === undefined || listener.filter(data)) {
+        event ??= new Event(type, data, options?.origin, options?.context, options?.timeFired);
+        if (listener.once) this.remove(listener);
+        if (listener.job.type === JobType.Callback) (listener.job.target as (e: Event) => void)(event);
+        else {
+          const result = this.deps.runJob(listener.job, event);
+          // A task logs its own failure; an executor job's promise has nobody else to watch it.
+          if (result instanceof Promise) result.catch((err: unknown) => this.logError(err, listener, type));
+        }
       }
     } catch (err) {
-      this.logError(err, listener, event);
+      this.logError(err, listener, type);
     } finally {
       jobSlot[0] = outer;
     }
+    return event;
   }
 
-  private logError(err: unknown, listener: Listener, event: Event): void {
-    this.deps.log.error({ err, listener: listener.job.name, event: event.type }, `Error in listener ${listener.job.name} for ${event.type}`);
+  private logError(err: unknown, listener: Listener, type: string): void {
+    this.deps.log.error({ err, listener: listener.job.name, event: type }, `Error in listener ${listener.job.name} for ${type}`);
   }
 }

@@ -2,7 +2,7 @@ import type { Context } from "./context.ts";
 import type { EventBus } from "./event-bus.ts";
 import type { HubEvents } from "./hub-events.ts";
 import { HearthError } from "./errors.ts";
-import { type Attributes, isValidEntityId, MAX_STATE_LENGTH, State } from "./state.ts";
+import { type Attributes, isValidEntityId, MAX_STATE_LENGTH, NO_ATTRIBUTES, State } from "./state.ts";
 
 /** Data of a `state_changed` event: `oldState` is null for a new entity, `newState` null for a removed one. */
 export interface StateChangedData {
@@ -43,7 +43,7 @@ export class StateMachine {
   set(
     entityId: string,
     newState: string,
-    attributes: Attributes = {},
+    attributes: Attributes = NO_ATTRIBUTES,
     options: { forceUpdate?: boolean; context?: Context; timestamp?: number } = {},
   ): State {
     entityId = entityId.toLowerCase();
@@ -64,7 +64,13 @@ export class StateMachine {
       validate: false,
     });
     this.states.set(entityId, state);
-    this.bus.fire("state_changed", { entityId, oldState: old ?? null, newState: state }, { context: options.context });
+    // One clock reading stamps both the state and its event (as HA does), unless the caller dated the state.
+    this.bus.fire(
+      "state_changed",
+      { entityId, oldState: old ?? null, newState: state },
+      // The state's context, made once: the state and its event share it, as in HA.
+      { context: state.context, timeFired: options.timestamp === undefined ? now : undefined },
+    );
     return state;
   }
 

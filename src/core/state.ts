@@ -7,6 +7,9 @@ export const MAX_STATE_LENGTH = 255;
 /** Attributes of a state: plain JSON-like data, frozen once stored. */
 export type Attributes = Readonly<Record<string, unknown>>;
 
+/** The attributes of a state that has none: one frozen object shared by all, instead of a copy per state. */
+export const NO_ATTRIBUTES: Attributes = Object.freeze({});
+
 const ENTITY_ID = /^(?!.+__)(?!_)[\da-z_]+(?<!_)\.(?!_)[\da-z_]+(?<!_)$/;
 const validIds = new Set<string>();
 
@@ -38,7 +41,7 @@ export class State {
   constructor(
     entityId: string,
     state: string,
-    attributes: Attributes = {},
+    attributes: Attributes = NO_ATTRIBUTES,
     options: { lastChanged?: number; lastUpdated?: number; context?: Context; validate?: boolean } = {},
   ) {
     if (options.validate !== false) {

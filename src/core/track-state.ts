@@ -27,10 +27,15 @@ export function trackStateChangeEvent(
   let dispatcher = dispatchers.get(bus);
   if (dispatcher === undefined) {
     const byEntity = new Map<string, Action[]>();
+    // The filter's lookup, handed to the listener that the bus runs right after it passes: one map lookup
+    // per tracked change instead of two. Keyed by the data object, so a listener run any other way looks up again.
+    let filteredData: StateChangedData | undefined;
+    let filteredActions: Action[] | undefined;
     const remove = bus.listen(
       "state_changed",
       callback((event: StateChangedEvent) => {
-        const actions = byEntity.get(event.data.entityId);
+        const actions = filteredData === event.data ? filteredActions : byEntity.get(event.data.entityId);
+        filteredData = filteredActions = undefined;
         if (actions === undefined) return;
         // One tracker's error must not stop the others; the bus logs what is rethrown once all have run.
         let errors: unknown[] | undefined;
@@ -45,7 +50,16 @@ export function trackStateChangeEvent(
           throw errors.length === 1 ? errors[0] : new AggregateError(errors, `${errors.length} trackers of ${event.data.entityId} failed`);
         }
       }),
-      { name: "trackStateChangeEvent", filter: (data: StateChangedData) => byEntity.has(data.entityId) },
+      {
+        name: "trackStateChangeEvent",
+        filter: (data: StateChangedData) => {
+          const actions = byEntity.get(data.entityId);
+          if (actions === undefined) return false;
+          filteredData = data;
+          filteredActions = actions;
+          return true;
+        },
+      },
     );
     dispatcher = { byEntity, remove };
     dispatchers.set(bus, dispatcher);

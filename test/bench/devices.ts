@@ -10,15 +10,8 @@ import { Hub } from "../../src/core/hub.ts";
 import { silentLogger } from "../../src/core/logger.ts";
 import { DeviceManager } from "../../src/devices/manager.ts";
 import { ConfiguredPorts, serialLinks } from "../../src/devices/ports.ts";
+import type { BenchResult } from "./result.ts";
 
-interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-  limit?: { name: string; value: number };
-  ratio?: number;
-  goal?: number;
-}
 
 const root = join(import.meta.dir, "..", "..");
 const MEASURE_MS = Number(process.env.HEARTH_BENCH_SECONDS ?? 10) * 1000;
@@ -157,4 +150,3 @@ export async function run(): Promise<BenchResult[]> {
   return results;
 }
 
-if (import.meta.main) console.log(await run());

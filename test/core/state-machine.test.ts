@@ -154,3 +154,12 @@ test("a state reads its domain and object id", () => {
   expect(state.domain).toBe("binary_sensor");
   expect(state.objectId).toBe("door_open");
 });
+
+test("a state and its state_changed event share one context and one time", async () => {
+  const hub = new Hub();
+  const fired = hub.bus.waitFor("state_changed");
+  const state = hub.states.set("sensor.shared", "1");
+  const event = await fired;
+  expect(event.context).toBe(state.context);
+  expect(event.timeFired).toBe(state.lastUpdated);
+});
