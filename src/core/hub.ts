@@ -2,7 +2,9 @@ import { type Clock, systemClock } from "./clock.ts";
 import { HearthError, isCancelledError } from "./errors.ts";
 import { EventBus } from "./event-bus.ts";
 import type { Event } from "./event.ts";
-import type { ExecutorTask } from "./executor/task.ts";
+import type { DedicatedWorker, DedicatedWorkerOptions } from "./executor/dedicated.ts";
+import { Executor, type ExecutorStats } from "./executor/executor.ts";
+import type { DedicatedTask, ExecutorTask } from "./executor/task.ts";
 import type { HubEvents } from "./hub-events.ts";
 import { Job, type JobTarget, JobType } from "./job.ts";
 import { jobSlot } from "./job-slot.ts";
@@ -30,6 +32,10 @@ export interface HubExecutor {
   close(): void;
   /** Let running jobs finish within `ms`, reject queued ones, terminate Workers; resolves with what it abandoned. */
   shutdown(ms: number): Promise<string[]>;
+  /** Runs a long-lived blocking loop on a Worker of its own, stopped at shutdown (the pool has this; stand-ins may not). */
+  startDedicated?<Args extends unknown[], Result>(task: DedicatedTask<Args, Result>, args: Args, options?: DedicatedWorkerOptions): DedicatedWorker<Result>;
+  /** Queue, counts and latency, for bridge/info. */
+  stats?(): ExecutorStats;
 }
 
 export interface HubOptions {
@@ -38,8 +44,10 @@ export interface HubOptions {
   /** Seconds `start()` waits for the tasks of set-up before going on without them. */
   startTimeout?: number;
   stageTimeouts?: Partial<StageTimeouts>;
-  /** Makes the executor on first use. */
+  /** Makes the executor on first use; default: an Executor whose pool has `executorWorkers` Workers. */
   executor?: (hub: Hub) => HubExecutor;
+  /** Workers in the default executor's pool (config `executor.workers`); default: cores − 1, at least 1. */
+  executorWorkers?: number;
 }
 
 export interface CreateTaskOptions {
@@ -72,7 +80,7 @@ export class Hub {
   readonly stageTimeouts: StageTimeouts;
 
   private readonly shutdownJobs = new Set<Job>();
-  private readonly executorFactory: ((hub: Hub) => HubExecutor) | undefined;
+  private readonly executorFactory: (hub: Hub) => HubExecutor;
   private executorInstance: HubExecutor | undefined;
   private stopping: Promise<StopResult> | undefined;
 
@@ -81,7 +89,8 @@ export class Hub {
     this.clock = options.clock ?? systemClock;
     this.startTimeout = options.startTimeout ?? 300;
     this.stageTimeouts = { ...DEFAULT_STAGE_TIMEOUTS, ...options.stageTimeouts };
-    this.executorFactory = options.executor;
+    const workers = options.executorWorkers;
+    this.executorFactory = options.executor ?? ((hub) => new Executor({ hub, workers }));
     this.bus = new EventBus<HubEvents>({
       log: this.log.child({ component: "bus" }),
       runJob: (job, event) => this.runJob(job, event),
@@ -173,10 +182,20 @@ export class Hub {
     return this.executor.submit(task, args, options);
   }
 
+  /**
+   * Runs a long-lived blocking loop (a serial reader blocked in poll()) on a Worker of its own, never on
+   * a pool slot; tracked, and stopped in shutdown's "close" stage: asked through its context, then
+   * terminated after `stopGraceMs`.
+   */
+  startDedicatedWorker<Args extends unknown[], Result>(task: DedicatedTask<Args, Result>, args: Args, options?: DedicatedWorkerOptions): DedicatedWorker<Result> {
+    const executor = this.executor;
+    if (executor.startDedicated === undefined) throw new HearthError("INVALID_ARGUMENT", "This hub's executor cannot start dedicated Workers");
+    return executor.startDedicated(task, args, options);
+  }
+
   /** The executor, made on first use. */
   get executor(): HubExecutor {
     if (this.executorInstance === undefined) {
-      if (this.executorFactory === undefined) throw new HearthError("INVALID_ARGUMENT", "This hub has no executor");
       if (this.isStopping) throw new HearthError("SHUTTING_DOWN", "The executor is not accepting jobs: shutdown has begun");
       this.executorInstance = this.executorFactory(this);
     }

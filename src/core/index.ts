@@ -4,7 +4,23 @@ export { Context } from "./context.ts";
 export { CancelledError, HearthError, isCancelledError, isHearthError, isTimeoutError, TimeoutError } from "./errors.ts";
 export { Event, type EventOrigin } from "./event.ts";
 export { EventBus, type EventMap, MATCH_ALL } from "./event-bus.ts";
-export { type ExecutorTask, executorTask, isExecutorTask } from "./executor/task.ts";
+export {
+  type DedicatedContext,
+  type DedicatedTask,
+  type DedicatedWorker,
+  type DedicatedWorkerOptions,
+  dedicatedTask,
+  Executor,
+  type ExecutorErrorCode,
+  type ExecutorStats,
+  type ExecutorTask,
+  executorTask,
+  isExecutorTask,
+  type RemoteError,
+  runCallbackThreadsafe,
+  type ThreadsafeCallback,
+  threadsafeCallback,
+} from "./executor/index.ts";
 export { type Gathered, gatherWithLimitedConcurrency } from "./gather.ts";
 export { type CreateTaskOptions, type ExecutorJobOptions, Hub, type HubExecutor, type HubOptions, type HubState } from "./hub.ts";
 export type { HubEvents } from "./hub-events.ts";

@@ -5,6 +5,7 @@
  */
 
 const EXECUTOR_TASK: unique symbol = Symbol.for("hearth.executorTask");
+const DEDICATED_TASK: unique symbol = Symbol.for("hearth.dedicatedTask");
 
 /** A blocking function that runs on an executor Worker, typed by the function's own signature. */
 export interface ExecutorTask<Args extends unknown[] = unknown[], Result = unknown> {
@@ -17,11 +18,39 @@ export interface ExecutorTask<Args extends unknown[] = unknown[], Result = unkno
   readonly fn: (...args: Args) => Result | Promise<Result>;
 }
 
+/** What a dedicated Worker's loop is handed: how to learn that the hub wants it to stop. */
+export interface DedicatedContext {
+  /** The name the loop side gave the Worker. */
+  readonly name: string;
+  /** Fires when a stop is requested; seen only while the loop awaits (its Worker's event loop must turn). */
+  readonly signal: AbortSignal;
+  /** True once a stop is requested; read from shared memory, so a synchronous loop can poll it between blocking calls. */
+  readonly stopRequested: boolean;
+}
+
+/** A long-lived blocking loop (a serial reader in poll()) that runs on a Worker of its own, never on a pool slot. */
+export interface DedicatedTask<Args extends unknown[] = unknown[], Result = unknown> {
+  readonly [DEDICATED_TASK]: true;
+  readonly moduleUrl: string;
+  readonly name: string;
+  readonly fn: (context: DedicatedContext, ...args: Args) => Result | Promise<Result>;
+}
+
+type AnyTask = ExecutorTask<never[], unknown> | DedicatedTask<never[], unknown>;
+
 // Per-thread registry: filled as modules that declare tasks are imported (on the loop thread and in each Worker).
-const registry = new Map<string, ExecutorTask<never[], unknown>>();
+const registry = new Map<string, AnyTask>();
 
 function keyOf(moduleUrl: string, name: string): string {
   return `${moduleUrl}#${name}`;
+}
+
+function register(kind: string, moduleUrl: string, name: string, fn: unknown, task: AnyTask): void {
+  if (typeof fn !== "function") throw new TypeError(`${kind} ${name}: expected a function`);
+  const key = keyOf(moduleUrl, name);
+  const existing = registry.get(key);
+  if (existing && existing.fn !== fn) throw new Error(`${kind} ${name} is registered twice in ${moduleUrl}`);
+  registry.set(key, task);
 }
 
 /** Registers a blocking function for the executor: `export const readProbe = executorTask(import.meta.url, "readProbe", (path: string) => ...)`. */
@@ -30,14 +59,19 @@ export function executorTask<Args extends unknown[], Result>(
   name: string,
   fn: (...args: Args) => Result | Promise<Result>,
 ): ExecutorTask<Args, Result> {
-  if (typeof fn !== "function") throw new TypeError(`executorTask ${name}: expected a function`);
   const task: ExecutorTask<Args, Result> = Object.freeze({ [EXECUTOR_TASK]: true as const, moduleUrl, name, fn });
-  const key = keyOf(moduleUrl, name);
-  const existing = registry.get(key);
-  if (existing && existing.fn !== (fn as unknown)) {
-    throw new Error(`executorTask ${name} is registered twice in ${moduleUrl}`);
-  }
-  registry.set(key, task as unknown as ExecutorTask<never[], unknown>);
+  register("executorTask", moduleUrl, name, fn, task as unknown as AnyTask);
+  return task;
+}
+
+/** Registers a long-lived loop for a dedicated Worker: `export const readLoop = dedicatedTask(import.meta.url, "readLoop", (ctx, path: string) => ...)`. */
+export function dedicatedTask<Args extends unknown[], Result>(
+  moduleUrl: string,
+  name: string,
+  fn: (context: DedicatedContext, ...args: Args) => Result | Promise<Result>,
+): DedicatedTask<Args, Result> {
+  const task: DedicatedTask<Args, Result> = Object.freeze({ [DEDICATED_TASK]: true as const, moduleUrl, name, fn });
+  register("dedicatedTask", moduleUrl, name, fn, task as unknown as AnyTask);
   return task;
 }
 
@@ -46,7 +80,19 @@ export function isExecutorTask(value: unknown): value is ExecutorTask<unknown[],
   return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[EXECUTOR_TASK] === true;
 }
 
+/** Whether a value is a registered dedicated-Worker task. */
+export function isDedicatedTask(value: unknown): value is DedicatedTask<unknown[], unknown> {
+  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[DEDICATED_TASK] === true;
+}
+
 /** Finds a task registered in this thread by the module that declared it. */
 export function lookupExecutorTask(moduleUrl: string, name: string): ExecutorTask<unknown[], unknown> | undefined {
-  return registry.get(keyOf(moduleUrl, name)) as ExecutorTask<unknown[], unknown> | undefined;
+  const task = registry.get(keyOf(moduleUrl, name));
+  return isExecutorTask(task) ? task : undefined;
+}
+
+/** Finds a dedicated-Worker task registered in this thread by the module that declared it. */
+export function lookupDedicatedTask(moduleUrl: string, name: string): DedicatedTask<unknown[], unknown> | undefined {
+  const task = registry.get(keyOf(moduleUrl, name));
+  return isDedicatedTask(task) ? task : undefined;
 }
