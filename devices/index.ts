@@ -2,12 +2,23 @@
  * The device models hearth knows. Definitions are imported statically (Bun parses the YAML at build
  * time), so a compiled binary carries them and no file is read at run time.
  */
+import ds18b20 from "./ds18b20/device.yaml";
+import eastronSdm120 from "./eastron-sdm120/device.yaml";
+import { Sdm120Simulator } from "./eastron-sdm120/simulator.ts";
 import hearthIo from "./hearth-io/device.yaml";
 import { HearthIoSimulator } from "./hearth-io/simulator.ts";
+import nmeaGps from "./nmea-gps/device.yaml";
+import { NmeaGpsSimulator } from "./nmea-gps/simulator.ts";
+import modbusRtu from "./modbus-rtu/device.yaml";
+import { ModbusBusSimulator } from "./modbus-rtu/simulator.ts";
 
 /** Each model's raw definition, validated by src/devices/registry.ts. */
 export const DEFINITION_SOURCES: Record<string, unknown> = {
   "hearth-io": hearthIo,
+  "nmea-gps": nmeaGps,
+  "eastron-sdm120": eastronSdm120,
+  "modbus-rtu": modbusRtu,
+  ds18b20,
 };
 
 /** A simulator as the engine runs it: bytes from the host in, bytes to the host through `port`. */
@@ -20,4 +31,7 @@ export interface Simulator {
 /** Each model's simulator, played on a pseudo-terminal for `port: sim` and `hearth sim <model>`. */
 export const SIMULATORS: Record<string, (port: { write(bytes: Uint8Array): void }, options: Record<string, unknown>) => Simulator> = {
   "hearth-io": (port, options) => new HearthIoSimulator(port, options),
+  "nmea-gps": (port, options) => new NmeaGpsSimulator(port, options),
+  "eastron-sdm120": (port, options) => new Sdm120Simulator(port, options),
+  "modbus-rtu": (port, options) => new ModbusBusSimulator(port, options),
 };

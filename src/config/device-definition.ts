@@ -95,7 +95,122 @@ export const LineDeviceDefinitionSchema = z.strictObject({
   entities: z.array(LineEntitySchema).min(1),
 });
 
+/** What an NMEA 0183 receiver reports; an entity of an nmea-protocol device reads one of these. */
+export const NMEA_READINGS = [
+  "latitude",
+  "longitude",
+  "altitude",
+  "speed",
+  "course",
+  "satellites_in_view",
+  "satellites_used",
+  "fix_quality",
+  "hdop",
+  "utc_time",
+  "location",
+] as const;
+export type NmeaReading = (typeof NMEA_READINGS)[number];
+
+/** The talker ids of NMEA 0183 navigation sentences: GPS, multi-GNSS, GLONASS, Galileo, BeiDou (two spellings). */
+export const NMEA_TALKERS = ["GP", "GN", "GL", "GA", "BD", "GB"] as const;
+
+/** A device definition of the NMEA 0183 family: a receiver that streams sentences without being asked. */
+export const NmeaDeviceDefinitionSchema = z.strictObject({
+  model: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+  name: z.string().min(1),
+  manufacturer: z.string().min(1),
+  description: z.string().optional(),
+  protocol: z.literal("nmea"),
+  serial: SerialSettingsSchema.default({ baud: 9600, data_bits: 8, parity: "none", stop_bits: 1, rts_cts: false }),
+  nmea: z
+    .strictObject({
+      /** Sentences from other talkers are ignored. */
+      talkers: z.array(z.enum(NMEA_TALKERS)).min(1).default([...NMEA_TALKERS]),
+    })
+    .default({ talkers: [...NMEA_TALKERS] }),
+  /** Seconds between availability checks: the receiver is available while valid sentences keep coming. */
+  poll_interval: z.number().positive().default(5),
+  /** Seconds a check waits for a valid sentence. */
+  timeout: z.number().positive().default(3),
+  entities: z.array(entitySchemaWith({ read: z.enum(NMEA_READINGS) })).min(1),
+});
+export type NmeaDeviceDefinition = z.infer<typeof NmeaDeviceDefinitionSchema>;
+
+/** Where a value lives in a Modbus slave and how its words make a number. */
+export const ModbusRegisterSchema = z.strictObject({
+  address: z.int().min(0).max(65535),
+  /** Coils and holding registers can be written; discrete inputs and input registers only read. */
+  kind: z.enum(["coil", "discrete_input", "holding", "input"]),
+  type: z.enum(["int16", "uint16", "int32", "uint32", "float32"]).default("uint16"),
+  /** Which 16-bit word of a 32-bit value comes first. */
+  word_order: z.enum(["big", "little"]).default("big"),
+  /** The reading is `raw × scale + offset`; a written value goes the other way. */
+  scale: z.number().refine((n) => n !== 0, { error: "expected a non-zero scale" }).default(1),
+  offset: z.number().default(0),
+});
+export type ModbusRegister = z.infer<typeof ModbusRegisterSchema>;
+
+/** How one entity of a Modbus device is read and written. */
+export const ModbusEntitySchema = entitySchemaWith({ register: ModbusRegisterSchema });
+export type ModbusEntity = z.infer<typeof ModbusEntitySchema>;
+
+/** A device definition of the Modbus RTU family: a slave on an RS-485 bus that answers one request at a time. */
+export const ModbusDeviceDefinitionSchema = z.strictObject({
+  model: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+  name: z.string().min(1),
+  manufacturer: z.string().min(1),
+  description: z.string().optional(),
+  protocol: z.literal("modbus"),
+  serial: SerialSettingsSchema.default({ baud: 9600, data_bits: 8, parity: "none", stop_bits: 1, rts_cts: false }),
+  modbus: z
+    .strictObject({
+      /** The slave address, unless the device's `options.slave` says otherwise. */
+      slave: z.int().min(1).max(247).default(1),
+      /** Seconds a request waits for its reply (the device's `options.response_timeout` overrides it). */
+      response_timeout: z.number().positive().default(0.5),
+      /** Further attempts of a read after a timeout or a bad CRC; writes are never repeated. */
+      retries: z.int().min(0).max(5).default(2),
+      /** Unused registers one read may span to cover two entities (a meter that answers them). */
+      max_gap: z.int().min(0).max(120).default(0),
+      /** The entities are the device's `options.registers` (the generic model). */
+      entities_from_options: z.boolean().default(false),
+    })
+    .default({ slave: 1, response_timeout: 0.5, retries: 2, max_gap: 0, entities_from_options: false }),
+  poll_interval: z.number().positive().default(10),
+  timeout: z.number().positive().default(3),
+  entities: z.array(ModbusEntitySchema).default([]),
+});
+export type ModbusDeviceDefinition = z.infer<typeof ModbusDeviceDefinitionSchema>;
+
+/** A device definition of the 1-Wire family: probes the kernel's w1 driver exposes under sysfs. */
+export const OneWireDeviceDefinitionSchema = z.strictObject({
+  model: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+  name: z.string().min(1),
+  manufacturer: z.string().min(1),
+  description: z.string().optional(),
+  protocol: z.literal("onewire"),
+  /** Unused (the kernel drives the bus); kept so every definition has serial settings to list. */
+  serial: SerialSettingsSchema.default({ baud: 9600, data_bits: 8, parity: "none", stop_bits: 1, rts_cts: false }),
+  onewire: z
+    .strictObject({
+      /** Where the w1 bus lists its slaves (the device's `options.sysfs_root` overrides it). */
+      sysfs_root: z.string().min(1).default("/sys/bus/w1/devices"),
+      /** The family code of the probes (`28` for the DS18B20). */
+      family: z.string().regex(/^[0-9a-f]{2}$/).default("28"),
+    })
+    .default({ sysfs_root: "/sys/bus/w1/devices", family: "28" }),
+  poll_interval: z.number().positive().default(30),
+  timeout: z.number().positive().default(2),
+  entities: z.array(entitySchemaWith({})).min(1),
+});
+export type OneWireDeviceDefinition = z.infer<typeof OneWireDeviceDefinitionSchema>;
+
 /** Any device definition; further protocol families join this union. */
-export const DeviceDefinitionSchema = z.discriminatedUnion("protocol", [LineDeviceDefinitionSchema]);
+export const DeviceDefinitionSchema = z.discriminatedUnion("protocol", [
+  LineDeviceDefinitionSchema,
+  NmeaDeviceDefinitionSchema,
+  ModbusDeviceDefinitionSchema,
+  OneWireDeviceDefinitionSchema,
+]);
 export type DeviceDefinition = z.infer<typeof DeviceDefinitionSchema>;
 export type LineDeviceDefinition = z.infer<typeof LineDeviceDefinitionSchema>;

@@ -235,7 +235,7 @@ export class Device {
       entities: this.entities,
       link: this.deps.link,
       log: this.log,
-      report: (readings) => this.report(readings),
+      report: (readings, attributes) => this.report(readings, attributes),
       rebooted: (info) => {
         this.stats.reboots++;
         this.swVersion = info.swVersion ?? this.swVersion;
@@ -249,6 +249,7 @@ export class Device {
           this.log.debug({ frame: Buffer.from(frame).toString("latin1").slice(0, 80), why, count: this.stats.garbage }, "Skipped a frame");
         }
       },
+      runBlocking: (task, args, signal) => this.deps.hub.addExecutorJobWith(task, args, { signal }),
       currentState: (key) => {
         const entity = this.entities.get(key);
         return entity === undefined ? undefined : this.deps.hub.states.get(entity.entityId)?.state;
@@ -256,13 +257,13 @@ export class Device {
     };
   }
 
-  private report(readings: ReadonlyMap<string, RawValue>): void {
+  private report(readings: ReadonlyMap<string, RawValue>, attributes?: ReadonlyMap<string, Record<string, unknown>>): void {
     // Anything the device says shows it is alive.
     this.missedPolls = 0;
     if (!this.available && this.deps.link.state === "open") this.setAvailable(true);
     for (const [key, raw] of readings) {
       const entity = this.entities.get(key);
-      if (entity !== undefined) this.writer.write(entity, raw, this.activeContext);
+      if (entity !== undefined) this.writer.write(entity, raw, this.activeContext, attributes?.get(key));
     }
     this.settleUnknown();
   }

@@ -1,5 +1,6 @@
 import type { DeviceDefinition } from "../config/device-definition.ts";
 import type { DeviceConfig } from "../config/schema.ts";
+import type { ExecutorTask } from "../core/executor/task.ts";
 import type { Logger } from "../core/logger.ts";
 import type { EntityCommand } from "../entities/commands.ts";
 import type { Entity, RawValue } from "../entities/entity.ts";
@@ -12,12 +13,14 @@ export interface DriverContext {
   readonly entities: ReadonlyMap<string, Entity>;
   readonly link: FrameLink;
   readonly log: Logger;
-  /** New readings, by entity key. */
-  report(readings: ReadonlyMap<string, RawValue>): void;
+  /** New readings, by entity key; `attributes` adds state attributes to some (a GPS location's latitude/longitude). */
+  report(readings: ReadonlyMap<string, RawValue>, attributes?: ReadonlyMap<string, Record<string, unknown>>): void;
   /** The device said it (re)booted. */
   rebooted(info: { model?: string; swVersion?: string }): void;
   /** A frame that made no sense: counted and skipped. */
   garbage(frame: Uint8Array, why: string): void;
+  /** Runs a blocking function on the executor (a sysfs read), abandoned when `signal` fires. */
+  runBlocking<Args extends unknown[], Result>(task: ExecutorTask<Args, Result>, args: Args, signal: AbortSignal): Promise<Result>;
   /** The current state of an entity (for toggles). */
   currentState(key: string): string | undefined;
 }

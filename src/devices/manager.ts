@@ -9,7 +9,7 @@ import { Device } from "./device.ts";
 import { DeviceError } from "./device-error.ts";
 import type { DriverFactory } from "./driver.ts";
 import type { FrameLink, LinkFactory } from "./link.ts";
-import { DRIVERS, framingOf } from "./protocols.ts";
+import { DRIVERS, effectiveDefinition, framingOf, ownLinkOf } from "./protocols.ts";
 import { deviceDefinition } from "./registry.ts";
 
 /** Gives a device its port: a tty path as configured, or for `sim` a pseudo-terminal with the model's simulator on it. */
@@ -46,6 +46,7 @@ export class DeviceManager {
   readonly entities = new Map<string, Entity>();
   private readonly deps: DeviceManagerDeps;
   private readonly links = new Map<string, SharedLink>();
+  private readonly linksInMaking = new Map<string, Promise<FrameLink>>();
   private readonly retries = new Map<string, { cancel: () => void }>();
 
   constructor(deps: DeviceManagerDeps) {
@@ -113,7 +114,7 @@ export class DeviceManager {
   private addEntry(config: DeviceConfig): ConfigEntry {
     const definition = deviceDefinition(config.model);
     if (definition === undefined) throw new DeviceError("DEVICE_SETUP_FAILED", config.id, `unknown model ${config.model}`);
-    const entry = new ConfigEntry(config, definition);
+    const entry = new ConfigEntry(config, effectiveDefinition(definition, config));
     this.entries.set(entry.id, entry);
     return entry;
   }
@@ -202,6 +203,8 @@ export class DeviceManager {
   }
 
   private async linkFor(entry: ConfigEntry): Promise<FrameLink> {
+    const own = ownLinkOf(entry.definition, entry.config);
+    if (own !== undefined) return own;
     // Devices configured on the same port share its link (a Modbus bus); `sim` ports are never shared.
     const key = entry.config.port === "sim" ? `sim:${entry.id}` : entry.config.port;
     const shared = this.links.get(key);
@@ -209,11 +212,25 @@ export class DeviceManager {
       shared.users.add(entry.id);
       return shared.link;
     }
-    const { path, release } = await this.deps.ports.acquire(entry);
-    const serial = { ...entry.definition.serial, ...(entry.config.baud === undefined ? {} : { baud: entry.config.baud }) };
-    const link = this.deps.links({ path, serial, framing: framingOf(entry.definition) });
-    this.links.set(key, { link, users: new Set([entry.id]), release: [release] });
-    return link;
+    // Devices on one bus set up concurrently: the first makes the link, the others wait for it.
+    const making = this.linksInMaking.get(key);
+    if (making !== undefined) {
+      await making.catch(() => {});
+      return this.linkFor(entry);
+    }
+    const make = (async () => {
+      const { path, release } = await this.deps.ports.acquire(entry);
+      const serial = { ...entry.definition.serial, ...(entry.config.baud === undefined ? {} : { baud: entry.config.baud }) };
+      const link = this.deps.links({ path, serial, framing: framingOf(entry.definition) });
+      this.links.set(key, { link, users: new Set([entry.id]), release: [release] });
+      return link;
+    })();
+    this.linksInMaking.set(key, make);
+    try {
+      return await make;
+    } finally {
+      this.linksInMaking.delete(key);
+    }
   }
 
   private async releaseLink(deviceId: string): Promise<void> {

@@ -1,11 +1,22 @@
-import type { DeviceDefinition } from "../config/device-definition.ts";
+import { type DeviceDefinition, ModbusEntitySchema } from "../config/device-definition.ts";
+import type { DeviceConfig } from "../config/schema.ts";
+import { z } from "zod";
+import { DeviceError } from "./device-error.ts";
 import type { DriverFactory } from "./driver.ts";
 import type { Framing } from "./link.ts";
 import { LineDriver } from "./line/driver.ts";
+import { ModbusDriver } from "./modbus/driver.ts";
+import { NmeaDriver } from "./nmea/driver.ts";
+import { OneWireDriver } from "./onewire/driver.ts";
+import { SysfsLink } from "./onewire/link.ts";
+import type { FrameLink } from "./link.ts";
 
 /** The driver of each protocol family. */
 export const DRIVERS: Record<DeviceDefinition["protocol"], DriverFactory> = {
   line: (ctx) => new LineDriver(ctx),
+  nmea: (ctx) => new NmeaDriver(ctx),
+  modbus: (ctx) => new ModbusDriver(ctx),
+  onewire: (ctx) => new OneWireDriver(ctx),
 };
 
 /** How a protocol's byte stream is cut into frames. */
@@ -13,5 +24,33 @@ export function framingOf(definition: DeviceDefinition): Framing {
   switch (definition.protocol) {
     case "line":
       return { kind: "delimiter", delimiter: definition.line.delimiter };
+    case "nmea":
+      // Sentences end in CR LF; the driver drops the CR. A sentence is at most 82 characters.
+      return { kind: "delimiter", delimiter: "\n", maxLength: 256 };
+    case "modbus":
+      // An RTU frame ends with 3.5 character times of silence; the longest is 256 bytes.
+      return { kind: "gap", gapChars: 3.5, maxLength: 256 };
+    case "onewire":
+      return { kind: "raw" }; // never used: sysfs devices have no serial link
   }
+}
+
+/** The link of a device that needs no serial port (a sysfs probe), or undefined for a serial device. */
+export function ownLinkOf(definition: DeviceDefinition, config: DeviceConfig): FrameLink | undefined {
+  return definition.protocol === "onewire" ? new SysfsLink(config.port) : undefined;
+}
+
+/**
+ * A device's definition with what its config adds: a generic Modbus model's entities are the
+ * registers its `options.registers` describes, validated here with path-prefixed messages.
+ */
+export function effectiveDefinition(definition: DeviceDefinition, config: DeviceConfig): DeviceDefinition {
+  if (definition.protocol !== "modbus" || !definition.modbus.entities_from_options) return definition;
+  const parsed = z.array(ModbusEntitySchema).min(1).safeParse(config.options.registers);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const path = ["options", "registers", ...issue.path].map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").slice(1);
+    throw new DeviceError("DEVICE_SETUP_FAILED", config.id, `${path}: ${issue.message}`);
+  }
+  return { ...definition, entities: [...definition.entities, ...parsed.data] };
 }

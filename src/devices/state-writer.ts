@@ -21,9 +21,10 @@ export class StateWriter {
     this.states = deps.states;
   }
 
-  /** Applies one reading of one entity. */
-  write(entity: Entity, raw: RawValue, context?: Context): void {
+  /** Applies one reading of one entity, with any attributes the reading carries beyond the entity's own. */
+  write(entity: Entity, raw: RawValue, context?: Context, attributes?: Record<string, unknown>): void {
     const next = entity.toState(raw);
+    if (attributes !== undefined && next.value !== null) Object.assign(next.attributes, attributes);
     const d = entity.description;
     const last = this.lastWritten.get(entity.entityId);
     const current = this.states.get(entity.entityId);

@@ -1,0 +1,132 @@
+import { Lock } from "../../core/semaphore.ts";
+import { abortReason } from "../../core/task.ts";
+import type { FrameLink } from "../link.ts";
+import { crcValid, rtuFrame } from "./crc.ts";
+import { ModbusError } from "./errors.ts";
+import { ReplyShapeError, type Request } from "./pdu.ts";
+
+/** How long a request may wait for its reply, and how often a read is tried again. */
+export interface RequestOptions {
+  signal: AbortSignal;
+  /** Milliseconds to wait for the reply. */
+  timeoutMs: number;
+  /** Further attempts after a timeout or a bad CRC (reads only; writes are never repeated). */
+  retries?: number;
+}
+
+/** Counters of one bus. */
+export interface BusStats {
+  requests: number;
+  retries: number;
+  timeouts: number;
+  badCrc: number;
+  /** Frames nobody waited for, or from another slave than the one asked. */
+  strays: number;
+}
+
+interface Pending {
+  slave: number;
+  frame: (frame: Uint8Array) => void;
+}
+
+const buses = new WeakMap<FrameLink, ModbusBus>();
+
+/**
+ * A Modbus RTU master on one serial link. Every device on the link shares it, so its lock puts one
+ * request on the wire at a time across all of them; a request holds the lock only until its own
+ * reply or timeout, so a dead slave delays the others by its timeout and no more.
+ */
+export class ModbusBus {
+  readonly lock = new Lock();
+  readonly stats: BusStats = { requests: 0, retries: 0, timeouts: 0, badCrc: 0, strays: 0 };
+  private readonly link: FrameLink;
+  private pending: Pending | undefined;
+  private unlisten: (() => void) | undefined;
+
+  constructor(link: FrameLink) {
+    this.link = link;
+  }
+
+  /** The bus of a link: one per link, however many devices use it. */
+  static of(link: FrameLink): ModbusBus {
+    let bus = buses.get(link);
+    if (bus === undefined) {
+      bus = new ModbusBus(link);
+      buses.set(link, bus);
+    }
+    return bus;
+  }
+
+  /** Sends one request to `slave` under the bus lock and resolves with its decoded reply. */
+  async request<T>(slave: number, request: Request<T>, options: RequestOptions): Promise<T> {
+    this.unlisten ??= this.link.onFrame((frame) => this.onFrame(frame));
+    const release = await this.lock.acquire(options.signal);
+    try {
+      const attempts = request.idempotent ? 1 + (options.retries ?? 0) : 1;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.exchange(slave, request, options);
+        } catch (err) {
+          const retryable = err instanceof ModbusError && (err.code === "MODBUS_TIMEOUT" || err.code === "MODBUS_BAD_CRC");
+          if (options.signal.aborted || !retryable || attempt >= attempts) throw err;
+          this.stats.retries++;
+        }
+      }
+    } finally {
+      release();
+    }
+  }
+
+  private exchange<T>(slave: number, request: Request<T>, options: RequestOptions): Promise<T> {
+    const { signal, timeoutMs } = options;
+    const fc = request.functionCode;
+    this.stats.requests++;
+    return new Promise<T>((resolve, reject) => {
+      if (signal.aborted) return reject(abortReason(signal));
+      const finish = (err: unknown, value?: T) => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", onAbort);
+        this.pending = undefined;
+        if (err === undefined) resolve(value as T);
+        else reject(err);
+      };
+      const onAbort = () => finish(abortReason(signal));
+      const timer = setTimeout(() => {
+        this.stats.timeouts++;
+        finish(new ModbusError("MODBUS_TIMEOUT", `slave ${slave}: no reply to fc ${fc} within ${timeoutMs} ms`, { slave, functionCode: fc }));
+      }, timeoutMs);
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.pending = {
+        slave,
+        frame: (frame) => {
+          if (!crcValid(frame)) {
+            this.stats.badCrc++;
+            return finish(new ModbusError("MODBUS_BAD_CRC", `slave ${slave}: reply to fc ${fc} failed its CRC`, { slave, functionCode: fc }));
+          }
+          const replyFc = frame[1]!;
+          if (replyFc === (fc | 0x80) && frame.length === 5) return finish(ModbusError.exception(slave, fc, frame[2]!));
+          if (replyFc !== fc) {
+            return finish(new ModbusError("MODBUS_BAD_REPLY", `slave ${slave}: reply of fc ${replyFc} to fc ${fc}`, { slave, functionCode: fc }));
+          }
+          try {
+            finish(undefined, request.decode(frame.subarray(1, frame.length - 2)));
+          } catch (err) {
+            if (!(err instanceof ReplyShapeError)) throw err;
+            finish(new ModbusError("MODBUS_BAD_REPLY", `slave ${slave}: fc ${fc}: ${err.message}`, { slave, functionCode: fc, cause: err }));
+          }
+        },
+      };
+      this.link.write(rtuFrame(slave, request.pdu)).catch((err: unknown) => finish(err));
+    });
+  }
+
+  private onFrame(frame: Uint8Array): void {
+    const pending = this.pending;
+    // A reply from another slave is not ours, however well formed: keep waiting for the right one.
+    if (pending === undefined || (frame.length >= 4 && frame[0] !== pending.slave && crcValid(frame))) {
+      this.stats.strays++;
+      return;
+    }
+    pending.frame(frame);
+  }
+}

@@ -1,0 +1,96 @@
+import type { NmeaDeviceDefinition } from "../../config/device-definition.ts";
+import { abortReason } from "../../core/task.ts";
+import type { RawValue } from "../../entities/entity.ts";
+import { DeviceError } from "../device-error.ts";
+import type { Driver, DriverContext } from "../driver.ts";
+import { FixTracker } from "./fix.ts";
+import { NmeaFieldError } from "./fields.ts";
+import { parseSentence } from "./sentence.ts";
+
+const decoder = new TextDecoder("latin1");
+
+/**
+ * The driver of NMEA 0183 receivers. A receiver streams sentences unasked, so a poll asks nothing:
+ * it succeeds when a valid sentence came within the poll interval (or comes before the timeout),
+ * which is how the engine learns that a receiver went silent. Bad checksums and malformed fields
+ * are counted as garbage and none of their sentence is used.
+ */
+export class NmeaDriver implements Driver {
+  private readonly ctx: DriverContext;
+  private readonly definition: NmeaDeviceDefinition;
+  private readonly tracker = new FixTracker();
+  private readonly talkers: ReadonlySet<string>;
+  /** reading → entity keys fed by it */
+  private readonly readers = new Map<string, string[]>();
+  private readonly waiting = new Set<() => void>();
+  private lastValidAt = Number.NEGATIVE_INFINITY;
+  private unlisten: (() => void) | undefined;
+
+  constructor(ctx: DriverContext) {
+    this.ctx = ctx;
+    this.definition = ctx.definition as NmeaDeviceDefinition;
+    this.talkers = new Set(this.definition.nmea.talkers);
+    for (const e of this.definition.entities) this.readers.set(e.read, [...(this.readers.get(e.read) ?? []), e.key]);
+  }
+
+  async start(): Promise<void> {
+    this.unlisten = this.ctx.link.onFrame((frame) => this.onFrame(frame));
+  }
+
+  async stop(): Promise<void> {
+    this.unlisten?.();
+    this.unlisten = undefined;
+  }
+
+  async poll(signal: AbortSignal): Promise<void> {
+    const interval = (this.ctx.config.poll_interval ?? this.definition.poll_interval) * 1000;
+    if (performance.now() - this.lastValidAt <= interval) return;
+    await new Promise<void>((resolve, reject) => {
+      if (signal.aborted) return reject(abortReason(signal));
+      const onAbort = () => {
+        this.waiting.delete(done);
+        reject(abortReason(signal));
+      };
+      const done = () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.waiting.add(done);
+    });
+  }
+
+  async execute(): Promise<void> {
+    throw new DeviceError("DEVICE_NOT_WRITABLE", this.ctx.config.id, "a GPS receiver takes no commands");
+  }
+
+  private onFrame(frame: Uint8Array): void {
+    const text = decoder.decode(frame).replace(/\r$/, "");
+    if (text.length === 0) return;
+    const parsed = parseSentence(text);
+    if (!parsed.ok) return this.ctx.garbage(frame, parsed.why);
+    const { sentence } = parsed;
+    if (!this.talkers.has(sentence.talker)) return; // proprietary ($P…) or another instrument's sentence
+    let update;
+    try {
+      update = this.tracker.apply(sentence);
+    } catch (err) {
+      if (err instanceof NmeaFieldError) return this.ctx.garbage(frame, err.message);
+      throw err;
+    }
+    this.lastValidAt = performance.now();
+    for (const wake of this.waiting) wake();
+    this.waiting.clear();
+    if (update === undefined) return;
+    const readings = new Map<string, RawValue>();
+    const attributes = new Map<string, Record<string, unknown>>();
+    for (const [reading, raw] of update.readings) {
+      for (const key of this.readers.get(reading) ?? []) {
+        readings.set(key, raw);
+        const attrs = update.attributes.get(reading);
+        if (attrs !== undefined) attributes.set(key, attrs);
+      }
+    }
+    if (readings.size > 0) this.ctx.report(readings, attributes);
+  }
+}

@@ -1,0 +1,27 @@
+import type { FrameLink, LinkState } from "../link.ts";
+
+/**
+ * The "link" of a sysfs device: nothing to open (the kernel's w1 driver owns the bus), always open,
+ * no frames. It lets 1-Wire probes run on the same engine as serial devices.
+ */
+export class SysfsLink implements FrameLink {
+  readonly state: LinkState = "open";
+
+  constructor(readonly path: string) {}
+
+  async open(): Promise<void> {}
+
+  async close(): Promise<void> {}
+
+  async write(): Promise<void> {
+    throw new Error(`${this.path}: a sysfs device is read through its files, not written to`);
+  }
+
+  onFrame(): () => void {
+    return () => {};
+  }
+
+  onState(): () => void {
+    return () => {};
+  }
+}
