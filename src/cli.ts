@@ -1,5 +1,7 @@
 #!/usr/bin/env bun
 import "./preload.ts"; // first: see its comment
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { checkConfigCommand, loadCheckedConfig } from "./commands/check-config.ts";
 import { devicesCommand } from "./commands/devices.ts";
@@ -8,6 +10,8 @@ import { portsCommand } from "./commands/ports.ts";
 import { schemaCommand } from "./commands/schema.ts";
 import { simCommand } from "./commands/sim.ts";
 import { ConfigError } from "./config/load.ts";
+import { isHearthError } from "./core/errors.ts";
+import { healthCommand } from "./mqtt/health-check.ts";
 import { startService } from "./service.ts";
 import { VERSION } from "./version.ts";
 
@@ -23,6 +27,8 @@ Commands:
   sim MODEL [--count N] [--interval MS]
                          run a model's simulator on new pseudo-terminals and print their paths
   ports [--json]         list the serial ports present, with the by-id path to configure
+  health [--config FILE] [--json]
+                         ask the running hearth over MQTT how it is: exit 0 healthy, 1 unhealthy, 3 no answer
   help                   show this help
   version                print the version
 
@@ -72,6 +78,19 @@ async function main(argv: string[]): Promise<number> {
       return devicesCommand(processOutput, { json: values.json });
     case "ports":
       return portsCommand(processOutput, { json: values.json });
+    case "health": {
+      let config;
+      try {
+        config = await loadCheckedConfig(values.config);
+      } catch (err) {
+        if (err instanceof ConfigError) {
+          process.stderr.write(`hearth: invalid configuration\n${err.message}\n`);
+          return 2;
+        }
+        throw err;
+      }
+      return healthCommand(config, processOutput, { json: values.json });
+    }
     case "run": {
       let config;
       try {
@@ -83,13 +102,26 @@ async function main(argv: string[]): Promise<number> {
         }
         throw err;
       }
-      await startService(config, { configFile: values.config, signals: true });
+      try {
+        await startService(config, { configFile: values.config, signals: true, dataDir: dataDir() });
+      } catch (err) {
+        if (isHearthError(err, "MQTT_BROKER_PORT_TAKEN")) {
+          process.stderr.write(`hearth: ${err.message}\n`);
+          return 1;
+        }
+        throw err;
+      }
       return -1; // keeps running; the signal handlers exit
     }
     default:
       process.stderr.write(`hearth: unknown command "${command}"\n\n${USAGE}`);
       return 2;
   }
+}
+
+/** Where the database lives: HEARTH_DATA_DIR, systemd's STATE_DIRECTORY, or ~/.local/state/hearth. */
+function dataDir(): string {
+  return process.env.HEARTH_DATA_DIR || process.env.STATE_DIRECTORY?.split(":")[0] || join(homedir(), ".local", "state", "hearth");
 }
 
 main(process.argv.slice(2)).then(

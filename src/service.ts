@@ -10,6 +10,11 @@ import { DeviceManager } from "./devices/manager.ts";
 import { ConfiguredPorts, serialLinks } from "./devices/ports.ts";
 import { logStateChanges } from "./devices/state-log.ts";
 import { VERSION } from "./version.ts";
+import { mqttPassword } from "./config/secrets.ts";
+import { Bridge, type BridgeDeps } from "./mqtt/bridge.ts";
+import { SqliteOutbox } from "./storage/outbox.ts";
+import { StateStore } from "./storage/state-store.ts";
+import { join } from "node:path";
 
 export interface ServiceOptions {
   /** The file the configuration came from (reloads read it again); undefined for the embedded defaults. */
@@ -18,6 +23,10 @@ export interface ServiceOptions {
   /** Install SIGTERM/SIGINT/SIGHUP handlers (the CLI does; tests running in-process do not). */
   signals?: boolean;
   exit?: (code: number) => void;
+  /** Where hearth keeps its database (the durable outbox); without it, queued messages live in memory only. */
+  dataDir?: string;
+  /** Overrides of the MQTT bridge's parts (tests: the embedded broker's port, reconnect backoff, outbox). */
+  mqtt?: Partial<Pick<BridgeDeps, "embeddedPort" | "backoff" | "birthDelayMs" | "outbox" | "infoInterval">>;
 }
 
 /** A running hearth: the hub, its loop monitor and its devices, reloadable and stoppable. */
@@ -27,6 +36,8 @@ export class Service {
   readonly monitor: LoopMonitor;
   readonly ports = new ConfiguredPorts();
   readonly devices: DeviceManager;
+  /** hearth on MQTT: created here, started with the service, stopped as its last step. */
+  bridge: Bridge | undefined;
   /** The configuration in force: the last one that passed validation. */
   config: Config;
   private readonly options: ServiceOptions;
@@ -56,6 +67,31 @@ export class Service {
   async start(): Promise<void> {
     const { hub, log, config } = this;
     await this.monitor.start();
+    this.bridge = new Bridge({
+      hub,
+      log: log.child({ component: "mqtt" }),
+      nodeId: config.node_id,
+      mqtt: config.mqtt,
+      devices: this.devices,
+      password: await mqttPassword(config.mqtt),
+      loop: () => this.monitor.stats(),
+      reloadConfig: this.options.configFile === undefined ? undefined : () => this.reload(),
+      setLogLevel: (level) => {
+        this.log.level = level;
+        this.log.info(`Log level is now ${level}`);
+      },
+      ...(this.options.dataDir === undefined
+        ? {}
+        : {
+            outbox: new SqliteOutbox({ path: join(this.options.dataDir, "hearth.db"), log: log.child({ component: "outbox" }) }),
+            states: new StateStore({ path: join(this.options.dataDir, "hearth.db") }),
+          }),
+      ...this.options.mqtt,
+    });
+    const bridge = this.bridge;
+    // Stopped in the close stage, after the devices have unloaded (their `offline` goes out first).
+    hub.bus.listenOnce("hub_close", async () => bridge.stop(), { name: "stop mqtt bridge" });
+    await bridge.start();
     if (this.options.signals) {
       this.cleanups.push(installSignalHandlers(hub, this.options.exit));
       const onHup = () => void this.reload().catch((err) => log.error({ err }, "Reload failed"));

@@ -1,0 +1,230 @@
+import { readFile } from "node:fs/promises";
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import type { Logger } from "../core/logger.ts";
+import { MqttError } from "./errors.ts";
+
+/** Makes an MQTT.js client; injected so a test can hand in its own. */
+export type MqttClientFactory = (url: string, options: IClientOptions) => MqttClient;
+
+/** Where and how to connect. */
+export interface ConnectionOptions {
+  url: string;
+  clientId: string;
+  username?: string;
+  password?: string;
+  protocolVersion: 4 | 5;
+  keepalive: number;
+  tls?: { ca?: string; cert?: string; key?: string; verify: boolean };
+  /** Published retained (QoS 1) by the broker when hearth vanishes; `online` is published there on every connect. */
+  stateTopic: string;
+}
+
+/** Reconnect delays: doubling from `initialMs` up to `maxMs`, with ±20% jitter. */
+export interface Backoff {
+  initialMs: number;
+  maxMs: number;
+}
+
+export const DEFAULT_BACKOFF: Backoff = { initialMs: 1000, maxMs: 60_000 };
+
+export interface MqttConnectionDeps {
+  log: Logger;
+  options: ConnectionOptions;
+  backoff?: Backoff;
+  factory?: MqttClientFactory;
+}
+
+/** Options of one publish. */
+export interface PublishOptions {
+  retain?: boolean;
+  qos?: 0 | 1;
+}
+
+/** Counters for bridge/info. */
+export interface ConnectionStats {
+  connects: number;
+  published: number;
+  received: number;
+}
+
+/**
+ * hearth's connection to its broker, on MQTT.js: a will of `offline` on the bridge state topic,
+ * `online` there on every connect, its subscriptions made again on every connect, and the connect
+ * handlers (which republish every retained topic) run on every connect, not only the first.
+ * Reconnects back off to a cap; a broker that is down at start is no failure, only a wait.
+ */
+export class MqttConnection {
+  readonly stats: ConnectionStats = { connects: 0, published: 0, received: 0 };
+  private readonly deps: MqttConnectionDeps;
+  private readonly topics = new Set<string>();
+  private readonly connectHandlers: Array<() => Promise<void> | void> = [];
+  private readonly messageHandlers: Array<(topic: string, payload: Buffer) => void> = [];
+  private client: MqttClient | undefined;
+  private attempts = 0;
+  private retry: ReturnType<typeof setTimeout> | undefined;
+  private stopping: Promise<void> | undefined;
+  private ready = false;
+
+  constructor(deps: MqttConnectionDeps) {
+    this.deps = deps;
+  }
+
+  /** Connected, subscribed and announced online. */
+  get connected(): boolean {
+    return this.ready && this.client?.connected === true;
+  }
+
+  /** Subscribes now if connected, and again on every connect. */
+  subscribe(topics: readonly string[]): void {
+    for (const t of topics) this.topics.add(t);
+    if (this.client?.connected) void this.client.subscribeAsync([...topics], { qos: 1 }).catch((err) => this.deps.log.warn({ err }, "Subscribe failed"));
+  }
+
+  /** Runs `handler` after every connect (subscribed and online by then). */
+  onConnect(handler: () => Promise<void> | void): void {
+    this.connectHandlers.push(handler);
+  }
+
+  onMessage(handler: (topic: string, payload: Buffer) => void): void {
+    this.messageHandlers.push(handler);
+  }
+
+  /** Starts connecting; resolves at once, whether or not the broker is there. */
+  async start(): Promise<void> {
+    if (this.client !== undefined) return;
+    const { options, log } = this.deps;
+    const clientOptions: IClientOptions = {
+      clientId: options.clientId,
+      protocolVersion: options.protocolVersion,
+      keepalive: options.keepalive,
+      clean: true,
+      reconnectPeriod: 0, // hearth reconnects itself, with a capped backoff
+      connectTimeout: 10_000,
+      resubscribe: false, // subscriptions are made again in onConnected, every time
+      queueQoSZero: false,
+      will: { topic: options.stateTopic, payload: Buffer.from("offline"), qos: 1, retain: true },
+      ...(options.username === undefined ? {} : { username: options.username }),
+      ...(options.password === undefined ? {} : { password: options.password }),
+      ...(await tlsOptions(options.tls)),
+    };
+    const client = (this.deps.factory ?? mqtt.connect)(options.url, clientOptions);
+    this.client = client;
+    client.on("connect", () => void this.onConnected(client));
+    client.on("close", () => this.onClosed());
+    client.on("error", (err) => {
+      // Shown once per outage at warn; every retry after that at debug.
+      if (this.attempts <= 1) log.warn({ err: { message: err.message, code: (err as { code?: unknown }).code } }, `MQTT connection to ${redactUrl(options.url)} failed: ${err.message}`);
+      else log.debug({ err: { message: err.message } }, "MQTT connection attempt failed");
+    });
+    client.on("message", (topic, payload) => {
+      this.stats.received++;
+      for (const handler of this.messageHandlers) handler(topic, payload);
+    });
+    log.info({ url: redactUrl(options.url), clientId: options.clientId }, `Connecting to MQTT broker ${redactUrl(options.url)}`);
+  }
+
+  /** Publishes one message; rejects with MQTT_NOT_CONNECTED when the broker is away (nothing is queued here). */
+  async publish(topic: string, payload: string | Buffer, options: PublishOptions = {}): Promise<void> {
+    const client = this.client;
+    if (client === undefined || !client.connected) throw new MqttError("MQTT_NOT_CONNECTED", `Not connected; ${topic} was not published`);
+    if ((options.qos ?? 0) === 0) {
+      // Fire and forget (state, whose latest value is republished on every connect): no ack to wait for.
+      client.publish(topic, payload, { qos: 0, retain: options.retain ?? false });
+      this.stats.published++;
+      return;
+    }
+    // A QoS 1 publish in flight when the connection drops must fail, not hang: the outbox keeps it for the next connect.
+    let onClose: () => void = () => {};
+    const closed = new Promise<never>((_, reject) => {
+      onClose = () => reject(new MqttError("MQTT_NOT_CONNECTED", `Connection lost before ${topic} was acknowledged`));
+      client.once("close", onClose);
+    });
+    try {
+      await Promise.race([client.publishAsync(topic, payload, { qos: options.qos ?? 0, retain: options.retain ?? false }), closed]);
+    } finally {
+      client.off("close", onClose);
+      closed.catch(() => {});
+    }
+    this.stats.published++;
+  }
+
+  /** Publishes `offline` on the state topic, then disconnects. Safe to call twice. */
+  stop(): Promise<void> {
+    this.stopping ??= this.runStop();
+    return this.stopping;
+  }
+
+  private async runStop(): Promise<void> {
+    clearTimeout(this.retry);
+    const client = this.client;
+    if (client === undefined) return;
+    this.ready = false;
+    if (client.connected) {
+      try {
+        await withTimeout(client.publishAsync(this.deps.options.stateTopic, "offline", { qos: 1, retain: true }), 2000);
+      } catch (err) {
+        this.deps.log.debug({ err }, "Could not publish offline before disconnecting");
+      }
+    }
+    await withTimeout(client.endAsync(!client.connected), 2000).catch(() => client.end(true));
+  }
+
+  private async onConnected(client: MqttClient): Promise<void> {
+    const { log, options } = this.deps;
+    this.attempts = 0;
+    this.stats.connects++;
+    log.info({ connects: this.stats.connects }, `Connected to MQTT broker ${redactUrl(options.url)}`);
+    try {
+      if (this.topics.size > 0) await client.subscribeAsync([...this.topics], { qos: 1 });
+      await client.publishAsync(options.stateTopic, "online", { qos: 1, retain: true });
+      this.ready = true;
+      for (const handler of this.connectHandlers) await handler();
+    } catch (err) {
+      // The connection dropped half-way: the next connect does all of it again.
+      log.warn({ err }, "Setting up the MQTT session failed; it is done again on the next connect");
+    }
+  }
+
+  private onClosed(): void {
+    const wasReady = this.ready;
+    this.ready = false;
+    if (this.stopping !== undefined || this.retry !== undefined) return;
+    if (wasReady) this.deps.log.warn("Lost the MQTT broker; reconnecting");
+    const { initialMs, maxMs } = this.deps.backoff ?? DEFAULT_BACKOFF;
+    const delay = Math.min(initialMs * 2 ** this.attempts, maxMs) * (0.8 + Math.random() * 0.4);
+    this.attempts++;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      if (this.stopping === undefined) this.client?.reconnect();
+    }, delay);
+  }
+}
+
+async function tlsOptions(tls: ConnectionOptions["tls"]): Promise<Partial<IClientOptions>> {
+  if (tls === undefined) return {};
+  const read = async (what: "ca" | "cert" | "key", path: string | undefined) => {
+    if (path === undefined) return undefined;
+    try {
+      return await readFile(path);
+    } catch (err) {
+      throw new MqttError("MQTT_TLS_FILE", `mqtt.tls.${what}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    }
+  };
+  const [ca, cert, key] = await Promise.all([read("ca", tls.ca), read("cert", tls.cert), read("key", tls.key)]);
+  return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}), rejectUnauthorized: tls.verify };
+}
+
+/** A broker URL without any password in it, for logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@");
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,67 @@
+import { createServer, type Server } from "node:net";
+import { Aedes } from "aedes";
+import type { Logger } from "../core/logger.ts";
+import { MqttError } from "./errors.ts";
+
+/** The port hearth's embedded broker listens on (MQTT's own). */
+export const EMBEDDED_BROKER_PORT = 1883;
+
+/**
+ * An MQTT broker in hearth's own process (aedes), on 127.0.0.1, for a board with no broker configured.
+ * A port already in use is refused with MQTT_BROKER_PORT_TAKEN rather than silently sharing another broker.
+ */
+export class EmbeddedBroker {
+  private readonly deps: { log: Logger; host?: string; port?: number };
+  private broker: Aedes | undefined;
+  private server: Server | undefined;
+  private stopping: Promise<void> | undefined;
+  port = 0;
+
+  constructor(deps: { log: Logger; host?: string; port?: number }) {
+    this.deps = deps;
+  }
+
+  /** The URL a client connects to. */
+  get url(): string {
+    return `mqtt://${this.deps.host ?? "127.0.0.1"}:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const host = this.deps.host ?? "127.0.0.1";
+    const wanted = this.deps.port ?? EMBEDDED_BROKER_PORT;
+    const broker = await Aedes.createBroker();
+    const server = createServer(broker.handle);
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", (err: NodeJS.ErrnoException) => {
+        broker.close();
+        if (err.code === "EADDRINUSE") {
+          reject(
+            new MqttError(
+              "MQTT_BROKER_PORT_TAKEN",
+              `Cannot start the embedded MQTT broker: ${host}:${wanted} is already in use (another broker?). ` +
+                `Set mqtt.url to use that broker, or stop whatever holds the port.`,
+              { cause: err },
+            ),
+          );
+        } else reject(err);
+      });
+      server.listen(wanted, host, () => resolve());
+    });
+    this.broker = broker;
+    this.server = server;
+    const address = server.address();
+    this.port = typeof address === "object" && address !== null ? address.port : wanted;
+    this.deps.log.info({ url: this.url }, `Embedded MQTT broker listening on ${this.url}`);
+  }
+
+  /** Closes the listener and the broker. Safe to call twice. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      const { server, broker } = this;
+      // The broker first: it closes its clients' sockets, which the listener would otherwise wait for.
+      if (broker !== undefined) await new Promise<void>((resolve) => broker.close(() => resolve()));
+      if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+    })();
+    return this.stopping;
+  }
+}

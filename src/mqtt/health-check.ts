@@ -1,0 +1,68 @@
+import { readFile } from "node:fs/promises";
+import mqtt from "mqtt";
+import type { Config } from "../config/schema.ts";
+import { mqttPassword } from "../config/secrets.ts";
+import type { Output } from "../commands/output.ts";
+import { EMBEDDED_BROKER_PORT } from "./embedded-broker.ts";
+import { Topics } from "./topics.ts";
+
+/** Exit codes of `hearth health`: 0 healthy, 1 running but unhealthy, 3 no answer (not running, or no broker). */
+export const HEALTH_EXIT = { healthy: 0, unhealthy: 1, noAnswer: 3 } as const;
+
+/**
+ * `hearth health`: asks the running hearth over MQTT (`bridge/request/health`) and prints its answer,
+ * for a systemd watchdog, a Docker HEALTHCHECK or a person at the console.
+ */
+export async function healthCommand(config: Config, output: Output, options: { json?: boolean; timeoutMs?: number } = {}): Promise<number> {
+  const topics = new Topics(config.mqtt.base_topic ?? `hearth/${config.node_id}`);
+  const url = config.mqtt.url ?? `mqtt://127.0.0.1:${EMBEDDED_BROKER_PORT}`;
+  const tls = config.mqtt.tls;
+  const transaction = `health-${process.pid}-${Date.now()}`;
+  const timeoutMs = options.timeoutMs ?? 5000;
+  let client: mqtt.MqttClient | undefined;
+  try {
+    const password = await mqttPassword(config.mqtt);
+    client = await mqtt.connectAsync(url, {
+      clientId: `hearth_health_${process.pid}`,
+      protocolVersion: config.mqtt.protocol_version,
+      reconnectPeriod: 0,
+      connectTimeout: timeoutMs,
+      ...(config.mqtt.username === undefined ? {} : { username: config.mqtt.username }),
+      ...(password === undefined ? {} : { password }),
+      ...(tls?.ca ? { ca: await readFile(tls.ca) } : {}),
+      ...(tls?.cert ? { cert: await readFile(tls.cert) } : {}),
+      ...(tls?.key ? { key: await readFile(tls.key) } : {}),
+      ...(tls ? { rejectUnauthorized: tls.verify } : {}),
+    });
+    const c = client;
+    const responseTopic = topics.bridgeResponse("health");
+    const answer = new Promise<Record<string, unknown>>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no answer on ${responseTopic} within ${timeoutMs / 1000} s: is hearth running?`)), timeoutMs);
+      c.on("message", (topic, payload) => {
+        if (topic !== responseTopic) return;
+        try {
+          const reply = JSON.parse(payload.toString()) as Record<string, unknown>;
+          if (reply.transaction !== transaction) return;
+          clearTimeout(timer);
+          resolve(reply);
+        } catch {}
+      });
+    });
+    await c.subscribeAsync(responseTopic, { qos: 1 });
+    await c.publishAsync(`${topics.base}/bridge/request/health`, JSON.stringify({ transaction }), { qos: 1 });
+    const reply = await answer;
+    const data = (reply.data ?? {}) as { healthy?: boolean; uptime_s?: number; version?: string; mqtt?: { queued?: number }; devices?: Record<string, { state: string; available: boolean }> };
+    if (options.json) output.out(`${JSON.stringify(reply.data, null, 2)}\n`);
+    else {
+      const lines = [`hearth ${data.version ?? "?"} on ${config.node_id}: ${data.healthy ? "healthy" : "UNHEALTHY"}, up ${data.uptime_s ?? "?"} s, ${data.mqtt?.queued ?? 0} message(s) queued`];
+      for (const [id, d] of Object.entries(data.devices ?? {})) lines.push(`  ${id.padEnd(20)} ${d.available ? "available" : `unavailable (${d.state})`}`);
+      output.out(`${lines.join("\n")}\n`);
+    }
+    return data.healthy ? HEALTH_EXIT.healthy : HEALTH_EXIT.unhealthy;
+  } catch (err) {
+    output.err(`hearth health: ${(err as Error).message}\n`);
+    return HEALTH_EXIT.noAnswer;
+  } finally {
+    await client?.endAsync(true).catch(() => {});
+  }
+}

@@ -1,0 +1,59 @@
+import { z } from "zod";
+import { LOG_LEVELS } from "../core/logger.ts";
+import { DeviceIdSchema } from "../config/schema.ts";
+import { EntityKeySchema } from "../entities/description.ts";
+
+/** A correlation id a caller sends and gets back (Zigbee2MQTT's `transaction`). */
+export const TransactionSchema = z.union([z.string().max(128), z.number()]);
+export type Transaction = z.infer<typeof TransactionSchema>;
+
+/** `<base>/<device>/set`: entity key → value, and optionally a transaction. */
+export const SetObjectSchema = z
+  .record(z.string(), z.unknown())
+  .superRefine((value, ctx) => {
+    const keys = Object.keys(value).filter((k) => k !== "transaction");
+    if (keys.length === 0) ctx.addIssue({ code: "custom", message: "expected at least one entity to set, e.g. {\"relay1\": \"ON\"}" });
+    for (const key of keys) if (!EntityKeySchema.safeParse(key).success) ctx.addIssue({ code: "custom", path: [key], message: "not an entity key" });
+    if ("transaction" in value && !TransactionSchema.safeParse(value.transaction).success) {
+      ctx.addIssue({ code: "custom", path: ["transaction"], message: "expected a string or a number" });
+    }
+  });
+
+const withTransaction = <Shape extends z.ZodRawShape>(shape: Shape) => z.strictObject({ ...shape, transaction: TransactionSchema.optional() });
+
+/** The body of each bridge request, by command. */
+export const REQUEST_SCHEMAS = {
+  health: withTransaction({}),
+  devices: withTransaction({}),
+  "device/reload": withTransaction({ id: DeviceIdSchema }),
+  "device/restart": withTransaction({ id: DeviceIdSchema }),
+  "config/reload": withTransaction({}),
+  log_level: withTransaction({ level: z.enum(LOG_LEVELS) }),
+} as const;
+export type RequestCommand = keyof typeof REQUEST_SCHEMAS;
+
+/** Whether `command` is one hearth answers. */
+export function isRequestCommand(command: string): command is RequestCommand {
+  return Object.hasOwn(REQUEST_SCHEMAS, command);
+}
+
+/** A zod error as one line: `level: expected one of …; id: …`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((i) => (i.path.length > 0 ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; ");
+}
+
+/** Parses text as JSON; undefined when it is not JSON. */
+export function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+/** A transaction found in an otherwise bad payload, so the error reply can still carry it. */
+export function salvageTransaction(value: unknown): Transaction | undefined {
+  if (typeof value !== "object" || value === null || !("transaction" in value)) return undefined;
+  const parsed = TransactionSchema.safeParse((value as { transaction: unknown }).transaction);
+  return parsed.success ? parsed.data : undefined;
+}
