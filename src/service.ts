@@ -50,6 +50,7 @@ export class Service {
     this.hub = new Hub({
       log: this.log,
       startTimeout: config.start_timeout,
+      executorWorkers: config.executor.workers,
       stageTimeouts: {
         shutdownJobs: config.shutdown.shutdown_jobs,
         cancel: config.shutdown.cancel,

@@ -19,7 +19,7 @@ export type HubState = "not_running" | "starting" | "running" | "stopping" | "fi
 
 /** Options of one executor job. */
 export interface ExecutorJobOptions {
-  /** Seconds before the job is abandoned with TimeoutError (its Worker replaced). */
+  /** Seconds the job may run before it is abandoned with TimeoutError (its Worker replaced); time queued behind other jobs does not count. */
   timeout?: number;
   /** Aborting drops a queued job, or abandons a running one as for a timeout. */
   signal?: AbortSignal;

@@ -13,6 +13,7 @@ export interface DedicatedWorkerOptions {
   stopGraceMs?: number;
 }
 
+/** Where a dedicated Worker's loop is: running, asked to stop, or ended (by itself, by failing, or stopped). */
 export type DedicatedState = "running" | "stopping" | "done" | "failed" | "stopped";
 
 /** How long a terminated Worker gets to go before it is taken to be stuck in a system call. */

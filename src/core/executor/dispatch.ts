@@ -8,6 +8,7 @@ import type { PoolJob } from "./pool-job.ts";
 import type { PoolWorker } from "./pool-worker.ts";
 import { REFILL_AT, WINDOW } from "./protocol.ts";
 
+/** What the dispatcher needs of its pool. */
 export interface DispatcherDeps {
   maxWorkers: number;
   /** Starts a pool Worker. */
@@ -18,6 +19,7 @@ export interface DispatcherDeps {
   unsendable: (job: PoolJob, err: Error) => void;
 }
 
+/** The pool's queue and Workers, and the rules for sending one to the other. */
 export class Dispatcher {
   /** The Workers started, oldest first. */
   readonly workers: PoolWorker[] = [];

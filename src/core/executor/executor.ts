@@ -11,6 +11,7 @@ import { type PoolStats, WorkerPool } from "./pool.ts";
 import type { CallMessage } from "./protocol.ts";
 import { type DedicatedTask, type ExecutorTask, isDedicatedTask } from "./task.ts";
 
+/** What the hub makes its executor with. */
 export interface ExecutorOptions {
   hub: Hub;
   log?: Logger;

@@ -20,6 +20,7 @@ const FAST_MS = 0.05;
 const FAST_SCORE = 16;
 const SLOW_PENALTY = 64;
 
+/** Runs the jobs the loop sends to one pool Worker. */
 export class JobRunner {
   /** Functions by the loop's task id, the module and name each id stands for, and each one's score (see FAST_SCORE). */
   private readonly fns: Array<TaskFn | undefined> = [];

@@ -15,6 +15,7 @@ const MAX_HELD = 32;
 /** Milliseconds an outcome may be held while more fast jobs run. */
 const MAX_HOLD_MS = 1;
 
+/** Holds and sends a Worker's outcomes, in order. */
 export class Outbox {
   /** Flat: status, value, status, value, … */
   private held: unknown[] = [];

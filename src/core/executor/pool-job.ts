@@ -2,6 +2,7 @@
 import type { ExecutorTask } from "./task.ts";
 import type { PoolWorker } from "./pool-worker.ts";
 
+/** A job, its promise's settlers, and where it is: in the queue, or held by a Worker in a slot. */
 export class PoolJob {
   resolve: (value: unknown) => void = noop;
   reject: (err: unknown) => void = noop;

@@ -13,6 +13,7 @@ import { PoolWorker } from "./pool-worker.ts";
 import { CALL, type CallMessage, ERROR, FATAL, MAX_ARGS, OK, RUNNING } from "./protocol.ts";
 import { type ExecutorTask, isExecutorTask } from "./task.ts";
 
+/** What a pool is made with (by its Executor). */
 export interface WorkerPoolOptions {
   log: Logger;
   /** Workers in the pool; default: one fewer than the cores, at least one. */
@@ -105,7 +106,9 @@ export class WorkerPool {
     }
     if (args.length > MAX_ARGS) return Promise.reject(new HearthError("INVALID_ARGUMENT", `Executor job ${task.name}: at most ${MAX_ARGS} arguments`));
     const t = task as ExecutorTask<unknown[], unknown>;
-    const job = new PoolJob(t, this.taskIdOf(t), args, timeout === undefined ? 0 : timeout * 1000, signal, performance.now());
+    const taskId = this.taskIdOf(t);
+    if (taskId < 0) return Promise.reject(new HearthError("INVALID_ARGUMENT", "The executor runs tasks registered with executorTask() only"));
+    const job = new PoolJob(t, taskId, args, timeout === undefined ? 0 : timeout * 1000, signal, performance.now());
     const promise = new Promise<Result>((resolve, reject) => {
       job.resolve = resolve as (value: unknown) => void;
       job.reject = reject;
@@ -171,11 +174,11 @@ export class WorkerPool {
     return abandoned;
   }
 
-  /** A small number per task, so a Worker is told a task's module and name only once. */
+  /** A small number per task, so a Worker is told a task's module and name only once; -1 for anything else. */
   private taskIdOf(task: ExecutorTask<unknown[], unknown>): number {
     let id = this.taskIds.get(task);
     if (id === undefined) {
-      if (!isExecutorTask(task)) throw new HearthError("INVALID_ARGUMENT", "The executor runs tasks registered with executorTask() only");
+      if (!isExecutorTask(task)) return -1;
       id = this.taskIds.size;
       this.taskIds.set(task, id);
     }

@@ -1,6 +1,7 @@
 /**
- * The messages between the loop and executor Workers. Kept to small arrays: a job costs one array each
- * way, so the per-job price stays close to a bare postMessage round trip. Workers import this.
+ * The messages between the loop and executor Workers: flat arrays of numbers and the jobs' own values,
+ * with jobs sent in batches and quick jobs' outcomes sent together, so a trivial job costs less than a
+ * bare postMessage round trip. Workers import this.
  *
  * Loop → pool Worker
  *   jobs:         [header, ...args, header, ...args, …]  (one or more jobs, flat; see jobHeader)
@@ -16,13 +17,14 @@
  */
 import type { SerializedError } from "./errors.ts";
 
+/** Outcome statuses, and the kinds of other messages from a Worker. */
 export const OK = 0;
 export const ERROR = 1;
 export const SKIPPED = 2;
 export const CALL = 3;
 export const FATAL = 4;
 
-/** Control messages to a Worker carry a negative first element; a job's first element is its slot (≥ 0). */
+/** Control messages to a Worker carry a negative first element; a batch of jobs starts with a header (≥ 0). */
 export const CALL_RESULT = -1;
 export const STOP = -2;
 export const DEFINE = -3;
@@ -52,6 +54,7 @@ export function jobHeader(slot: number, watched: boolean, argc: number, taskId: 
   return taskId * 0x1000000 + argc * 0x20000 + (watched ? 0x10000 : 0) + slot;
 }
 
+/** The parts of a job header. */
 export const headerSlot = (header: number): number => header & 0xffff;
 export const headerWatched = (header: number): boolean => (header & 0x10000) !== 0;
 export const headerArgc = (header: number): number => (header >>> 17) & 0x7f;
@@ -84,6 +87,7 @@ export interface DedicatedInit {
 export type Init = PoolInit | DedicatedInit;
 
 /** Flat: the header and the arguments of each job in turn. */
+/** A batch of jobs. */
 export type JobsMessage = unknown[];
 export type DefineMessage = [kind: typeof DEFINE, taskId: number, moduleUrl: string, name: string];
 export type CallResultMessage = [kind: typeof CALL_RESULT, callId: number, status: typeof OK | typeof ERROR, value: unknown];

@@ -206,3 +206,11 @@ test("a job with a timeout reports as soon as it ends, even when a job behind it
   open(closed.view);
   expect(await blocked).toBe(-1);
 });
+
+test("something that is not an executor task is refused with a clear error", async () => {
+  const hub = hubWith(1);
+  const notATask = { name: "readProbe", moduleUrl: import.meta.url, fn: () => 1 } as unknown as typeof add;
+  const err = await rejection(hub.addExecutorJob(notATask, 1, 2));
+  expect(isHearthError(err, "INVALID_ARGUMENT")).toBe(true);
+  expect(err.message).toContain("executorTask()");
+});
