@@ -10,6 +10,7 @@ import { portsCommand } from "./commands/ports.ts";
 import { schemaCommand } from "./commands/schema.ts";
 import { simCommand } from "./commands/sim.ts";
 import { ConfigError } from "./config/load.ts";
+import type { Config } from "./config/schema.ts";
 import { isHearthError } from "./core/errors.ts";
 import { healthCommand } from "./mqtt/health-check.ts";
 import { startService } from "./service.ts";
@@ -37,6 +38,17 @@ Options:
   -h, --help             show this help
   -v, --version          print the version
 `;
+
+/** The validated configuration, or undefined after printing why it is invalid (the caller exits 2). */
+async function configOrExit(file: string | undefined): Promise<Config | undefined> {
+  try {
+    return await loadCheckedConfig(file);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`hearth: invalid configuration\n${err.message}\n`);
+    return undefined;
+  }
+}
 
 /** Exit codes: 0 ok, 1 failure, 2 bad usage or bad configuration. */
 async function main(argv: string[]): Promise<number> {
@@ -79,29 +91,13 @@ async function main(argv: string[]): Promise<number> {
     case "ports":
       return portsCommand(processOutput, { json: values.json });
     case "health": {
-      let config;
-      try {
-        config = await loadCheckedConfig(values.config);
-      } catch (err) {
-        if (err instanceof ConfigError) {
-          process.stderr.write(`hearth: invalid configuration\n${err.message}\n`);
-          return 2;
-        }
-        throw err;
-      }
+      const config = await configOrExit(values.config);
+      if (config === undefined) return 2;
       return healthCommand(config, processOutput, { json: values.json });
     }
     case "run": {
-      let config;
-      try {
-        config = await loadCheckedConfig(values.config);
-      } catch (err) {
-        if (err instanceof ConfigError) {
-          process.stderr.write(`hearth: invalid configuration\n${err.message}\n`);
-          return 2;
-        }
-        throw err;
-      }
+      const config = await configOrExit(values.config);
+      if (config === undefined) return 2;
       try {
         await startService(config, { configFile: values.config, signals: true, dataDir: dataDir() });
       } catch (err) {
