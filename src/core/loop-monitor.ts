@@ -107,6 +107,11 @@ export class LoopMonitor {
     if (lag > f.maxLagMs) f.maxLagMs = lag;
     if (lag + this.tickMs < this.thresholdMs) return;
     f.blocked++;
+    // Start-up loads modules and opens every port at once; holds then are expected, not news.
+    if (this.hub.state !== "running") {
+      Atomics.store(jobSlot, SLOT_BLOCKED, 0);
+      return;
+    }
     const seen = Atomics.exchange(jobSlot, SLOT_BLOCKED, 0);
     const job = seen > 0 ? jobNameOf(seen) : undefined;
     // The hold began somewhere within the tick interval: it lasted between lag and lag + tickMs.
