@@ -3,6 +3,7 @@
  * time), so a compiled binary carries them and no file is read at run time.
  */
 import ds18b20 from "./ds18b20/device.yaml";
+import { Ds18b20Simulator } from "./ds18b20/simulator.ts";
 import eastronSdm120 from "./eastron-sdm120/device.yaml";
 import { Sdm120Simulator } from "./eastron-sdm120/simulator.ts";
 import hearthIo from "./hearth-io/device.yaml";
@@ -34,4 +35,17 @@ export const SIMULATORS: Record<string, (port: { write(bytes: Uint8Array): void 
   "nmea-gps": (port, options) => new NmeaGpsSimulator(port, options),
   "eastron-sdm120": (port, options) => new Sdm120Simulator(port, options),
   "modbus-rtu": (port, options) => new ModbusBusSimulator(port, options),
+};
+
+/** A simulated sysfs device: a probe folder in a temporary sysfs-like root, for `port: sim`. */
+export interface ProbeSimulator {
+  /** The probe's folder (absolute path): the device's port while it runs. */
+  readonly folder: string;
+  start(): void;
+  stop(): void;
+}
+
+/** Simulators of models read through sysfs files rather than a serial line (no pty). */
+export const PROBE_SIMULATORS: Record<string, (options: Record<string, unknown>) => ProbeSimulator> = {
+  ds18b20: (options) => new Ds18b20Simulator(options),
 };

@@ -10,7 +10,9 @@ export function devicesCommand(output: Output, options: { json?: boolean } = {})
   }
   const lines: string[] = [];
   for (const d of definitions) {
-    lines.push(`${d.model} — ${d.name} (${d.manufacturer}), protocol ${d.protocol}, ${d.serial.baud} baud`);
+    // A sysfs device (1-Wire) has no serial line, so no baud rate to show.
+    const line = d.protocol === "onewire" ? "" : `, ${d.serial.baud} baud`;
+    lines.push(`${d.model} — ${d.name} (${d.manufacturer}), protocol ${d.protocol}${line}`);
     if (d.description) lines.push(`  ${d.description}`);
     for (const e of d.entities) {
       const unit = "unit" in e && e.unit ? ` [${e.unit}]` : "";

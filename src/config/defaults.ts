@@ -9,5 +9,19 @@ export const DEFAULT_CONFIG = {
     { id: "demo_board", name: "Demo board", model: "hearth-io", port: "sim", poll_interval: 30, options: { interval: 5000 } },
     { id: "demo_gps", name: "Demo GPS", model: "nmea-gps", port: "sim" },
     { id: "demo_meter", name: "Demo meter", model: "eastron-sdm120", port: "sim", poll_interval: 10 },
+    {
+      id: "demo_modbus",
+      name: "Demo Modbus device",
+      model: "modbus-rtu",
+      port: "sim",
+      options: {
+        // The simulated slave maps addresses 0–199 of every table, all zero at start.
+        registers: [
+          { key: "setpoint", kind: "number", min: 0, max: 100, step: 1, register: { address: 0, kind: "holding", type: "uint16" } },
+          { key: "relay", kind: "switch", register: { address: 0, kind: "coil" } },
+        ],
+      },
+    },
+    { id: "demo_probe", name: "Demo probe", model: "ds18b20", port: "sim", poll_interval: 10 },
   ],
 } as const;

@@ -203,7 +203,8 @@ export class DeviceManager {
   }
 
   private async linkFor(entry: ConfigEntry): Promise<FrameLink> {
-    const own = ownLinkOf(entry.definition, entry.config);
+    // A sysfs device needs no port, unless simulated: then its port is the simulated probe's folder (below).
+    const own = entry.config.port === "sim" ? undefined : ownLinkOf(entry.definition, entry.config);
     if (own !== undefined) return own;
     // Devices configured on the same port share its link (a Modbus bus); `sim` ports are never shared.
     const key = entry.config.port === "sim" ? `sim:${entry.id}` : entry.config.port;
@@ -221,7 +222,7 @@ export class DeviceManager {
     const make = (async () => {
       const { path, release } = await this.deps.ports.acquire(entry);
       const serial = { ...entry.definition.serial, ...(entry.config.baud === undefined ? {} : { baud: entry.config.baud }) };
-      const link = this.deps.links({ path, serial, framing: framingOf(entry.definition) });
+      const link = ownLinkOf(entry.definition, { ...entry.config, port: path }) ?? this.deps.links({ path, serial, framing: framingOf(entry.definition) });
       this.links.set(key, { link, users: new Set([entry.id]), release: [release] });
       return link;
     })();

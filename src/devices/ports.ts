@@ -1,4 +1,4 @@
-import { SIMULATORS, type Simulator } from "../../devices/index.ts";
+import { PROBE_SIMULATORS, type ProbeSimulator, SIMULATORS, type Simulator } from "../../devices/index.ts";
 import type { Hub } from "../core/hub.ts";
 import type { Logger } from "../core/logger.ts";
 import { SerialLink } from "../serial/link.ts";
@@ -47,9 +47,24 @@ export function startSimulator(model: string, options: Record<string, unknown> =
 export class ConfiguredPorts implements PortProvider {
   /** Simulators running for `sim` devices, by device id (tests reach in to press buttons). */
   readonly simulators = new Map<string, SimulatedPort>();
+  /** Simulated sysfs probes (ds18b20) for `sim` devices, by device id; their port is the probe's folder. */
+  readonly probes = new Map<string, ProbeSimulator>();
 
   async acquire(entry: ConfigEntry): Promise<{ path: string; release: () => Promise<void> }> {
     if (entry.config.port !== "sim") return { path: entry.config.port, release: async () => {} };
+    const makeProbe = PROBE_SIMULATORS[entry.config.model];
+    if (makeProbe !== undefined) {
+      const probe = makeProbe(entry.config.options);
+      probe.start();
+      this.probes.set(entry.id, probe);
+      return {
+        path: probe.folder,
+        release: async () => {
+          if (this.probes.get(entry.id) === probe) this.probes.delete(entry.id);
+          probe.stop();
+        },
+      };
+    }
     const sim = startSimulator(entry.config.model, entry.config.options);
     this.simulators.set(entry.id, sim);
     return {

@@ -137,3 +137,27 @@ test("a probe read that blocks runs off the loop: the loop keeps working until t
   await stateOf(hub, "sensor.slow_temperature", (s) => s.state === "22.25");
   expect(await writer.exited).toBe(0);
 });
+
+test("port: sim runs a simulated probe whose drifting temperature is read through the executor", async () => {
+  const log = createLogger({ level: "debug", destination: new MemoryLogDestination() });
+  const hub = new Hub({ log, stageTimeouts: { shutdownJobs: 2, cancel: 2, tracked: 2, finalWrite: 2, close: 2 } });
+  const ports = new ConfiguredPorts();
+  const manager = new DeviceManager({ hub, log, nodeId: "test", links: serialLinks({ hub, log }), ports });
+  await manager.setup([{ id: "simprobe", model: "ds18b20", port: "sim", poll_interval: 0.05, options: { interval: 20, temperature: 18 } } as DeviceConfig]);
+  await hub.start();
+  cleanups.push(async () => {
+    await manager.stop();
+    await hub.stop();
+  });
+  const probe = ports.probes.get("simprobe")!;
+  expect(probe.folder).toMatch(/28-[0-9a-f]{12}$/);
+  const first = await stateOf(hub, "sensor.simprobe_temperature", (s) => Number.isFinite(Number(s.state)));
+  expect(Math.abs(Number(first.state) - 18)).toBeLessThan(2);
+  expect(first.attributes.unit_of_measurement).toBe("°C");
+  // It drifts: a later poll reports another value.
+  await stateOf(hub, "sensor.simprobe_temperature", (s) => Number.isFinite(Number(s.state)) && s.state !== first.state);
+  // Unloading the device removes the simulated sysfs root.
+  await manager.stop();
+  expect(ports.probes.size).toBe(0);
+  expect(await Bun.file(join(probe.folder, "w1_slave")).exists()).toBe(false);
+});

@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { ModbusBusSimulator } from "../../devices/modbus-rtu/simulator.ts";
 import { isHearthError } from "../../src/core/errors.ts";
+import { DeviceError } from "../../src/devices/device-error.ts";
 import { Hub } from "../../src/core/hub.ts";
 import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
 import { ModbusBus } from "../../src/devices/modbus/bus.ts";
@@ -276,4 +277,25 @@ test.skipIf(!hasMbpoll)("the simulator answers mbpoll (Debian's libmodbus master
   expect(slaves.get(2)!.coils.get(3)).toBe(false);
   const bad = await mbpoll(["-a", "1", "-t", "4", "-r", "500", "-c", "1"]);
   expect(bad.text).toContain("Illegal data address");
+});
+
+test("an exception reply to a write reaches device.command as DEVICE_COMMAND_REJECTED naming the exception", async () => {
+  const registers = [{ key: "setpoint", kind: "number", min: 0, max: 1000, step: 1, register: { address: 7, kind: "holding" } }];
+  const h = await deviceHub([{ id: "plc", model: "modbus-rtu", port: "sim", options: { registers } }]);
+  cleanups.push(h.stop);
+  await stateOf(h.hub, "number.plc_setpoint", (s) => s.state === "0");
+  // The slave stops mapping the register, so it answers the write with exception 2 (illegal data address).
+  const sim = h.ports.simulators.get("plc")!.simulator as ModbusBusSimulator;
+  sim.slaves.get(1)!.holding.delete(7);
+  let err: unknown;
+  try {
+    await h.manager.device("plc")!.command("setpoint", 42);
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(DeviceError);
+  expect(isHearthError(err, "DEVICE_COMMAND_REJECTED")).toBe(true);
+  expect((err as Error).message).toContain("write single register (fc 6): illegal data address (exception 2)");
+  expect((err as DeviceError).deviceCode).toBe("exception_2");
+  expect(sim.received.at(-1)).toMatchObject({ slave: 1, functionCode: 6 });
 });

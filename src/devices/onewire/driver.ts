@@ -8,7 +8,8 @@ import { OneWireError, parseW1Slave } from "./w1-slave.ts";
 /**
  * The driver of 1-Wire temperature probes read through the kernel's w1_therm sysfs files. The read
  * blocks for a conversion (about 750 ms), so it runs as an executor job, never on the loop.
- * `port` is the probe's id (`28-…`), its folder's absolute path, or `auto` for the only probe present.
+ * `port` is the probe's id (`28-…`), its folder's absolute path, `auto` for the only probe present,
+ * or `sim` for a simulated probe (devices/ds18b20/simulator.ts).
  */
 export class OneWireDriver implements Driver {
   private readonly ctx: DriverContext;
@@ -26,7 +27,8 @@ export class OneWireDriver implements Driver {
   }
 
   async start(): Promise<void> {
-    let port = this.ctx.config.port;
+    // A simulated probe (`port: sim`) is read from the folder its simulator made: the link's path.
+    let port = this.ctx.config.port === "sim" ? this.ctx.link.path : this.ctx.config.port;
     if (port === "auto") {
       const found = await discoverProbes(this.root, this.definition.onewire.family);
       if (found.length !== 1) {
