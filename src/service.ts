@@ -15,6 +15,10 @@ import { Bridge, type BridgeDeps } from "./mqtt/bridge.ts";
 import { SqliteOutbox } from "./storage/outbox.ts";
 import { StateStore } from "./storage/state-store.ts";
 import { join } from "node:path";
+import type { ConfigReloadResult, DeviceReloadResult } from "./mqtt/requests.ts";
+
+/** What a configuration reload says when the `mqtt:` section changed. */
+export const MQTT_NEEDS_RESTART = "mqtt settings changed: they take effect when hearth restarts (the bridge keeps its current connection)";
 
 export interface ServiceOptions {
   /** The file the configuration came from (reloads read it again); undefined for the embedded defaults. */
@@ -77,6 +81,7 @@ export class Service {
       password: await mqttPassword(config.mqtt),
       loop: () => this.monitor.stats(),
       reloadConfig: this.options.configFile === undefined ? undefined : () => this.reload(),
+      reloadDevice: (id) => this.reloadDevice(id),
       setLogLevel: (level) => {
         this.log.level = level;
         this.log.info(`Log level is now ${level}`);
@@ -121,7 +126,7 @@ export class Service {
    * Reads the configuration again and applies it: only devices whose settings changed are reloaded.
    * A configuration that fails validation is refused and the last good one stays in force.
    */
-  async reload(): Promise<{ ok: true; added: string[]; removed: string[]; reloaded: string[] } | { ok: false; problems: string[] }> {
+  async reload(): Promise<ConfigReloadResult> {
     const file = this.options.configFile;
     let next: Config;
     try {
@@ -135,9 +140,43 @@ export class Service {
       this.log.level = next.log_level;
       this.log.info(`Log level is now ${next.log_level}`);
     }
+    const notes: string[] = [];
+    if (!Bun.deepEquals(next.mqtt, this.config.mqtt)) {
+      // The bridge keeps its connection: the mqtt settings in force stay those it runs with.
+      notes.push(MQTT_NEEDS_RESTART);
+      this.log.warn(`Configuration reloaded, but ${MQTT_NEEDS_RESTART}`);
+      next = { ...next, mqtt: this.config.mqtt };
+    }
     this.config = next;
     const result = await this.devices.reload(next.devices);
-    return { ok: true, added: result.added, removed: result.removed, reloaded: result.reloaded };
+    return { ok: true, added: result.added, removed: result.removed, reloaded: result.reloaded, ...(notes.length > 0 ? { notes } : {}) };
+  }
+
+  /**
+   * `device/reload`: reads the configuration file again and sets up that one device from its entry there
+   * (from the configuration in force when hearth runs without a file); the other devices, and the rest
+   * of the configuration, are left as they are. `device/restart` instead only reopens the device's link.
+   */
+  async reloadDevice(id: string): Promise<DeviceReloadResult> {
+    let source = this.config;
+    if (this.options.configFile !== undefined) {
+      try {
+        source = await loadCheckedConfig(this.options.configFile);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        this.log.error({ problems: err.problems, device: id }, `Reload of ${id} refused; it keeps its configuration: ${err.problems.join("; ")}`);
+        return { ok: false, problems: [`the configuration is refused: ${err.problems.join("; ")}`] };
+      }
+    }
+    const fresh = source.devices.find((d) => d.id === id);
+    if (fresh === undefined) return { ok: false, problems: [`it is no longer in the configuration (config/reload removes it)`] };
+    const devices = this.config.devices.map((d) => (d.id === id ? fresh : d));
+    const result = await this.devices.reload(devices);
+    const changed = result.reloaded.includes(id);
+    if (!changed) await this.devices.restart(id); // the same entry: set up again from it
+    this.config = { ...this.config, devices };
+    this.log.info({ device: id, changed }, `Device ${id} reloaded from the configuration${changed ? " (its entry changed)" : ""}`);
+    return { ok: true, changed };
   }
 
   private dispose(): void {

@@ -11,9 +11,20 @@ export interface RequestContext {
   nodeId: string;
   health: () => Record<string, unknown>;
   /** Reads the configuration again (keeping the last good one on error). */
-  reloadConfig?: () => Promise<{ ok: true; added: string[]; removed: string[]; reloaded: string[] } | { ok: false; problems: string[] }>;
+  reloadConfig?: () => Promise<ConfigReloadResult>;
+  /**
+   * Sets one device up again from its entry in the configuration file as it is now (the configuration in
+   * force when there is no file); without it, from the entry it runs with.
+   */
+  reloadDevice?: (id: string) => Promise<DeviceReloadResult>;
   setLogLevel: (level: LogLevel) => void;
 }
+
+/** What `config/reload` did; `notes` say what it could not apply (mqtt settings wait for a restart). */
+export type ConfigReloadResult = { ok: true; added: string[]; removed: string[]; reloaded: string[]; notes?: string[] } | { ok: false; problems: string[] };
+
+/** What `device/reload` did: whether the device's entry had changed in the configuration. */
+export type DeviceReloadResult = { ok: true; changed: boolean } | { ok: false; problems: string[] };
 
 type Body<C extends RequestCommand> = z.infer<(typeof REQUEST_SCHEMAS)[C]>;
 type Handler<C extends RequestCommand> = (body: Body<C>, ctx: RequestContext) => Promise<unknown> | unknown;
@@ -28,8 +39,15 @@ export const REQUEST_HANDLERS: { [C in RequestCommand]: Handler<C> } = {
   devices: (_body, ctx) => bridgeDevices(ctx.devices, ctx.nodeId),
   "device/reload": async (body, ctx) => {
     knownDevice(ctx, body.id);
-    await ctx.devices.restart(body.id);
-    return { id: body.id, state: ctx.devices.entries.get(body.id)?.state };
+    // Reads the device's entry again from the configuration, then sets the device up from that entry.
+    let changed = false;
+    if (ctx.reloadDevice === undefined) await ctx.devices.restart(body.id); // no configuration to read: the entry in force
+    else {
+      const result = await ctx.reloadDevice(body.id);
+      if (!result.ok) throw new MqttError("MQTT_REQUEST_FAILED", `${body.id} not reloaded: ${result.problems.join("; ")}`);
+      changed = result.changed;
+    }
+    return { id: body.id, state: ctx.devices.entries.get(body.id)?.state, changed };
   },
   "device/restart": async (body, ctx) => {
     knownDevice(ctx, body.id);
@@ -40,7 +58,7 @@ export const REQUEST_HANDLERS: { [C in RequestCommand]: Handler<C> } = {
     if (ctx.reloadConfig === undefined) throw new MqttError("MQTT_UNKNOWN_REQUEST", "this hearth has no configuration file to reload");
     const result = await ctx.reloadConfig();
     if (!result.ok) throw new MqttError("MQTT_REQUEST_FAILED", `configuration refused, the last good one stays in force: ${result.problems.join("; ")}`);
-    return { added: result.added, removed: result.removed, reloaded: result.reloaded };
+    return { added: result.added, removed: result.removed, reloaded: result.reloaded, ...(result.notes?.length ? { notes: result.notes } : {}) };
   },
   log_level: (body, ctx) => {
     ctx.setLogLevel(body.level);
