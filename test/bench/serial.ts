@@ -60,20 +60,24 @@ async function payload(bytes: number): Promise<string> {
   return file;
 }
 
-/** Sets a reader up on the pty's slave; `start` (called once the writer runs) resolves with the frames seen once all bytes are in. */
-type Reader = (pty: Pty) => Promise<{ start: () => Promise<number> }>;
+/**
+ * Sets a reader up on the pty's slave; `start` (called once the writer runs) resolves with the frames seen
+ * once all bytes are in; `after`, if any, runs once the clock has stopped.
+ */
+type Reader = (pty: Pty) => Promise<{ start: () => Promise<number>; after?: () => Promise<void> }>;
 
 /** Runs a reader while `cat file` fills the pty. */
 async function fullSpeed(file: string, bytes: number, read: Reader): Promise<Cost> {
   const pty = blockingPty();
   try {
-    const { start } = await read(pty);
+    const { start, after } = await read(pty);
     const cpu0 = cpuMs();
     const t0 = performance.now();
     const writer = Bun.spawn(["cat", file], { stdout: pty.masterFd, stderr: "ignore" });
     const frames = await start();
     const seconds = (performance.now() - t0) / 1000;
     const cpu = cpuMs() - cpu0;
+    await after?.();
     await writer.exited;
     return { seconds, cpuMs: cpu, frames };
   } finally {
@@ -139,20 +143,32 @@ const readers = {
     return { start: run };
   },
 
-  /** hearth's port: reader Worker, shared ring, bytes pushed to a listener. */
-  port: (bytes: number) => async (pty: Pty) => {
+  /**
+   * hearth's port: reader Worker, shared ring, bytes pushed to a listener. Cold: the port is opened just
+   * before the bytes come and closed before the clock stops, so the reader Worker's start (≈ 15–20 ms of
+   * CPU for a fresh JS thread) and stop are in the figure. Running: one byte is echoed through the port
+   * first, so the Worker is already in its poll loop, and the port is closed after the clock stops; this
+   * is the cost per MiB of a stream on a port that is open, as ports are.
+   */
+  port: (bytes: number, running = false) => async (pty: Pty) => {
     const port = await new BunBinding().open({ path: pty.path, baudRate: 4000000, lock: false });
+    let warm: (() => void) | undefined;
     const done = new Promise<number>((resolve, reject) => {
-      let got = 0;
+      let got = running ? -1 : 0;
       port.listen({
         data(chunk) {
           got += chunk.length;
+          if (got === 0) warm?.();
           if (got >= bytes) resolve(0);
         },
         error: reject,
       });
-    }).finally(() => port.close());
-    return { start: () => done };
+    });
+    if (!running) return { start: () => done.finally(() => port.close()) };
+    const warmed = new Promise<void>((resolve) => (warm = resolve));
+    lib().write(pty.masterFd, new Uint8Array([10]), 1);
+    await warmed;
+    return { start: () => done, after: () => port.close() };
   },
 
   /** hearth's link: port plus delimiter framing, a frame listener and the bus event per line. */
@@ -200,6 +216,7 @@ async function fullSpeedResults(): Promise<BenchResult[]> {
       bareLines: readers.bare(bytes, true),
       bunFile: readers.bunFile(bytes),
       port: readers.port(bytes),
+      portRunning: readers.port(bytes, true),
       link: readers.link(bytes),
     });
     const bare = c.bare!;
@@ -213,6 +230,7 @@ async function fullSpeedResults(): Promise<BenchResult[]> {
     return [
       throughput("pty_port_throughput", c.port!, 1.5),
       cpu("pty_port_cpu_per_mib", c.port!, 1.5),
+      cpu("pty_port_cpu_per_mib_running_reader", c.portRunning!),
       compared({
         name: "pty_link_frames",
         value: Math.round(c.link!.frames / c.link!.seconds),
