@@ -7,6 +7,7 @@
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { seededRandom } from "../seeded-random.ts";
 
 export interface Ds18b20SimulatorOptions {
   /** Milliseconds between temperature updates. */
@@ -33,7 +34,7 @@ export class Ds18b20Simulator {
     this.probe = options.probe ?? "28-00000a1b2c3d";
     this.temperature = Number(options.temperature ?? 21.5);
     this.interval = Number(options.interval ?? 2000);
-    this.random = mulberry32(Number(options.seed ?? 1));
+    this.random = seededRandom(Number(options.seed ?? 1));
   }
 
   /** The probe's folder (absolute): a ds18b20 device's port. */
@@ -67,16 +68,4 @@ export class Ds18b20Simulator {
     writeFileSync(`${file}.tmp`, text);
     renameSync(`${file}.tmp`, file);
   }
-}
-
-/** A small seeded PRNG, so simulated readings repeat run to run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -4,6 +4,8 @@
  * (a pseudo-terminal's master side, in practice).
  */
 
+import { seededRandom } from "../seeded-random.ts";
+
 export interface SimulatorPort {
   /** Sends bytes to the host. */
   write(bytes: Uint8Array): void;
@@ -51,7 +53,7 @@ export class HearthIoSimulator {
     this.temperature = options.temperature ?? 21.5;
     this.humidity = options.humidity ?? 45;
     this.interval = options.interval ?? 5000;
-    this.random = mulberry32(options.seed ?? 1);
+    this.random = seededRandom(options.seed ?? 1);
   }
 
   /** Powers the board on: the boot line, then telemetry every interval. */
@@ -200,16 +202,4 @@ function fmt(n: number): string {
 
 function round1(n: number): number {
   return Math.round(n * 10) / 10;
-}
-
-/** A small seeded PRNG, so simulated readings repeat run to run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
