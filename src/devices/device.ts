@@ -65,6 +65,8 @@ export class Device {
   private unlisten: Array<() => void> = [];
   private wakePoll: (() => void) | undefined;
   private activeContext: Context | undefined;
+  /** Set when the device becomes available, until entities without a reading are made `unknown`. */
+  private unsettled = false;
 
   constructor(deps: DeviceDeps) {
     this.deps = deps;
@@ -219,6 +221,7 @@ export class Device {
   private setAvailable(available: boolean, reason?: string): void {
     if (available === this.available) return;
     this.available = available;
+    this.unsettled = available;
     if (available) this.log.info("Available");
     else {
       const level = reason === "stopped" ? "info" : "warn"; // a requested stop is no cause for alarm
@@ -270,7 +273,9 @@ export class Device {
 
   /** After the device came back, entities it has not reported (a button, say) are `unknown`, not `unavailable`. */
   private settleUnknown(): void {
-    if (!this.available) return;
+    // Only once per return to availability: reports arrive many times a second on some devices.
+    if (!this.available || !this.unsettled) return;
+    this.unsettled = false;
     const { states } = this.deps.hub;
     for (const entity of this.entities.values()) {
       const current = states.get(entity.entityId);
