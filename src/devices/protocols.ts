@@ -6,6 +6,7 @@ import type { DriverFactory } from "./driver.ts";
 import type { Framing } from "./link.ts";
 import { LineDriver } from "./line/driver.ts";
 import { ModbusDriver } from "./modbus/driver.ts";
+import { replyComplete } from "./modbus/timing.ts";
 import { NmeaDriver } from "./nmea/driver.ts";
 import { OneWireDriver } from "./onewire/driver.ts";
 import { SysfsLink } from "./onewire/link.ts";
@@ -28,8 +29,9 @@ export function framingOf(definition: DeviceDefinition): Framing {
       // Sentences end in CR LF; the driver drops the CR. A sentence is at most 82 characters.
       return { kind: "delimiter", delimiter: "\n", maxLength: 256 };
     case "modbus":
-      // An RTU frame ends with 3.5 character times of silence; the longest is 256 bytes.
-      return { kind: "gap", gapChars: 3.5, maxLength: 256 };
+      // An RTU frame ends with 3.5 character times of silence (the longest is 256 bytes), or as soon
+      // as a reply is whole by its header's length and its CRC.
+      return { kind: "gap", gapChars: 3.5, maxLength: 256, complete: replyComplete };
     case "onewire":
       return { kind: "raw" }; // never used: sysfs devices have no serial link
   }

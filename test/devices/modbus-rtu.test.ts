@@ -15,6 +15,9 @@ import type { FrameLink } from "../../src/devices/link.ts";
 import { serialLinks, startSimulator, type SimulatedPort } from "../../src/devices/ports.ts";
 import { openPty, type Pty } from "../../src/serial/pty.ts";
 import { deviceHub, stateOf } from "./helpers.ts";
+import { ManualClock } from "../../src/core/clock.ts";
+import { framingOf } from "../../src/devices/protocols.ts";
+import { expectedReplyLength, interFrameSilenceMs } from "../../src/devices/modbus/timing.ts";
 
 const PYTHON = "/usr/bin/python3";
 const PEER = join(import.meta.dir, "../../devices/modbus-rtu/peers/pymodbus_slaves.py");
@@ -26,21 +29,19 @@ afterEach(async () => {
 });
 
 /** A started hub and a Modbus RTU link on `path`, as the engine opens one. */
-async function masterOn(path: string, baud = 9600) {
+async function masterOn(path: string, baud = 9600, clock?: ManualClock) {
   const log = createLogger({ level: "warn", destination: new MemoryLogDestination() });
-  const hub = new Hub({ log, stageTimeouts: { shutdownJobs: 2, cancel: 2, tracked: 2, finalWrite: 2, close: 2 } });
+  const hub = new Hub({ log, stageTimeouts: { shutdownJobs: 2, cancel: 2, tracked: 2, finalWrite: 2, close: 2 }, ...(clock ? { clock } : {}) });
   await hub.start();
-  const link: FrameLink = serialLinks({ hub, log })({
-    path,
-    serial: { baud, data_bits: 8, parity: "none", stop_bits: 1, rts_cts: false },
-    framing: { kind: "gap", gapChars: 3.5, maxLength: 256 },
-  });
+  const serial = { baud, data_bits: 8, parity: "none", stop_bits: 1, rts_cts: false } as const;
+  const definition = { protocol: "modbus" } as Parameters<typeof framingOf>[0];
+  const link: FrameLink = serialLinks({ hub, log })({ path, serial, framing: framingOf(definition) });
   await link.open();
   cleanups.push(async () => {
     await link.close();
     await hub.stop();
   });
-  return { hub, link, bus: ModbusBus.of(link) };
+  return { hub, link, bus: ModbusBus.of(link, interFrameSilenceMs(serial)) };
 }
 
 const signal = () => AbortSignal.timeout(10_000);
@@ -190,6 +191,58 @@ test("a reply from another slave is ignored and one with a bad CRC is rejected, 
   const words = await bus.request(4, readRegisters(3, 0, 1), { signal: signal(), timeoutMs: 1000, retries: 1 });
   expect([...words]).toEqual([42]);
   expect(bus.stats).toMatchObject({ strays: 1, badCrc: 1, retries: 1 });
+});
+
+test("a whole reply is taken at once by its length and CRC; a corrupt one only once the line has been silent", async () => {
+  const pty = openPty();
+  cleanups.push(() => pty.close());
+  const clock = new ManualClock(); // the silence timers stand still unless the test moves them
+  const { bus } = await masterOn(pty.path, 9600, clock);
+  const good = rtuFrame(4, Uint8Array.of(3, 4, 0, 42, 0, 43));
+  const corrupt = good.slice();
+  corrupt[3]! ^= 0x10;
+  let reply = good;
+  cleanups.push(pty.listen({ data: () => void pty.write(reply.subarray(0, 4)).then(() => pty.write(reply.subarray(4))), error: () => {} }));
+  expect([...(await bus.request(4, readRegisters(3, 0, 2), { signal: signal(), timeoutMs: 5000 }))]).toEqual([42, 43]);
+  reply = corrupt;
+  const failing = bus.request(4, readRegisters(3, 0, 2), { signal: signal(), timeoutMs: 5000 });
+  await Bun.sleep(100);
+  expect(bus.stats.badCrc).toBe(0); // the bytes are in, but they do not make a reply: wait for the silence
+  clock.advance(4); // 3.5 characters at 9600 baud
+  await expect(failing).rejects.toMatchObject({ code: "MODBUS_BAD_CRC" });
+});
+
+test("the expected reply length comes from the function code and byte count", () => {
+  expect(expectedReplyLength(Uint8Array.of(1, 3, 4))).toBe(9);
+  expect(expectedReplyLength(Uint8Array.of(1, 1, 1))).toBe(6);
+  expect(expectedReplyLength(Uint8Array.of(1, 0x83))).toBe(5);
+  expect(expectedReplyLength(Uint8Array.of(1, 16))).toBe(8);
+  expect(expectedReplyLength(Uint8Array.of(1, 3))).toBeUndefined(); // byte count not in yet
+  expect(expectedReplyLength(Uint8Array.of(1, 43))).toBeUndefined(); // a function hearth does not speak: the silence decides
+  expect(interFrameSilenceMs({ baud: 9600, data_bits: 8, parity: "even", stop_bits: 1 })).toBeCloseTo((3.5 * 11 * 1000) / 9600);
+  expect(interFrameSilenceMs({ baud: 38400, data_bits: 8, parity: "none", stop_bits: 1 })).toBe(1.75);
+});
+
+test("the master keeps the line quiet for the inter-frame silence after each reply before its next request", async () => {
+  const pty = openPty();
+  cleanups.push(() => pty.close());
+  const { bus } = await masterOn(pty.path, 1200); // 3.5 characters are 29 ms here
+  const requestAt: number[] = [];
+  const repliedAt: number[] = [];
+  cleanups.push(
+    pty.listen({
+      data: () => {
+        requestAt.push(performance.now());
+        repliedAt.push(performance.now());
+        void pty.write(rtuFrame(4, Uint8Array.of(3, 2, 0, requestAt.length)));
+      },
+      error: () => {},
+    }),
+  );
+  for (let i = 1; i <= 10; i++) expect([...(await bus.request(4, readRegisters(3, 0, 1), { signal: signal(), timeoutMs: 2000 }))]).toEqual([i]);
+  // The master gets each reply after the slave wrote it, and waits the silence from then.
+  const silenceMs = (3.5 * 10 * 1000) / 1200;
+  for (let i = 1; i < requestAt.length; i++) expect(requestAt[i]! - repliedAt[i - 1]!).toBeGreaterThanOrEqual(silenceMs - 0.1);
 });
 
 describe("SDM120 meters on one bus (the simulator)", () => {

@@ -102,6 +102,23 @@ describe("gap framing (Modbus RTU)", () => {
     }
   });
 
+  test("with a completeness rule, a whole frame ends at once and the rest still waits for the silence", () => {
+    const clock = new ManualClock();
+    const frames: Uint8Array[] = [];
+    // A toy rule: a frame is whole once it holds as many bytes as its first byte says.
+    const complete = (f: Uint8Array) => f.length > 0 && f.length === f[0];
+    const framer = createFramer({ kind: "gap", gapMs: 4, complete }, (f) => frames.push(f), { clock, characterMs: 1 });
+    framer.push(Uint8Array.of(3, 7));
+    expect(frames.length).toBe(0);
+    framer.push(Uint8Array.of(9)); // split across reads, whole on the second
+    expect(frames.map((f) => [...f])).toEqual([[3, 7, 9]]);
+    framer.push(Uint8Array.of(2, 1, 1)); // longer than it says: not whole, so ended by the silence
+    clock.advance(3);
+    expect(frames.length).toBe(1);
+    clock.advance(1);
+    expect(frames.map((f) => [...f])).toEqual([[3, 7, 9], [2, 1, 1]]);
+  });
+
   test("reset drops a partial frame and its timer", () => {
     const clock = new ManualClock();
     const frames: Uint8Array[] = [];

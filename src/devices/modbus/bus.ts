@@ -40,20 +40,28 @@ export class ModbusBus {
   readonly lock = new Lock();
   readonly stats: BusStats = { requests: 0, retries: 0, timeouts: 0, badCrc: 0, strays: 0 };
   private readonly link: FrameLink;
+  /** Milliseconds the line must stay quiet after a frame before the next request goes out. */
+  silenceMs: number;
   private pending: Pending | undefined;
   private unlisten: (() => void) | undefined;
+  /** performance.now() from which a request may be sent: the last frame's arrival plus the silence. */
+  private quietFrom = 0;
 
-  constructor(link: FrameLink) {
+  constructor(link: FrameLink, silenceMs = 0) {
     this.link = link;
+    this.silenceMs = silenceMs;
   }
 
-  /** The bus of a link: one per link, however many devices use it. */
-  static of(link: FrameLink): ModbusBus {
+  /**
+   * The bus of a link: one per link, however many devices use it. Devices that ask for different
+   * silences (they should not: they share the baud rate) get the longest.
+   */
+  static of(link: FrameLink, silenceMs = 0): ModbusBus {
     let bus = buses.get(link);
     if (bus === undefined) {
-      bus = new ModbusBus(link);
+      bus = new ModbusBus(link, silenceMs);
       buses.set(link, bus);
-    }
+    } else bus.silenceMs = Math.max(bus.silenceMs, silenceMs);
     return bus;
   }
 
@@ -65,6 +73,7 @@ export class ModbusBus {
       const attempts = request.idempotent ? 1 + (options.retries ?? 0) : 1;
       for (let attempt = 1; ; attempt++) {
         try {
+          await this.quiet(options.signal);
           return await this.exchange(slave, request, options);
         } catch (err) {
           const retryable = err instanceof ModbusError && (err.code === "MODBUS_TIMEOUT" || err.code === "MODBUS_BAD_CRC");
@@ -75,6 +84,23 @@ export class ModbusBus {
     } finally {
       release();
     }
+  }
+
+  /** Waits out the silence after the last frame, so that the slaves see the next request as a new frame. */
+  private quiet(signal: AbortSignal): Promise<void> | undefined {
+    const wait = this.quietFrom - performance.now();
+    if (wait <= 0) return undefined;
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(abortReason(signal));
+      };
+      const timer = setTimeout(() => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      }, wait);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
   }
 
   private exchange<T>(slave: number, request: Request<T>, options: RequestOptions): Promise<T> {
@@ -121,6 +147,7 @@ export class ModbusBus {
   }
 
   private onFrame(frame: Uint8Array): void {
+    if (this.silenceMs > 0) this.quietFrom = performance.now() + this.silenceMs;
     const pending = this.pending;
     // A reply from another slave is not ours, however well formed: keep waiting for the right one.
     if (pending === undefined || (frame.length >= 4 && frame[0] !== pending.slave && crcValid(frame))) {

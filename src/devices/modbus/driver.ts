@@ -8,6 +8,7 @@ import { isModbusError } from "./errors.ts";
 import { readBits, readRegisters, type Request, writeCoil, writeRegister, writeRegisters } from "./pdu.ts";
 import { planReads, type ReadGroup } from "./plan.ts";
 import { decodeValue, encodeValue } from "./registers.ts";
+import { interFrameSilenceMs } from "./timing.ts";
 
 /** Which entity kinds each register kind can feed, and which can be written. */
 const FITS: Record<ModbusEntity["register"]["kind"], readonly string[]> = {
@@ -33,7 +34,7 @@ export class ModbusDriver implements Driver {
   constructor(ctx: DriverContext) {
     this.ctx = ctx;
     this.definition = ctx.definition as ModbusDeviceDefinition;
-    this.bus = ModbusBus.of(ctx.link);
+    this.bus = ModbusBus.of(ctx.link, interFrameSilenceMs({ ...this.definition.serial, ...(ctx.config.baud === undefined ? {} : { baud: ctx.config.baud }) }));
     const options = ctx.config.options;
     this.slave = Number(options.slave ?? this.definition.modbus.slave);
     this.timeoutMs = Number(options.response_timeout ?? this.definition.modbus.response_timeout) * 1000;

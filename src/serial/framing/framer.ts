@@ -13,8 +13,10 @@ export type Framing =
   /**
    * Frames ended by a silence on the line (Modbus RTU's 3.5 characters): `gapMs`, or `gapChars`
    * character times at the link's baud rate (default 3.5, at least 2 ms since timers have ms resolution).
+   * `complete`, when given, ends a frame as soon as the bytes so far make a whole one (a Modbus master
+   * knows a reply's length from its header), without waiting for the silence.
    */
-  | { kind: "gap"; gapMs?: number; gapChars?: number; maxLength?: number }
+  | { kind: "gap"; gapMs?: number; gapChars?: number; maxLength?: number; complete?: (frame: Uint8Array) => boolean }
   /** Fixed-size records. */
   | { kind: "length"; length: number }
   /** Whatever arrived, as it arrived (one frame per read). */
@@ -52,7 +54,7 @@ export function createFramer(framing: Framing, sink: FrameSink, context: FramerC
       return new SlipFramer(sink, framing.maxLength ?? DEFAULT_MAX);
     case "gap": {
       const gapMs = framing.gapMs ?? Math.max(2, Math.ceil((framing.gapChars ?? 3.5) * context.characterMs));
-      return new GapFramer(sink, gapMs, context.clock, framing.maxLength ?? DEFAULT_MAX);
+      return new GapFramer(sink, gapMs, context.clock, framing.maxLength ?? DEFAULT_MAX, framing.complete);
     }
     case "length":
       return new LengthFramer(sink, framing.length);
