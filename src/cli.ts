@@ -26,7 +26,7 @@ Commands:
   schema                 print the JSON Schema of hearth.yaml (for editors)
   devices [--json]       list the device models hearth knows, with their entities
   sim MODEL [--count N] [--interval MS]
-                         run a model's simulator on new pseudo-terminals and print their paths
+                         run a model's simulator and print its ports (pseudo-terminals, or 1-Wire probe folders)
   ports [--json]         list the serial ports present, with the by-id path to configure
   health [--config FILE] [--json]
                          ask the running hearth over MQTT how it is: exit 0 healthy, 1 unhealthy, 3 no answer

@@ -1,14 +1,15 @@
-import { SIMULATORS } from "../../devices/index.ts";
+import { PROBE_SIMULATORS, type ProbeSimulator, SIMULATORS } from "../../devices/index.ts";
 import { type SimulatedPort, startSimulator } from "../devices/ports.ts";
 import type { Output } from "./output.ts";
 
 /**
- * `hearth sim <model> [--count N] [--interval MS]`: runs a model's simulator on new pseudo-terminals and
- * prints one path per line (configure it as a device's port); runs until SIGINT or SIGTERM.
+ * `hearth sim <model> [--count N] [--interval MS]`: runs a model's simulator and prints one port per
+ * line (configure it as a device's port): a new pseudo-terminal for a serial model, a probe folder in
+ * a temporary sysfs-like root for a 1-Wire one. Runs until SIGINT or SIGTERM, then removes what it made.
  */
 export async function simCommand(model: string | undefined, options: { count?: string; interval?: string }, output: Output): Promise<number> {
-  if (model === undefined || SIMULATORS[model] === undefined) {
-    output.err(`hearth sim: name a model with a simulator: ${Object.keys(SIMULATORS).join(", ")}\n`);
+  if (model === undefined || (SIMULATORS[model] === undefined && PROBE_SIMULATORS[model] === undefined)) {
+    output.err(`hearth sim: name a model with a simulator: ${[...Object.keys(SIMULATORS), ...Object.keys(PROBE_SIMULATORS)].join(", ")}\n`);
     return 2;
   }
   const count = options.count === undefined ? 1 : Number(options.count);
@@ -31,14 +32,25 @@ export async function simCommand(model: string | undefined, options: { count?: s
     process.once("SIGTERM", resolve);
   });
   const running: SimulatedPort[] = [];
+  const probes: ProbeSimulator[] = [];
+  const probe = PROBE_SIMULATORS[model];
   for (let i = 0; i < count; i++) {
-    const sim = startSimulator(model, { ...simOptions, seed: i + 1 });
-    running.push(sim);
-    output.out(`${sim.pty.path}\n`);
+    if (probe !== undefined) {
+      // Distinct 1-Wire ids, as probes on one bus have: 28- and 12 hex digits.
+      const sim = probe({ ...simOptions, seed: i + 1, probe: `28-${(0xa1b2c3d + i).toString(16).padStart(12, "0")}` });
+      sim.start();
+      probes.push(sim);
+      output.out(`${sim.folder}\n`);
+    } else {
+      const sim = startSimulator(model, { ...simOptions, seed: i + 1 });
+      running.push(sim);
+      output.out(`${sim.pty.path}\n`);
+    }
   }
   const keepAlive = setInterval(() => {}, 1 << 30);
   await stopped;
   clearInterval(keepAlive);
+  for (const sim of probes) sim.stop();
   await Promise.all(running.map((s) => s.stop()));
   return 0;
 }

@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
-import { closeSync, constants, mkdtempSync, openSync, writeFileSync } from "node:fs";
+import { closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { OutputReader } from "../helpers/output-reader.ts";
 
 const root = join(import.meta.dir, "..", "..");
@@ -111,6 +111,24 @@ test("sim runs a model's simulator on a pseudo-terminal and prints its path", as
   expect(text).toStartWith("HELLO hearth-io fw=1.0.0 proto=1");
   child.kill("SIGINT");
   expect(await child.exited).toBe(0);
+});
+
+test("sim ds18b20 makes probe folders a ds18b20 device reads, and removes them when stopped", async () => {
+  const child = Bun.spawn([bun, join(root, "src/cli.ts"), "sim", "ds18b20", "--count", "2"], { cwd: root, stdout: "pipe", stderr: "pipe" });
+  const stdout = new OutputReader(child.stdout);
+  await stdout.waitFor(/\n.*\n/);
+  const folders = stdout.text.trim().split("\n");
+  expect(folders).toHaveLength(2);
+  expect(new Set(folders.map((f) => basename(f))).size).toBe(2);
+  for (const folder of folders) {
+    expect(basename(folder)).toMatch(/^28-[0-9a-f]{12}$/);
+    const text = readFileSync(join(folder, "w1_slave"), "utf8");
+    expect(text).toMatch(/crc=[0-9a-f]{2} YES\n/);
+    expect(Number(/t=(-?\d+)/.exec(text)![1]) / 1000).toBeWithin(5, 35);
+  }
+  child.kill("SIGTERM");
+  expect(await child.exited).toBe(0);
+  for (const folder of folders) expect(existsSync(folder)).toBe(false);
 });
 
 test("sim refuses a model without a simulator", () => {

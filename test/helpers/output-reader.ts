@@ -8,13 +8,14 @@ export class OutputReader {
     this.done = this.pump(stream);
   }
 
-  /** Resolves once the output contains `text`; rejects if the stream ends first. */
-  async waitFor(text: string): Promise<void> {
+  /** Resolves once the output contains `text` (or matches it); rejects if the stream ends first. */
+  async waitFor(text: string | RegExp): Promise<void> {
     let ended = false;
     this.done.then(() => {
       ended = true;
     });
-    while (!this.text.includes(text)) {
+    const found = () => (typeof text === "string" ? this.text.includes(text) : text.test(this.text));
+    while (!found()) {
       if (ended) throw new Error(`output ended before "${text}":\n${this.text}`);
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);
