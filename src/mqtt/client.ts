@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
-import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import type { IClientOptions, MqttClient } from "mqtt";
 import type { Logger } from "../core/logger.ts";
+import { connectByOptions } from "./broker-url.ts";
 import { MqttError } from "./errors.ts";
 
 /** Makes an MQTT.js client; injected so a test can hand in its own. */
@@ -64,6 +65,8 @@ export class MqttConnection {
   private retry: ReturnType<typeof setTimeout> | undefined;
   private stopping: Promise<void> | undefined;
   private ready = false;
+  /** How to fail each QoS 1+ publish awaiting its acknowledgement, when the connection drops. */
+  private readonly awaitingAck = new Set<() => void>();
 
   constructor(deps: MqttConnectionDeps) {
     this.deps = deps;
@@ -107,7 +110,7 @@ export class MqttConnection {
       ...(options.password === undefined ? {} : { password: options.password }),
       ...(await tlsOptions(options.tls)),
     };
-    const client = (this.deps.factory ?? mqtt.connect)(options.url, clientOptions);
+    const client = (this.deps.factory ?? connectByOptions)(options.url, clientOptions);
     this.client = client;
     client.on("connect", () => void this.onConnected(client));
     client.on("close", () => this.onClosed());
@@ -133,17 +136,17 @@ export class MqttConnection {
       this.stats.published++;
       return;
     }
-    // A QoS 1 publish in flight when the connection drops must fail, not hang: the outbox keeps it for the next connect.
-    let onClose: () => void = () => {};
-    const closed = new Promise<never>((_, reject) => {
-      onClose = () => reject(new MqttError("MQTT_NOT_CONNECTED", `Connection lost before ${topic} was acknowledged`));
-      client.once("close", onClose);
-    });
+    // A QoS 1 publish in flight when the connection drops must fail, not hang: the outbox keeps it for
+    // the next connect. One close listener fails them all (a listener each would pile up past
+    // EventEmitter's limit of ten while the outbox drains).
+    const lost = Promise.withResolvers<never>();
+    lost.promise.catch(() => {});
+    const fail = () => lost.reject(new MqttError("MQTT_NOT_CONNECTED", `Connection lost before ${topic} was acknowledged`));
+    this.awaitingAck.add(fail);
     try {
-      await Promise.race([client.publishAsync(topic, payload, { qos: options.qos ?? 0, retain: options.retain ?? false }), closed]);
+      await Promise.race([client.publishAsync(topic, payload, { qos: options.qos ?? 0, retain: options.retain ?? false }), lost.promise]);
     } finally {
-      client.off("close", onClose);
-      closed.catch(() => {});
+      this.awaitingAck.delete(fail);
     }
     this.stats.published++;
   }
@@ -188,6 +191,8 @@ export class MqttConnection {
   private onClosed(): void {
     const wasReady = this.ready;
     this.ready = false;
+    for (const fail of this.awaitingAck) fail();
+    this.awaitingAck.clear();
     if (this.stopping !== undefined || this.retry !== undefined) return;
     if (wasReady) this.deps.log.warn("Lost the MQTT broker; reconnecting");
     const { initialMs, maxMs } = this.deps.backoff ?? DEFAULT_BACKOFF;

@@ -100,3 +100,31 @@ test("every reconnect subscribes again and runs the republish handlers again", a
   await arrived;
   expect(commands).toEqual(["hearth/t/cmd hello"]);
 });
+
+test("QoS 1 publishes awaiting their acks all fail when the connection drops, and pile up no listeners", async () => {
+  const b = await broker();
+  const { connection: c } = connection(b.url);
+  const connected = new Promise<void>((resolve) => c.onConnect(resolve));
+  await c.start();
+  await connected;
+  const warnings: Error[] = [];
+  const onWarning = (w: Error) => warnings.push(w);
+  process.on("warning", onWarning);
+  try {
+    // Thirty events in flight at once, as when the outbox drains after an outage.
+    const outcomes = Array.from({ length: 30 }, (_, i) =>
+      c.publish(`hearth/t/event${i}`, "pressed", { qos: 1 }).then(
+        () => "acknowledged",
+        (err: { code?: string }) => err.code,
+      ),
+    );
+    const client = (c as unknown as { client: { listenerCount(e: string): number; stream: { destroy(): void } } }).client;
+    expect(client.listenerCount("close")).toBeLessThanOrEqual(2);
+    client.stream.destroy(); // the connection dies before any acknowledgement comes back
+    expect(new Set(await Promise.all(outcomes))).toEqual(new Set(["MQTT_NOT_CONNECTED"]));
+    await Bun.sleep(10); // warnings are emitted on a later tick
+    expect(warnings.map((w) => w.name)).not.toContain("MaxListenersExceededWarning");
+  } finally {
+    process.off("warning", onWarning);
+  }
+});
