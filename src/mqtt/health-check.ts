@@ -3,6 +3,7 @@ import mqtt from "mqtt";
 import type { Config } from "../config/schema.ts";
 import { mqttPassword } from "../config/secrets.ts";
 import type { Output } from "../commands/output.ts";
+import { brokerOptions } from "./broker-url.ts";
 import { EMBEDDED_BROKER_PORT } from "./embedded-broker.ts";
 import { Topics } from "./topics.ts";
 
@@ -22,7 +23,8 @@ export async function healthCommand(config: Config, output: Output, options: { j
   let client: mqtt.MqttClient | undefined;
   try {
     const password = await mqttPassword(config.mqtt);
-    client = await mqtt.connectAsync(url, {
+    client = await mqtt.connectAsync({
+      ...brokerOptions(url),
       clientId: `hearth_health_${process.pid}`,
       protocolVersion: config.mqtt.protocol_version,
       reconnectPeriod: 0,
