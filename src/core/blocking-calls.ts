@@ -60,8 +60,11 @@ function check(call: string): void {
 function wrap(owner: Record<string, unknown>, key: string, label: string): void {
   const original = owner[key];
   if (typeof original !== "function" || (original as { __hearthGuard?: boolean }).__hearthGuard) return;
+  // Writes to the process's own stdout and stderr are its log (pino writes synchronously so that no
+  // line is lost at a crash): exempt before any stack is taken, which costs far more than the write.
+  const toOwnOutput = label === "writeSync" || label === "fsyncSync" || label === "fdatasyncSync";
   const guarded = function (this: unknown, ...args: unknown[]) {
-    if (reporter !== undefined) check(label);
+    if (reporter !== undefined && !(toOwnOutput && (args[0] === 1 || args[0] === 2))) check(label);
     return (original as (...a: unknown[]) => unknown).apply(this, args);
   };
   Object.defineProperty(guarded, "name", { value: (original as { name: string }).name });

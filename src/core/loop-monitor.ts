@@ -3,6 +3,7 @@ import type { Hub } from "./hub.ts";
 import { callback } from "./job.ts";
 import { heartbeat, JOB_SLOT_BUFFER, jobNameOf, jobSlot, SLOT_BLOCKED, SLOT_STOP } from "./job-slot.ts";
 import type { Logger } from "./logger.ts";
+import { startWorker } from "../worker-entries.ts";
 
 export interface LoopMonitorOptions {
   /** A callback or task step holding the loop longer than this (ms) is logged by name. */
@@ -38,6 +39,8 @@ export class LoopMonitor {
   private timer: ReturnType<typeof setInterval> | undefined;
   private watchdog: Worker | undefined;
   private lastTick = 0;
+  /** When the hub began running (Date.now()); holds that began before it belong to start-up. */
+  private runningSince = Number.POSITIVE_INFINITY;
   private readonly figures: LoopStats = { lagMs: 0, meanLagMs: 0, maxLagMs: 0, blocked: 0, blockingCalls: 0 };
   private unlisten: Array<() => void> = [];
   private stopped: Promise<void> | undefined;
@@ -60,16 +63,26 @@ export class LoopMonitor {
     Atomics.store(jobSlot, SLOT_BLOCKED, 0);
     this.timer = setInterval(() => this.tick(), this.tickMs);
     this.timer.unref();
-    const watchdog = new Worker(new URL("./loop-watchdog.ts", import.meta.url));
+    const watchdog = startWorker("loopWatchdog");
     watchdog.unref();
     watchdog.postMessage({ buffer: JOB_SLOT_BUFFER, thresholdMs: this.thresholdMs, tickMs: this.tickMs });
     this.watchdog = watchdog;
     const bus = this.hub.bus;
     this.unlisten.push(
-      bus.listen("hub_started", callback(() => this.reportBlockingCalls(true)), { name: "loop monitor" }),
+      bus.listen(
+        "hub_started",
+        callback(() => {
+          this.runningSince = Date.now();
+          this.reportBlockingCalls(true);
+        }),
+        { name: "loop monitor" },
+      ),
       bus.listen("hub_close", callback(() => void this.stop()), { name: "loop monitor" }),
     );
-    if (this.hub.state === "running") this.reportBlockingCalls(true);
+    if (this.hub.state === "running") {
+      this.runningSince = Date.now();
+      this.reportBlockingCalls(true);
+    }
   }
 
   /** Stops the tick, the watchdog and blocking-call reports. Safe to call twice. */
@@ -98,7 +111,8 @@ export class LoopMonitor {
 
   private tick(): void {
     const now = Date.now();
-    const lag = Math.max(0, now - this.lastTick - this.tickMs);
+    const previous = this.lastTick;
+    const lag = Math.max(0, now - previous - this.tickMs);
     this.lastTick = now;
     heartbeat[0] = now;
     const f = this.figures;
@@ -107,8 +121,9 @@ export class LoopMonitor {
     if (lag > f.maxLagMs) f.maxLagMs = lag;
     if (lag + this.tickMs < this.thresholdMs) return;
     f.blocked++;
-    // Start-up loads modules and opens every port at once; holds then are expected, not news.
-    if (this.hub.state !== "running") {
+    // Start-up loads modules and opens every port at once; holds then are expected, not news, and so
+    // is one that began before the hub was running and ended after.
+    if (this.hub.state !== "running" || previous < this.runningSince) {
       Atomics.store(jobSlot, SLOT_BLOCKED, 0);
       return;
     }

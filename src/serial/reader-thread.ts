@@ -26,6 +26,7 @@ import {
   slotWord,
 } from "./reader-protocol.ts";
 import { ERRNO, O_CLOEXEC, O_NONBLOCK } from "./termios.ts";
+import { startWorker } from "../worker-entries.ts";
 
 const WAKE_BYTE = new Uint8Array([1]);
 
@@ -53,8 +54,7 @@ export class ReaderThread {
     this.rings = new Uint8Array(new SharedArrayBuffer(slots * ringSize));
     this.consumers = new Array(slots).fill(undefined);
     if (lib().pipe2(this.wakeFds, O_NONBLOCK | O_CLOEXEC) !== 0) throw new Error("reader: pipe2 failed");
-    // A path relative to this module, in the same folder: what `bun build --compile` can follow.
-    this.worker = new Worker(new URL("./reader-worker.ts", import.meta.url));
+    this.worker = startWorker("serialReader");
     this.closed = new Promise((resolve) => this.worker.addEventListener("close", () => resolve(), { once: true }));
     this.worker.onmessage = (event: MessageEvent<number[]>) => this.dispatch(event.data);
     this.worker.onerror = (event) => this.crashed(event);

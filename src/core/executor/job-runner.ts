@@ -3,11 +3,12 @@
  * loop withdrew, finds each task by the module that declared it, and reports outcomes in order. Runs in
  * Workers only; nothing here touches the loop's state.
  */
+import { isEmbeddedUrl } from "../compiled.ts";
 import { HearthError } from "../errors.ts";
 import { serializeError } from "./errors.ts";
 import type { Outbox } from "./outbox.ts";
 import { ERROR, headerArgc, headerSlot, headerTaskId, headerWatched, OK, QUEUED, RUNNING, SKIPPED } from "./protocol.ts";
-import { lookupExecutorTask } from "./task.ts";
+import { importTaskModule, lookupExecutorTask } from "./task.ts";
 
 type TaskFn = (...args: unknown[]) => unknown;
 
@@ -143,7 +144,7 @@ export class JobRunner {
   /** Imports a task's module into this Worker and finds the task there. */
   private async load(taskId: number): Promise<TaskFn> {
     const [moduleUrl, name] = this.names[taskId]!;
-    await import(moduleUrl);
+    await importTaskModule(moduleUrl);
     const fn = this.find(taskId);
     if (fn === undefined) throw taskNotFound("executorTask", name, moduleUrl);
     return fn;
@@ -154,6 +155,9 @@ const EMPTY: unknown[] = [];
 
 /** The error for a task a Worker cannot find where the loop said it was declared. */
 export function taskNotFound(kind: string, name: string, moduleUrl: string): HearthError {
+  if (isEmbeddedUrl(moduleUrl)) {
+    return new HearthError("EXECUTOR_TASK_NOT_FOUND", `No ${kind} "${name}" is bundled into the executor Worker of this binary; import its module in src/executor-worker.ts`);
+  }
   return new HearthError(
     "EXECUTOR_TASK_NOT_FOUND",
     `No ${kind} "${name}" is registered in ${moduleUrl} as a Worker imports it; declare it at the top level of that module`,

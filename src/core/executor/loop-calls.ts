@@ -4,6 +4,7 @@ import type { Hub } from "../hub.ts";
 import { jobIdFor, jobSlot } from "../job-slot.ts";
 import { serializeError } from "./errors.ts";
 import { CALL_RESULT, type CallMessage, ERROR, OK } from "./protocol.ts";
+import { importTaskModule } from "./task.ts";
 import { lookupThreadsafeCallback, shuttingDown, type ThreadsafeCallback } from "./threadsafe.ts";
 
 /** Answers thread-safe calls from the executor's Workers. */
@@ -31,7 +32,7 @@ export class ThreadsafeHost {
       return;
     }
     // The loop has not imported the module that declares it yet.
-    import(moduleUrl).then(
+    importTaskModule(moduleUrl).then(
       () => {
         const found = lookupThreadsafeCallback(moduleUrl, name);
         if (found === undefined) {

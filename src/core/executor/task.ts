@@ -3,6 +3,7 @@
  * import the module and find the function (a Worker cannot receive a closure). This module must stay
  * free of side effects and of imports that need the loop thread: Workers import it.
  */
+import { isEmbeddedUrl } from "../compiled.ts";
 
 const EXECUTOR_TASK: unique symbol = Symbol.for("hearth.executorTask");
 const DEDICATED_TASK: unique symbol = Symbol.for("hearth.dedicatedTask");
@@ -41,15 +42,32 @@ type AnyTask = ExecutorTask<never[], unknown> | DedicatedTask<never[], unknown>;
 // Per-thread registry: filled as modules that declare tasks are imported (on the loop thread and in each Worker).
 const registry = new Map<string, AnyTask>();
 
-function keyOf(moduleUrl: string, name: string): string {
-  return `${moduleUrl}#${name}`;
+/**
+ * The registry key of a task. Inside a compiled binary every module of one bundle shares its entry's
+ * URL, and the loop's bundle and a Worker's differ, so there a task is known by its name alone (names
+ * must then be unique across hearth: register() refuses a second one).
+ */
+export function taskKey(moduleUrl: string, name: string): string {
+  return isEmbeddedUrl(moduleUrl) ? `compiled#${name}` : `${moduleUrl}#${name}`;
+}
+
+/**
+ * Imports the module that declares a task, in a thread that has not loaded it yet. Inside a compiled
+ * binary there is nothing to import (the URL is the binary's own entry, which would run again): the
+ * Worker's entry must already have imported it (src/executor-worker.ts).
+ */
+export async function importTaskModule(moduleUrl: string): Promise<void> {
+  if (isEmbeddedUrl(moduleUrl)) return;
+  await import(moduleUrl);
 }
 
 function register(kind: string, moduleUrl: string, name: string, fn: unknown, task: AnyTask): void {
   if (typeof fn !== "function") throw new TypeError(`${kind} ${name}: expected a function`);
-  const key = keyOf(moduleUrl, name);
+  const key = taskKey(moduleUrl, name);
   const existing = registry.get(key);
-  if (existing && existing.fn !== fn) throw new Error(`${kind} ${name} is registered twice in ${moduleUrl}`);
+  if (existing && existing.fn !== fn) {
+    throw new Error(`${kind} ${name} is registered twice in ${isEmbeddedUrl(moduleUrl) ? "this compiled binary (task names must be unique)" : moduleUrl}`);
+  }
   registry.set(key, task);
 }
 
@@ -87,12 +105,12 @@ export function isDedicatedTask(value: unknown): value is DedicatedTask<unknown[
 
 /** Finds a task registered in this thread by the module that declared it. */
 export function lookupExecutorTask(moduleUrl: string, name: string): ExecutorTask<unknown[], unknown> | undefined {
-  const task = registry.get(keyOf(moduleUrl, name));
+  const task = registry.get(taskKey(moduleUrl, name));
   return isExecutorTask(task) ? task : undefined;
 }
 
 /** Finds a dedicated-Worker task registered in this thread by the module that declared it. */
 export function lookupDedicatedTask(moduleUrl: string, name: string): DedicatedTask<unknown[], unknown> | undefined {
-  const task = registry.get(keyOf(moduleUrl, name));
+  const task = registry.get(taskKey(moduleUrl, name));
   return isDedicatedTask(task) ? task : undefined;
 }

@@ -13,6 +13,7 @@ import { HearthError } from "../errors.ts";
 import type { Hub } from "../hub.ts";
 import { reviveError, type SerializedError } from "./errors.ts";
 import { CALL, type CallMessage, OK } from "./protocol.ts";
+import { taskKey } from "./task.ts";
 
 const THREADSAFE_CALLBACK: unique symbol = Symbol.for("hearth.threadsafeCallback");
 
@@ -36,7 +37,7 @@ export function threadsafeCallback<Args extends unknown[], Result>(
 ): ThreadsafeCallback<Args, Result> {
   if (typeof fn !== "function") throw new TypeError(`threadsafeCallback ${name}: expected a function`);
   const cb: ThreadsafeCallback<Args, Result> = Object.freeze({ [THREADSAFE_CALLBACK]: true as const, moduleUrl, name, fn });
-  const key = `${moduleUrl}#${name}`;
+  const key = taskKey(moduleUrl, name);
   const existing = registry.get(key);
   if (existing && existing.fn !== (fn as unknown)) throw new Error(`threadsafeCallback ${name} is registered twice in ${moduleUrl}`);
   registry.set(key, cb as unknown as ThreadsafeCallback<never[], unknown>);
@@ -45,7 +46,7 @@ export function threadsafeCallback<Args extends unknown[], Result>(
 
 /** Finds a callback registered in this thread by the module that declared it. */
 export function lookupThreadsafeCallback(moduleUrl: string, name: string): ThreadsafeCallback<unknown[], unknown> | undefined {
-  return registry.get(`${moduleUrl}#${name}`) as ThreadsafeCallback<unknown[], unknown> | undefined;
+  return registry.get(taskKey(moduleUrl, name)) as ThreadsafeCallback<unknown[], unknown> | undefined;
 }
 
 /** Whether a value is a registered thread-safe callback. */

@@ -8,7 +8,7 @@ import { serializeError } from "./errors.ts";
 import { JobRunner, taskNotFound } from "./job-runner.ts";
 import { Outbox } from "./outbox.ts";
 import { CALL_RESULT, type CallMessage, DEFINE, type DefineMessage, ERROR, FATAL, type Init, OK, STOP, type ToWorker } from "./protocol.ts";
-import { type DedicatedContext, lookupDedicatedTask } from "./task.ts";
+import { type DedicatedContext, importTaskModule, lookupDedicatedTask } from "./task.ts";
 import { attachThreadsafeChannel, settleThreadsafeCall } from "./threadsafe.ts";
 
 declare const self: Worker;
@@ -61,7 +61,7 @@ function runDedicated(name: string, moduleUrl: string, taskName: string, args: u
     },
   };
   (async () => {
-    const task = lookupDedicatedTask(moduleUrl, taskName) ?? (await import(moduleUrl), lookupDedicatedTask(moduleUrl, taskName));
+    const task = lookupDedicatedTask(moduleUrl, taskName) ?? (await importTaskModule(moduleUrl), lookupDedicatedTask(moduleUrl, taskName));
     if (task === undefined) throw taskNotFound("dedicatedTask", taskName, moduleUrl);
     return task.fn(context, ...args);
   })().then(

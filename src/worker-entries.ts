@@ -1,0 +1,30 @@
+/**
+ * Every script hearth starts a Worker on, named in one place: deploy/build gives each to
+ * `bun build --compile` as an entry point, and workerScript() finds each from source and inside a binary.
+ */
+import { EMBEDDED_ROOT, isEmbeddedUrl } from "./core/compiled.ts";
+
+/** The Worker entries, as paths under src/ (the build's root). */
+export const WORKER_ENTRIES = {
+  /** The executor's pool and dedicated Workers, with every module that declares an executor task. */
+  executor: "executor-worker.ts",
+  /** The serial reader thread, polling the open ports' file descriptors. */
+  serialReader: "serial/reader-worker.ts",
+  /** The loop monitor's watchdog. */
+  loopWatchdog: "core/loop-watchdog.ts",
+} as const;
+
+/** The name of a Worker entry. */
+export type WorkerEntry = keyof typeof WORKER_ENTRIES;
+
+/** The script to start a Worker on: the source file, or inside a compiled binary its bundled copy. */
+export function workerScript(entry: WorkerEntry): string {
+  const path = WORKER_ENTRIES[entry];
+  if (isEmbeddedUrl(import.meta.url)) return `${EMBEDDED_ROOT}${path.replace(/\.ts$/, ".js")}`;
+  return new URL(`./${path}`, import.meta.url).href;
+}
+
+/** Starts a Worker on one of hearth's entries. */
+export function startWorker(entry: WorkerEntry): Worker {
+  return new Worker(workerScript(entry));
+}
