@@ -6,6 +6,7 @@ import { callback, Job } from "./core/job.ts";
 import { createLogger, type Logger } from "./core/logger.ts";
 import { LoopMonitor } from "./core/loop-monitor.ts";
 import { installSignalHandlers } from "./core/signals.ts";
+import { SystemdNotifier } from "./core/systemd-notify.ts";
 import { DeviceManager } from "./devices/manager.ts";
 import { ConfiguredPorts, serialLinks } from "./devices/ports.ts";
 import { logStateChanges } from "./devices/state-log.ts";
@@ -115,6 +116,10 @@ export class Service {
     await hub.start();
     await setup;
     log.info("hearth is running; stop it with Ctrl-C or SIGTERM, reload its configuration with SIGHUP");
+    // Under systemd's Type=notify: READY=1 now, STOPPING=1 at hub_stop, watchdog pings until then.
+    const notifier = new SystemdNotifier({ hub, log: log.child({ component: "systemd" }) });
+    this.cleanups.push(() => void notifier.stop());
+    await notifier.start();
   }
 
   /** Stops hearth (staged shutdown). */
