@@ -1,0 +1,27 @@
+import { HearthError } from "../../src/core/errors.ts";
+
+/** Why deploying to a host (or reading the command line) failed. */
+export type DeployErrorCode =
+  | "USAGE"
+  | "FLEET_INVALID"
+  | "RELEASE_MISSING"
+  | "SSH_UNREACHABLE"
+  | "SSH_HOST_KEY"
+  | "SSH_AUTH"
+  | "REMOTE_FAILED"
+  | "UNSUPPORTED_ARCH"
+  | "CHECKSUM_MISMATCH"
+  | "CONFIG_INVALID"
+  | "RELEASE_IN_USE"
+  | "HEALTH_FAILED"
+  | "ROLLBACK_FAILED";
+
+/** An error of deploy/deploy, with a message meant for the person running it. */
+export class DeployError extends HearthError<DeployErrorCode> {
+  override readonly name = "DeployError";
+}
+
+/** Narrows an unknown thrown value to a DeployError, optionally of one code. */
+export function isDeployError<Code extends DeployErrorCode>(err: unknown, code?: Code): err is DeployError & { code: Code } {
+  return err instanceof DeployError && (code === undefined || err.code === code);
+}
