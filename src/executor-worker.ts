@@ -5,4 +5,5 @@
  * module is not listed here is not found in a binary (test/deploy/build.test.ts checks the list).
  */
 import "./devices/onewire/read-task.ts";
+import "./serial/reader-worker.ts";
 import "./core/executor/worker.ts";

@@ -6,10 +6,11 @@ import { EMBEDDED_ROOT, isEmbeddedUrl } from "./core/compiled.ts";
 
 /** The Worker entries, as paths under src/ (the build's root). */
 export const WORKER_ENTRIES = {
-  /** The executor's pool and dedicated Workers, with every module that declares an executor task. */
+  /**
+   * The executor's pool and dedicated Workers (the serial readers among them), with every module that
+   * declares an executor or dedicated task.
+   */
   executor: "executor-worker.ts",
-  /** The serial reader thread, polling the open ports' file descriptors. */
-  serialReader: "serial/reader-worker.ts",
   /** The loop monitor's watchdog. */
   loopWatchdog: "core/loop-watchdog.ts",
 } as const;

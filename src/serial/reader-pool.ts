@@ -1,3 +1,4 @@
+import { createLogger, type Logger } from "../core/logger.ts";
 import { ReaderThread } from "./reader-thread.ts";
 import { S_ERROR, S_HEAD, S_STALLED, S_TAIL, S_WANT_WRITE, slotWord } from "./reader-protocol.ts";
 
@@ -24,6 +25,8 @@ export interface ReaderPoolOptions {
    * eight 115200-baud links (npm run bench -- serial / mqtt).
    */
   coalesceMs?: number;
+  /** Where a reader Worker's failure is told (default: a logger of its own on stdout, as ports may open without a hub). */
+  log?: Logger;
 }
 
 /** How many reader Workers run and how many ports they poll. */
@@ -119,6 +122,7 @@ export class ReaderPool {
   private readonly portsPerWorker: number;
   private readonly ringSize: number;
   private readonly coalesceMs: number;
+  private readonly logger: Logger | undefined;
   private readonly threads = new Set<ReaderThread>();
   private readonly stopping = new Set<Promise<void>>();
 
@@ -126,6 +130,11 @@ export class ReaderPool {
     this.portsPerWorker = options.portsPerWorker ?? 32;
     this.ringSize = options.ringSize ?? 64 * 1024;
     this.coalesceMs = options.coalesceMs ?? 0;
+    this.logger = options.log;
+  }
+
+  private get log(): Logger {
+    return this.logger ?? defaultLog();
   }
 
   /** Starts polling `fd` for `consumer`, on a Worker with a free slot or a new one. */
@@ -135,7 +144,7 @@ export class ReaderPool {
       const slot = thread.add(fd, consumer);
       if (slot >= 0) return new ReaderSlot(thread, slot);
     }
-    const thread = new ReaderThread(this.portsPerWorker, this.ringSize, this.coalesceMs, (t) => this.retire(t));
+    const thread = new ReaderThread(this.portsPerWorker, this.ringSize, this.coalesceMs, (t) => this.retire(t), this.log);
     this.threads.add(thread);
     return new ReaderSlot(thread, thread.add(fd, consumer));
   }
@@ -159,6 +168,13 @@ export class ReaderPool {
     this.stopping.add(stopping);
     return stopping;
   }
+}
+
+let fallbackLog: Logger | undefined;
+/** Made at the first reader Worker, not at import. */
+function defaultLog(): Logger {
+  fallbackLog ??= createLogger().child({ component: "serial" });
+  return fallbackLog;
 }
 
 /** The pool ports use unless given another. */

@@ -1,3 +1,5 @@
+import { type DedicatedWorker, startDedicatedWorker } from "../core/executor/dedicated.ts";
+import type { Logger } from "../core/logger.ts";
 import { lib } from "./libc.ts";
 import type { ReaderConsumer } from "./reader-pool.ts";
 import {
@@ -25,12 +27,16 @@ import {
   SLOT_WORDS,
   slotWord,
 } from "./reader-protocol.ts";
+import { serialReaderLoop } from "./reader-worker.ts";
 import { ERRNO, O_CLOEXEC, O_NONBLOCK } from "./termios.ts";
-import { startWorker } from "../worker-entries.ts";
 
 const WAKE_BYTE = new Uint8Array([1]);
 
-/** One reader Worker and its slots, seen from the loop. */
+/**
+ * One reader Worker and its slots, seen from the loop. The Worker is a dedicated Worker of the executor's
+ * facility; its loop (reader-worker.ts) tells of bytes through the facility's channel, and a stop writes
+ * the wake pipe so that the loop, blocked in poll(2), sees it at once.
+ */
 export class ReaderThread {
   readonly control: Int32Array;
   readonly rings: Uint8Array;
@@ -38,28 +44,36 @@ export class ReaderThread {
   /** Slots taken: registered, or removed and not yet acknowledged. */
   used = 0;
   stopping: Promise<void> | undefined;
-  private readonly worker: Worker;
+  private readonly worker: DedicatedWorker<void>;
   private readonly wakeFds = new Int32Array(2);
   private readonly removals = new Map<number, () => void>();
-  private readonly closed: Promise<void>;
-  private stopped: (() => void) | undefined;
 
   constructor(
     readonly slots: number,
     readonly ringSize: number,
     coalesceMs: number,
     private readonly onEmpty: (thread: ReaderThread) => Promise<void>,
+    log: Logger,
   ) {
     this.control = new Int32Array(new SharedArrayBuffer((HEADER_WORDS + slots * SLOT_WORDS) * 4));
     this.rings = new Uint8Array(new SharedArrayBuffer(slots * ringSize));
     this.consumers = new Array(slots).fill(undefined);
     if (lib().pipe2(this.wakeFds, O_NONBLOCK | O_CLOEXEC) !== 0) throw new Error("reader: pipe2 failed");
-    this.worker = startWorker("serialReader");
-    this.closed = new Promise((resolve) => this.worker.addEventListener("close", () => resolve(), { once: true }));
-    this.worker.onmessage = (event: MessageEvent<number[]>) => this.dispatch(event.data);
-    this.worker.onerror = (event) => this.crashed(event);
     const start: ReaderStart = { control: this.control.buffer as SharedArrayBuffer, rings: this.rings.buffer as SharedArrayBuffer, slots, ringSize, wakeFd: this.wakeFds[0]!, coalesceMs };
-    this.worker.postMessage(start);
+    this.worker = startDedicatedWorker(serialReaderLoop, [start], {
+      name: "serial reader",
+      log,
+      onMessage: (events) => this.dispatch(events as number[]),
+      onStop: () => {
+        Atomics.store(this.control, H_STOP, 1);
+        Atomics.store(this.control, H_WAKE_PENDING, 0);
+        this.wake();
+      },
+    });
+    // A loop that failed (it should not) ends its ports as disconnected; one asked to stop has stopped.
+    this.worker.done.catch(() => {
+      if (this.stopping === undefined) this.crashed();
+    });
   }
 
   /** Takes a free slot for `fd`, or returns -1 when all are taken. */
@@ -97,16 +111,11 @@ export class ReaderThread {
     if (Atomics.compareExchange(this.control, H_WAKE_PENDING, 0, 1) === 0) lib().write(this.wakeFds[1]!, WAKE_BYTE, 1);
   }
 
-  /** Ends the Worker's loop, terminates it and closes the pipe; resolves when the thread is gone. */
+  /** Ends the Worker's loop (through the facility, which wakes it here) and closes the pipe; resolves when the thread is gone. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      const stopped = new Promise<void>((resolve) => (this.stopped = resolve));
-      Atomics.store(this.control, H_STOP, 1);
-      Atomics.store(this.control, H_WAKE_PENDING, 0);
-      this.wake();
-      await Promise.race([stopped, this.closed]);
-      this.worker.terminate();
-      await this.closed;
+      await this.worker.stop();
+      await this.worker.ended;
       lib().close(this.wakeFds[0]!);
       lib().close(this.wakeFds[1]!);
     })();
@@ -135,8 +144,7 @@ export class ReaderThread {
           this.acknowledge(slot);
           break;
         case EV_STOPPED:
-          this.stopped?.();
-          break;
+          break; // the facility settles the loop's end
       }
     }
   }
@@ -151,9 +159,7 @@ export class ReaderThread {
   }
 
   /** A Worker that died (it should not): its ports end as disconnected and their removals complete. */
-  private crashed(event: ErrorEvent): void {
-    event.preventDefault?.();
-    for (let slot = 0; slot < this.slots; slot++) {
+  private crashed(): void {    for (let slot = 0; slot < this.slots; slot++) {
       const consumer = this.consumers[slot];
       if (consumer === undefined) continue;
       Atomics.store(this.control, slotWord(slot, S_ERROR), ERRNO.EIO);

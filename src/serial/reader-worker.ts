@@ -1,10 +1,12 @@
 /**
  * A reader Worker: blocks in poll(2) on the ports of its slots and on a wake pipe, reads whatever
  * arrives straight into each port's shared ring, and tells the loop in one small message per batch.
- * See reader-protocol.ts for the shared table. Started by reader-thread.ts; in a compiled binary this
- * file is an extra entrypoint of `bun build --compile`.
+ * See reader-protocol.ts for the shared table. It runs on the executor's dedicated-worker facility
+ * (src/core/executor/dedicated.ts), started by reader-thread.ts; its messages go through the
+ * facility's channel (context.post). This module must stay free of side effects: executor Workers import it.
  */
 import { ptr } from "bun:ffi";
+import { type DedicatedContext, dedicatedTask } from "../core/executor/task.ts";
 import { errno, lib } from "./libc.ts";
 import {
   ACTIVE,
@@ -32,14 +34,13 @@ import {
 } from "./reader-protocol.ts";
 import { ERRNO, POLL, POLLFD_SIZE, SHUTDOWN_SIGNALS, SIG_BLOCK, SIGSET_SIZE } from "./termios.ts";
 
-declare const self: Worker;
-
 /** Reads per port per wake-up before the others get their turn. */
 const MAX_READS_PER_WAKE = 8;
 /** A read this big means a port is streaming: no napping then, it would only cap the rate. */
 const STREAMING_CHUNK = 1024;
 
-function run(start: ReaderStart): void {
+/** The reader loop of one Worker; returns once the loop side asks it to stop. */
+export const serialReaderLoop = dedicatedTask(import.meta.url, "serialReaderLoop", (context: DedicatedContext, start: ReaderStart): void => {
   const c = lib();
   // SIGHUP, SIGINT, SIGQUIT and SIGTERM are the loop's: let the kernel hand them to another thread than
   // this one, which sits in poll for ever. Only these: the runtime signals its threads for GC.
@@ -179,8 +180,8 @@ function run(start: ReaderStart): void {
     Atomics.store(control, H_WAKE_PENDING, 0);
   };
 
-  self.postMessage([EV_STARTED, -1, 0]);
-  while (Atomics.load(control, H_STOP) === 0) {
+  context.post([EV_STARTED, -1, 0]);
+  while (Atomics.load(control, H_STOP) === 0 && !context.stopRequested) {
     const g = Atomics.load(control, H_GENERATION);
     if (dirty || g !== generation) {
       generation = g;
@@ -194,7 +195,7 @@ function run(start: ReaderStart): void {
       else timeout = Math.ceil(wait);
     }
     if (events.length > 0) {
-      self.postMessage(events);
+      context.post(events);
       events = [];
     }
     for (let i = 0; i < count; i++) pollShorts[i * 4 + 3] = 0;
@@ -235,9 +236,5 @@ function run(start: ReaderStart): void {
     // Errors and removals go out with the bytes before them.
     if (events.length > 0 && unannouncedCount > 0) announce(performance.now());
   }
-  self.postMessage([EV_STOPPED, -1, 0]);
-}
-
-self.onmessage = (event: MessageEvent<ReaderStart>) => {
-  run(event.data);
-};
+  context.post([EV_STOPPED, -1, 0]);
+});

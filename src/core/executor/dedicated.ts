@@ -1,8 +1,8 @@
 /** A Worker of its own for one long-lived blocking loop (a serial reader in poll()), outside the pool. */
 import { CancelledError, HearthError, isCancelledError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
-import { reviveError, type SerializedError } from "./errors.ts";
-import { CALL, type CallMessage, type DedicatedInit, ERROR, FATAL, OK, STOP } from "./protocol.ts";
+import { reviveError, type SerializedError, serializeError } from "./errors.ts";
+import { CALL, CALL_RESULT, type CallMessage, type DedicatedInit, ERROR, FATAL, OK, STOP, TASK_MESSAGE } from "./protocol.ts";
 import { endWorker, spawnExecutorWorker } from "./spawn.ts";
 import type { DedicatedTask } from "./task.ts";
 
@@ -11,6 +11,13 @@ export interface DedicatedWorkerOptions {
   name?: string;
   /** Milliseconds `stop()` waits for the loop to return before terminating its Worker (default 5000; shutdown may allow less). */
   stopGraceMs?: number;
+  /** Receives what the loop sends with `context.post`, on the loop thread, in order. */
+  onMessage?: (message: unknown) => void;
+  /**
+   * Called on the loop thread when a stop is requested, after the stop flag is set: how to wake a loop
+   * blocked in a system call that neither the flag nor the signal reaches (write its wake pipe).
+   */
+  onStop?: () => void;
 }
 
 /** Where a dedicated Worker's loop is: running, asked to stop, or ended (by itself, by failing, or stopped). */
@@ -76,6 +83,11 @@ export class DedicatedWorker<Result = unknown> {
     this.state = "stopping";
     Atomics.store(this.stopFlag, 0, 1);
     this.worker?.postMessage([STOP]);
+    try {
+      this.deps.options.onStop?.();
+    } catch (err) {
+      this.deps.log.error({ err, worker: this.name }, `The stop hook of dedicated Worker ${this.name} failed`);
+    }
     if (await within(this.ended, graceMs)) return true;
     this.settle(false, new CancelledError(`Dedicated Worker ${this.name} did not stop within ${graceMs} ms and was terminated`));
     if (this.worker) endWorker(this.worker);
@@ -90,7 +102,8 @@ export class DedicatedWorker<Result = unknown> {
 
   private onMessage(message: [number, unknown]): void {
     const kind = message[0];
-    if (kind === CALL) this.deps.onCall(this.worker!, message as unknown as CallMessage);
+    if (kind === TASK_MESSAGE) this.deps.options.onMessage?.(message[1]);
+    else if (kind === CALL) this.deps.onCall(this.worker!, message as unknown as CallMessage);
     else if (kind === FATAL) this.fatal = message[1] as SerializedError;
     else if (kind === OK || kind === ERROR) {
       if (kind === OK) this.settle(true, message[1] as Result);
@@ -150,4 +163,30 @@ function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
       },
     );
   });
+}
+
+/**
+ * Starts a dedicated Worker outside any hub's executor, for a facility that lives as long as the process
+ * rather than one hub (the serial reader Workers, which ports opened without a hub use too). Its owner
+ * stops it; thread-safe calls from it are refused, since no hub is there to run them.
+ */
+export function startDedicatedWorker<Args extends unknown[], Result>(
+  task: DedicatedTask<Args, Result>,
+  args: Args,
+  options: DedicatedWorkerOptions & { log: Logger },
+): DedicatedWorker<Result> {
+  const { log, ...rest } = options;
+  const worker = new DedicatedWorker<Result>({
+    task: task as unknown as DedicatedTask<unknown[], Result>,
+    args,
+    options: rest,
+    closing: new SharedArrayBuffer(4),
+    log,
+    onCall: (to, [, callId, , name]) => {
+      const err = new HearthError("INVALID_ARGUMENT", `Thread-safe call ${name} from dedicated Worker ${worker.name}: it was started without a hub`);
+      to.postMessage([CALL_RESULT, callId, ERROR, serializeError(err)]);
+    },
+  });
+  worker.start();
+  return worker;
 }

@@ -23,6 +23,8 @@ export const ERROR = 1;
 export const SKIPPED = 2;
 export const CALL = 3;
 export const FATAL = 4;
+/** From a dedicated Worker's loop to its owner on the loop thread (DedicatedContext.post). */
+export const TASK_MESSAGE = 5;
 
 /** Control messages to a Worker carry a negative first element; a batch of jobs starts with a header (≥ 0). */
 export const CALL_RESULT = -1;
@@ -95,3 +97,4 @@ export type ToWorker = JobsMessage | DefineMessage | CallResultMessage | [kind: 
 
 export type CallMessage = [kind: typeof CALL, callId: number, moduleUrl: string, name: string, args: unknown[]];
 export type FatalMessage = [kind: typeof FATAL, error: SerializedError];
+export type TaskMessage = [kind: typeof TASK_MESSAGE, data: unknown];

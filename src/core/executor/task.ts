@@ -27,6 +27,12 @@ export interface DedicatedContext {
   readonly signal: AbortSignal;
   /** True once a stop is requested; read from shared memory, so a synchronous loop can poll it between blocking calls. */
   readonly stopRequested: boolean;
+  /**
+   * Sends `message` (structured-cloned; SharedArrayBuffers are shared) to the owner's `onMessage` on the
+   * loop thread, without waiting. Unlike a thread-safe call it names no function and is still delivered
+   * while the hub shuts down: it is the loop's own channel to its owner (a reader telling of new bytes).
+   */
+  post(message: unknown): void;
 }
 
 /** A long-lived blocking loop (a serial reader in poll()) that runs on a Worker of its own, never on a pool slot. */

@@ -7,7 +7,7 @@ import { CancelledError } from "../errors.ts";
 import { serializeError } from "./errors.ts";
 import { JobRunner, taskNotFound } from "./job-runner.ts";
 import { Outbox } from "./outbox.ts";
-import { CALL_RESULT, type CallMessage, DEFINE, type DefineMessage, ERROR, FATAL, type Init, OK, STOP, type ToWorker } from "./protocol.ts";
+import { CALL_RESULT, type CallMessage, DEFINE, type DefineMessage, ERROR, FATAL, type Init, OK, STOP, TASK_MESSAGE, type ToWorker } from "./protocol.ts";
 import { type DedicatedContext, importTaskModule, lookupDedicatedTask } from "./task.ts";
 import { attachThreadsafeChannel, settleThreadsafeCall } from "./threadsafe.ts";
 
@@ -58,6 +58,9 @@ function runDedicated(name: string, moduleUrl: string, taskName: string, args: u
     signal: controller.signal,
     get stopRequested() {
       return Atomics.load(stop, 0) === 1;
+    },
+    post(message: unknown) {
+      self.postMessage([TASK_MESSAGE, message]);
     },
   };
   (async () => {

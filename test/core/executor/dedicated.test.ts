@@ -5,7 +5,9 @@ import { join } from "node:path";
 import { isCancelledError } from "../../../src/core/errors.ts";
 import type { Executor } from "../../../src/core/executor/executor.ts";
 import type { Hub } from "../../../src/core/hub.ts";
-import { failingLoop, ignoreStop, pollUntilStopped, readFifo, stuckInOpen, untilStopped } from "./fixtures/loops.ts";
+import { startDedicatedWorker } from "../../../src/core/executor/dedicated.ts";
+import { createLogger, MemoryLogDestination } from "../../../src/core/logger.ts";
+import { callBack, failingLoop, ignoreStop, pollUntilStopped, postThenSleep, readFifo, stuckInOpen, untilStopped } from "./fixtures/loops.ts";
 import { add, SINK } from "./fixtures/tasks.ts";
 import { poolHub, rejection, sharedInts, untilAtLeast } from "./helpers.ts";
 
@@ -126,4 +128,34 @@ test("no dedicated Worker starts once shutdown has begun", async () => {
   const started = sharedInts(1);
   expect(() => hub.startDedicatedWorker(untilStopped, [started.buffer])).toThrow(expect.objectContaining({ code: "SHUTTING_DOWN" }));
   await stopping;
+});
+
+test("a loop's messages reach its owner in order, and the stop hook wakes a loop no flag can reach (no hub needed)", async () => {
+  const log = createLogger({ level: "warn", destination: new MemoryLogDestination() });
+  const bell = new SharedArrayBuffer(4);
+  const got: unknown[] = [];
+  let allIn: () => void = () => {};
+  const arrived = new Promise<void>((resolve) => (allIn = resolve));
+  const worker = startDedicatedWorker(postThenSleep, [500, bell], {
+    log,
+    onMessage: (message) => {
+      if (got.push(message) === 500) allIn();
+    },
+    onStop: () => {
+      Atomics.store(new Int32Array(bell), 0, 1);
+      Atomics.notify(new Int32Array(bell), 0);
+    },
+  });
+  await arrived;
+  expect(got.map((m) => (m as { n: number }).n)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+  expect(await worker.stop(5000)).toBe(true); // it returned by itself: woken, not terminated
+  expect(await worker.done).toBe("woken by the stop hook");
+  expect(worker.state).toBe("stopped");
+});
+
+test("a thread-safe call from a dedicated Worker started without a hub is refused, saying why", async () => {
+  const log = createLogger({ level: "warn", destination: new MemoryLogDestination() });
+  const worker = startDedicatedWorker(callBack, [], { log });
+  expect(await worker.done).toContain("started without a hub");
+  await worker.ended;
 });
