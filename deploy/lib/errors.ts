@@ -13,6 +13,8 @@ export type DeployErrorCode =
   | "CHECKSUM_MISMATCH"
   | "CONFIG_INVALID"
   | "RELEASE_IN_USE"
+  | "BOARD_LOCKED"
+  | "INTERRUPTED"
   | "HEALTH_FAILED"
   | "ROLLBACK_FAILED";
 
