@@ -208,6 +208,10 @@ function install(plan: Plan, options: FlashOptions, print: (line: string) => voi
   show(`${release}/hearth`, bin, plan.binaryNote);
   tree.symlink("/opt/hearth/current", `releases/${plan.version}`);
   show("/opt/hearth/current", undefined, `-> releases/${plan.version}`);
+  // On the PATH, so that `hearth health` (or check-config) works when you log in to the board.
+  tree.ensureDir("/usr/local/bin");
+  tree.symlink("/usr/local/bin/hearth", "/opt/hearth/current/hearth");
+  show("/usr/local/bin/hearth", undefined, "-> /opt/hearth/current/hearth");
 
   const unit = readFileSync(UNIT, "utf8");
   const unitOwnership = { mode: 0o644, ...ROOT_OWNED };

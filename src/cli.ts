@@ -22,14 +22,16 @@ Usage: hearth <command> [options]
 
 Commands:
   run [--config FILE]    run the service (without --config: the embedded defaults)
-  check-config [FILE]    validate a hearth.yaml: exit 0 with a summary, or 2 with every problem
+  check-config [FILE]    validate a hearth.yaml (default: /etc/hearth/hearth.yaml if there is one, else the
+                         embedded defaults): exit 0 with a summary, or 2 with every problem
   schema                 print the JSON Schema of hearth.yaml (for editors)
   devices [--json]       list the device models hearth knows, with their entities
   sim MODEL [--count N] [--interval MS]
                          run a model's simulator and print its ports (pseudo-terminals, or 1-Wire probe folders)
   ports [--json]         list the serial ports present, with the by-id path to configure
   health [--config FILE] [--json]
-                         ask the running hearth over MQTT how it is: exit 0 healthy, 1 unhealthy, 3 no answer
+                         ask the running hearth over MQTT how it is (its broker and topics from the config,
+                         as for check-config): exit 0 healthy, 1 unhealthy, 3 no answer
   help                   show this help
   version                print the version
 
@@ -38,6 +40,14 @@ Options:
   -h, --help             show this help
   -v, --version          print the version
 `;
+
+/** Where deploy/flash and deploy/deploy put a board's configuration. */
+const BOARD_CONFIG = "/etc/hearth/hearth.yaml";
+
+/** For `health` and `check-config` without a file: the board's configuration when there is one (else the embedded defaults). */
+async function boardConfig(): Promise<string | undefined> {
+  return (await Bun.file(BOARD_CONFIG).exists()) ? BOARD_CONFIG : undefined;
+}
 
 /** The validated configuration, or undefined after printing why it is invalid (the caller exits 2). */
 async function configOrExit(file: string | undefined): Promise<Config | undefined> {
@@ -81,7 +91,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${VERSION}\n`);
       return 0;
     case "check-config":
-      return checkConfigCommand(positionals[1] ?? values.config, processOutput);
+      return checkConfigCommand(positionals[1] ?? values.config ?? (await boardConfig()), processOutput);
     case "schema":
       return schemaCommand(processOutput);
     case "sim":
@@ -91,7 +101,7 @@ async function main(argv: string[]): Promise<number> {
     case "ports":
       return portsCommand(processOutput, { json: values.json });
     case "health": {
-      const config = await configOrExit(values.config);
+      const config = await configOrExit(values.config ?? (await boardConfig()));
       if (config === undefined) return 2;
       return healthCommand(config, processOutput, { json: values.json });
     }

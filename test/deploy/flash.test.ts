@@ -142,6 +142,7 @@ describe("flashing an arm64 card", () => {
     expect(after[`/opt/hearth/releases/${v}/hearth`]).toEqual({ type: "file", mode: 0o755, uid: 0, gid: 0, content: snapshotOfFile(arm64.binary) });
     expect(after["/opt/hearth/current"]).toMatchObject({ type: "link", content: `releases/${v}` });
     expect(realpathSync(join(root, "opt/hearth/current/hearth"))).toBe(realpathSync(join(root, `opt/hearth/releases/${v}/hearth`)));
+    expect(after["/usr/local/bin/hearth"]).toMatchObject({ type: "link", content: "/opt/hearth/current/hearth" }); // on the board's PATH
     for (const dir of ["/opt/hearth", "/opt/hearth/releases", `/opt/hearth/releases/${v}`]) expect(after[dir]).toEqual({ type: "dir", mode: 0o755, uid: 0, gid: 0 });
 
     expect(after["/etc/hearth"]).toEqual({ type: "dir", mode: 0o750, uid: 0, gid: HEARTH_ID });
@@ -174,6 +175,9 @@ describe("flashing an arm64 card", () => {
         "/opt/hearth/releases",
         `/opt/hearth/releases/${v}`,
         `/opt/hearth/releases/${v}/hearth`,
+        "/usr/local",
+        "/usr/local/bin",
+        "/usr/local/bin/hearth",
         "/var/lib/hearth",
       ].sort(),
     );
