@@ -245,6 +245,28 @@ test("the master keeps the line quiet for the inter-frame silence after each rep
   for (let i = 1; i < requestAt.length; i++) expect(requestAt[i]! - repliedAt[i - 1]!).toBeGreaterThanOrEqual(silenceMs - 0.1);
 });
 
+test("a request given up while it waits out the silence is not sent", async () => {
+  const pty = openPty();
+  cleanups.push(() => pty.close());
+  const { bus } = await masterOn(pty.path);
+  bus.silenceMs = 60_000; // a silence far longer than the request may wait
+  let requests = 0;
+  cleanups.push(
+    pty.listen({
+      data: () => {
+        requests++;
+        void pty.write(rtuFrame(4, Uint8Array.of(3, 2, 0, 7)));
+      },
+      error: () => {},
+    }),
+  );
+  expect([...(await bus.request(4, readRegisters(3, 0, 1), { signal: signal(), timeoutMs: 2000 }))]).toEqual([7]);
+  const waiting = bus.request(4, readRegisters(3, 0, 1), { signal: AbortSignal.timeout(50), timeoutMs: 2000 });
+  await expect(waiting).rejects.toMatchObject({ name: "TimeoutError" });
+  await Bun.sleep(50);
+  expect(requests).toBe(1);
+});
+
 describe("SDM120 meters on one bus (the simulator)", () => {
   async function meters(slaves: number[], configured: number[], overrides: Record<string, unknown> = {}, options: Record<string, unknown> = {}) {
     const sim: SimulatedPort = startSimulator("eastron-sdm120", { slaves });

@@ -46,6 +46,8 @@ export class ModbusBus {
   private unlisten: (() => void) | undefined;
   /** performance.now() from which a request may be sent: the last frame's arrival plus the silence. */
   private quietFrom = 0;
+  /** What quiet() sleeps on; nobody stores to it, an abort notifies it. */
+  private readonly bell = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(link: FrameLink, silenceMs = 0) {
     this.link = link;
@@ -86,21 +88,26 @@ export class ModbusBus {
     }
   }
 
-  /** Waits out the silence after the last frame, so that the slaves see the next request as a new frame. */
+  /**
+   * Waits out the silence after the last frame, so that the slaves see the next request as a new frame.
+   * Timed with Atomics.waitAsync, which takes fractions of a millisecond and does not fire early:
+   * setTimeout(1.75) fires after about 1.1 ms here, and setTimeout(2) after about 2.2.
+   */
   private quiet(signal: AbortSignal): Promise<void> | undefined {
-    const wait = this.quietFrom - performance.now();
-    if (wait <= 0) return undefined;
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(abortReason(signal));
-      };
-      const timer = setTimeout(() => {
-        signal.removeEventListener("abort", onAbort);
-        resolve();
-      }, wait);
+    if (this.quietFrom - performance.now() <= 0) return undefined;
+    return (async () => {
+      const onAbort = () => Atomics.notify(this.bell, 0);
       signal.addEventListener("abort", onAbort, { once: true });
-    });
+      try {
+        for (let left = this.quietFrom - performance.now(); left > 0 && !signal.aborted; left = this.quietFrom - performance.now()) {
+          const waited = Atomics.waitAsync(this.bell, 0, 0, left);
+          if (waited.async) await waited.value;
+        }
+      } finally {
+        signal.removeEventListener("abort", onAbort);
+      }
+      if (signal.aborted) throw abortReason(signal);
+    })();
   }
 
   private exchange<T>(slave: number, request: Request<T>, options: RequestOptions): Promise<T> {
