@@ -6,6 +6,7 @@ import { callback, Job } from "./core/job.ts";
 import { createLogger, type Logger } from "./core/logger.ts";
 import { LoopMonitor } from "./core/loop-monitor.ts";
 import { installSignalHandlers } from "./core/signals.ts";
+import { sharedReaderPool } from "./serial/reader-pool.ts";
 import { SystemdNotifier } from "./core/systemd-notify.ts";
 import { DeviceManager } from "./devices/manager.ts";
 import { ConfiguredPorts, serialLinks } from "./devices/ports.ts";
@@ -64,6 +65,7 @@ export class Service {
         close: config.shutdown.close,
       },
     });
+    sharedReaderPool.useLog(this.log.child({ component: "serial" }));
     this.monitor = new LoopMonitor({ hub: this.hub, slowThresholdMs: config.loop_monitor.slow_threshold_ms, blockingCalls: config.loop_monitor.blocking_calls });
     const deviceLog = this.log.child({ component: "devices" });
     this.devices = new DeviceManager({ hub: this.hub, log: deviceLog, nodeId: config.node_id, links: serialLinks({ hub: this.hub, log: deviceLog }), ports: this.ports });

@@ -122,7 +122,7 @@ export class ReaderPool {
   private readonly portsPerWorker: number;
   private readonly ringSize: number;
   private readonly coalesceMs: number;
-  private readonly logger: Logger | undefined;
+  private logger: Logger | undefined;
   private readonly threads = new Set<ReaderThread>();
   private readonly stopping = new Set<Promise<void>>();
 
@@ -135,6 +135,11 @@ export class ReaderPool {
 
   private get log(): Logger {
     return this.logger ?? defaultLog();
+  }
+
+  /** Tells reader failures through `log` from now on (the service's, so its lines look like the rest). */
+  useLog(log: Logger): void {
+    this.logger = log;
   }
 
   /** Starts polling `fd` for `consumer`, on a Worker with a free slot or a new one. */
