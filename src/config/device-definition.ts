@@ -30,6 +30,11 @@ export const SerialSettingsSchema = z.strictObject({
 });
 export type SerialSettings = z.infer<typeof SerialSettingsSchema>;
 
+/** A device's line settings: its model's, with the baud rate its config may set. */
+export function serialSettingsOf(definition: { serial: SerialSettings }, config: { baud?: number }): SerialSettings {
+  return config.baud === undefined ? definition.serial : { ...definition.serial, baud: config.baud };
+}
+
 const regex = z.string().refine(
   (s) => {
     try {

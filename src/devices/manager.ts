@@ -9,6 +9,7 @@ import { Device } from "./device.ts";
 import { DeviceError } from "./device-error.ts";
 import type { DriverFactory } from "./driver.ts";
 import type { FrameLink, LinkFactory } from "./link.ts";
+import { serialSettingsOf } from "../config/device-definition.ts";
 import { DRIVERS, effectiveDefinition, framingOf, ownLinkOf } from "./protocols.ts";
 import { deviceDefinition } from "./registry.ts";
 
@@ -221,7 +222,7 @@ export class DeviceManager {
     }
     const make = (async () => {
       const { path, release } = await this.deps.ports.acquire(entry);
-      const serial = { ...entry.definition.serial, ...(entry.config.baud === undefined ? {} : { baud: entry.config.baud }) };
+      const serial = serialSettingsOf(entry.definition, entry.config);
       const link = ownLinkOf(entry.definition, { ...entry.config, port: path }) ?? this.deps.links({ path, serial, framing: framingOf(entry.definition) });
       this.links.set(key, { link, users: new Set([entry.id]), release: [release] });
       return link;

@@ -2,7 +2,8 @@
  * What the loop and a reader Worker share. The Worker spends its life blocked in poll(2), so it never
  * runs its own event loop and cannot receive messages after start: the loop talks to it through a
  * SharedArrayBuffer (a table of slots, one per port) and wakes it with a byte on a pipe. The Worker
- * answers with small postMessage batches of [kind, slot, value] triples.
+ * answers with small batches of [kind, slot, value] triples through its dedicated-worker channel
+ * (context.post); it is asked to stop through the same facility (its stop flag, then a wake).
  *
  * Each slot owns a ring in one shared buffer of rings. The Worker read(2)s straight into its slot's
  * ring and advances HEAD; the loop copies out and advances TAIL. When a ring is full the Worker stops
@@ -11,13 +12,11 @@
  */
 
 /** Words (Int32) of the header before the slots. */
-export const HEADER_WORDS = 4;
-/** Header word: 1 asks the Worker to exit its loop. */
-export const H_STOP = 0;
+export const HEADER_WORDS = 2;
 /** Header word: 1 while a wake byte is in the pipe and not yet drained (so the loop writes at most one). */
-export const H_WAKE_PENDING = 1;
+export const H_WAKE_PENDING = 0;
 /** Header word: bumped by the loop whenever it changes the table; the Worker rebuilds its poll set when it moves. */
-export const H_GENERATION = 2;
+export const H_GENERATION = 1;
 
 /** Words per slot. */
 export const SLOT_WORDS = 8;
@@ -48,9 +47,6 @@ export const EV_DATA = 1;
 export const EV_WRITABLE = 2;
 export const EV_ERROR = 3;
 export const EV_REMOVED = 4;
-export const EV_STOPPED = 5;
-/** The Worker is running its loop (sent once). */
-export const EV_STARTED = 6;
 
 /** Sent once to a new reader Worker. */
 export interface ReaderStart {

@@ -7,11 +7,9 @@ import {
   EV_DATA,
   EV_ERROR,
   EV_REMOVED,
-  EV_STOPPED,
   EV_WRITABLE,
   FREE,
   H_GENERATION,
-  H_STOP,
   H_WAKE_PENDING,
   HEADER_WORDS,
   REMOVING,
@@ -65,7 +63,7 @@ export class ReaderThread {
       log,
       onMessage: (events) => this.dispatch(events as number[]),
       onStop: () => {
-        Atomics.store(this.control, H_STOP, 1);
+        // The facility has set the loop's stop flag; a forced wake makes its poll(2) return to see it.
         Atomics.store(this.control, H_WAKE_PENDING, 0);
         this.wake();
       },
@@ -143,8 +141,6 @@ export class ReaderThread {
         case EV_REMOVED:
           this.acknowledge(slot);
           break;
-        case EV_STOPPED:
-          break; // the facility settles the loop's end
       }
     }
   }

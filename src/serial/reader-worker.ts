@@ -13,12 +13,9 @@ import {
   EV_DATA,
   EV_ERROR,
   EV_REMOVED,
-  EV_STARTED,
-  EV_STOPPED,
   EV_WRITABLE,
   FREE,
   H_GENERATION,
-  H_STOP,
   H_WAKE_PENDING,
   REMOVING,
   type ReaderStart,
@@ -180,8 +177,7 @@ export const serialReaderLoop = dedicatedTask(import.meta.url, "serialReaderLoop
     Atomics.store(control, H_WAKE_PENDING, 0);
   };
 
-  context.post([EV_STARTED, -1, 0]);
-  while (Atomics.load(control, H_STOP) === 0 && !context.stopRequested) {
+  while (!context.stopRequested) {
     const g = Atomics.load(control, H_GENERATION);
     if (dirty || g !== generation) {
       generation = g;
@@ -236,5 +232,4 @@ export const serialReaderLoop = dedicatedTask(import.meta.url, "serialReaderLoop
     // Errors and removals go out with the bytes before them.
     if (events.length > 0 && unannouncedCount > 0) announce(performance.now());
   }
-  context.post([EV_STOPPED, -1, 0]);
 });

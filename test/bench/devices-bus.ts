@@ -13,7 +13,8 @@ import { Hub } from "../../src/core/hub.ts";
 import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
 import { ModbusBus } from "../../src/devices/modbus/bus.ts";
 import { readRegisters } from "../../src/devices/modbus/pdu.ts";
-import { interFrameSilenceMs, replyComplete } from "../../src/devices/modbus/timing.ts";
+import { interFrameSilenceMs } from "../../src/devices/modbus/timing.ts";
+import { framingOf } from "../../src/devices/protocols.ts";
 import { readW1Slave } from "../../src/devices/onewire/read-task.ts";
 import { serialLinks } from "../../src/devices/ports.ts";
 import { openPty } from "../../src/serial/pty.ts";
@@ -40,10 +41,10 @@ async function busRate(baud: number, seconds: number): Promise<number> {
   const link = serialLinks({ hub, log })({
     path: pty.path,
     serial: { baud, data_bits: 8, parity: "none", stop_bits: 1, rts_cts: false },
-    framing: { kind: "gap", gapChars: 3.5, maxLength: 256, complete: replyComplete },
+    framing: framingOf({ protocol: "modbus" } as Parameters<typeof framingOf>[0]),
   });
   await link.open();
-  // As the modbus driver sets its bus up (src/devices/protocols.ts, src/devices/modbus/driver.ts).
+  // As the modbus driver sets its bus up (src/devices/modbus/driver.ts).
   const bus = ModbusBus.of(link, interFrameSilenceMs({ baud, data_bits: 8, parity: "none", stop_bits: 1 }));
   const signal = AbortSignal.timeout(seconds * 1000 + 5000);
   let done = 0;

@@ -1,4 +1,4 @@
-import type { ModbusDeviceDefinition, ModbusEntity, ModbusRegister } from "../../config/device-definition.ts";
+import { type ModbusDeviceDefinition, type ModbusEntity, type ModbusRegister, serialSettingsOf } from "../../config/device-definition.ts";
 import type { EntityCommand } from "../../entities/commands.ts";
 import type { Entity, RawValue } from "../../entities/entity.ts";
 import { DeviceError } from "../device-error.ts";
@@ -34,7 +34,7 @@ export class ModbusDriver implements Driver {
   constructor(ctx: DriverContext) {
     this.ctx = ctx;
     this.definition = ctx.definition as ModbusDeviceDefinition;
-    this.bus = ModbusBus.of(ctx.link, interFrameSilenceMs({ ...this.definition.serial, ...(ctx.config.baud === undefined ? {} : { baud: ctx.config.baud }) }));
+    this.bus = ModbusBus.of(ctx.link, interFrameSilenceMs(serialSettingsOf(ctx.definition, ctx.config)));
     const options = ctx.config.options;
     this.slave = Number(options.slave ?? this.definition.modbus.slave);
     this.timeoutMs = Number(options.response_timeout ?? this.definition.modbus.response_timeout) * 1000;
