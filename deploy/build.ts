@@ -11,11 +11,7 @@ import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { VERSION } from "../src/version.ts";
 import { WORKER_ENTRIES } from "../src/worker-entries.ts";
-
-/** The CPU architectures Bun builds Linux executables for (it has no 32-bit ARM build). */
-export const ARCHES = ["x64", "arm64"] as const;
-/** One of ARCHES. */
-export type Arch = (typeof ARCHES)[number];
+import { ARCHES, type Arch, binaryName, checksumName, sha256Of } from "./lib/release.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const SRC = join(ROOT, "src");
@@ -44,15 +40,6 @@ export interface BuildOptions {
   readonly out: string;
 }
 
-/** The file name of a binary. */
-export function binaryName(version: string, arch: Arch): string {
-  return `hearth-${version}-linux-${arch}`;
-}
-
-/** The file name of a version's checksum file. */
-export function checksumName(version: string): string {
-  return `hearth-${version}.sha256`;
-}
 
 /** The entry points given to `bun build`: the CLI first, then every Worker entry (src/worker-entries.ts). */
 export function entryPoints(): string[] {
@@ -106,7 +93,7 @@ export async function writeChecksums(version: string, out: string): Promise<stri
   const present = new Set(readdirSync(out));
   const names = ARCHES.map((arch) => binaryName(version, arch)).filter((name) => present.has(name));
   const lines: string[] = [];
-  for (const name of names) lines.push(`${await sha256(join(out, name))}  ${name}\n`);
+  for (const name of names) lines.push(`${await sha256Of(Bun.file(join(out, name)))}  ${name}\n`);
   const target = join(out, checksumName(version));
   const partial = join(out, `.${checksumName(version)}.partial-${process.pid}`);
   partials.add(partial);
@@ -120,11 +107,6 @@ export async function writeChecksums(version: string, out: string): Promise<stri
   return target;
 }
 
-async function sha256(path: string): Promise<string> {
-  const hasher = new Bun.CryptoHasher("sha256");
-  for await (const chunk of Bun.file(path).stream()) hasher.update(chunk);
-  return hasher.digest("hex");
-}
 
 /** Builds every requested binary, then the checksum file; prints each binary's size. */
 export async function build(options: BuildOptions, print: (line: string) => void): Promise<void> {

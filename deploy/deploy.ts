@@ -12,7 +12,7 @@ import { DeployError, isDeployError } from "./lib/errors.ts";
 import { type HostTarget, hostFromArgument, readFleet } from "./lib/fleet.ts";
 import { eachLimited } from "./lib/pool.ts";
 import { type HostResult, Progress, succeeded, summaryTable } from "./lib/progress.ts";
-import { checkVersion, LocalRelease } from "./lib/release.ts";
+import { checkVersion, checksumName, LocalRelease } from "./lib/release.ts";
 import type { SshSettings } from "./lib/ssh.ts";
 
 const USAGE = `Usage: deploy/deploy [options] user@host[:port]…
@@ -157,7 +157,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const sums = join(invocation.dist, `hearth-${invocation.version}.sha256`);
+  const sums = join(invocation.dist, checksumName(invocation.version));
   if (!existsSync(sums)) {
     process.stderr.write(`deploy: ${sums} is missing: build the release first (deploy/build --version ${invocation.version}), or point --dist at it\n`);
     return 2;

@@ -12,7 +12,7 @@ import { loadCheckedConfig } from "../src/commands/check-config.ts";
 import { ConfigError } from "../src/config/load.ts";
 import type { Config } from "../src/config/schema.ts";
 import { VERSION } from "../src/version.ts";
-import { parseSums, sha256Of } from "./lib/release.ts";
+import { binaryName, checksumName, parseSums, sha256Of } from "./lib/release.ts";
 import { type AccountPlan, applyAccounts, planAccounts } from "./rootfs/accounts.ts";
 import { type Arch, describeArch, fileElfArch, treeArch } from "./rootfs/arch.ts";
 import { applyBoot, type BootPlan, planBoot } from "./rootfs/boot.ts";
@@ -146,7 +146,7 @@ async function checkBinary(options: FlashOptions, arch: Arch, archFrom: string):
   let binary = options.binary;
   if (binary === undefined) {
     version ??= VERSION;
-    binary = join(options.dist ?? join(HERE, "..", "dist"), `hearth-${version}-linux-${arch}`);
+    binary = join(options.dist ?? join(HERE, "..", "dist"), binaryName(version, arch));
     if (!statSync(binary, { throwIfNoEntry: false })?.isFile()) throw new FlashError("BINARY_MISSING", `${binary} is missing: build it with deploy/build (or pass --binary)`);
   } else {
     if (!statSync(binary, { throwIfNoEntry: false })?.isFile()) throw new FlashError("BINARY_MISSING", `--binary ${binary}: no such file`);
@@ -159,10 +159,10 @@ async function checkBinary(options: FlashOptions, arch: Arch, archFrom: string):
   if (!("arch" in binaryArch) || binaryArch.arch !== arch) {
     throw new FlashError(
       "ARCH_MISMATCH",
-      `${binary} is built for ${describeArch(binaryArch)}, but the card's system is ${describeArch({ arch })} (from ${archFrom}): use hearth-${version}-linux-${arch}`,
+      `${binary} is built for ${describeArch(binaryArch)}, but the card's system is ${describeArch({ arch })} (from ${archFrom}): use ${binaryName(version, arch)}`,
     );
   }
-  const sumsFile = join(dirname(binary), `hearth-${version}.sha256`);
+  const sumsFile = join(dirname(binary), checksumName(version));
   if (!statSync(sumsFile, { throwIfNoEntry: false })?.isFile()) return { binary, version, binaryNote: "no checksum file beside it: not verified" };
   const listed = parseSums(readFileSync(sumsFile, "utf8")).get(basename(binary));
   if (listed === undefined) return { binary, version, binaryNote: `not listed in ${basename(sumsFile)}: not verified` };

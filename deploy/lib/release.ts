@@ -2,8 +2,20 @@ import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
 import { DeployError } from "./errors.ts";
 
-/** A CPU architecture hearth is built for, in Bun's naming (the suffix of the binary's name). */
-export type Arch = "x64" | "arm64";
+/** The CPU architectures hearth is built for (Bun has no 32-bit ARM build), in Bun's naming: the suffix of a binary's name. */
+export const ARCHES = ["x64", "arm64"] as const;
+/** One of ARCHES. */
+export type Arch = (typeof ARCHES)[number];
+
+/** The file name of a release's binary for one architecture (deploy/build writes it into dist/). */
+export function binaryName(version: string, arch: Arch): string {
+  return `hearth-${version}-linux-${arch}`;
+}
+
+/** The file name of a release's checksum file, in sha256sum's format. */
+export function checksumName(version: string): string {
+  return `hearth-${version}.sha256`;
+}
 
 /** A binary of the release to deploy, found in the dist folder. */
 export interface LocalBinary {
@@ -60,9 +72,9 @@ export class LocalRelease {
   }
 
   private async load(arch: Arch): Promise<LocalBinary> {
-    const name = `hearth-${this.version}-linux-${arch}`;
+    const name = binaryName(this.version, arch);
     const path = join(this.dist, name);
-    const sumsFile = join(this.dist, `hearth-${this.version}.sha256`);
+    const sumsFile = join(this.dist, checksumName(this.version));
     if (!existsSync(path)) throw new DeployError("RELEASE_MISSING", `no ${arch} binary of ${this.version}: ${path} is missing (deploy/build --version ${this.version} makes it)`);
     if (!existsSync(sumsFile)) throw new DeployError("RELEASE_MISSING", `${sumsFile} is missing: deploy only installs binaries whose checksum it knows`);
     const listed = parseSums(await Bun.file(sumsFile).text()).get(name);

@@ -3,10 +3,10 @@
  * has no ELF where expected, from dpkg's own record of its architecture.
  */
 import { closeSync, openSync, readSync } from "node:fs";
+import type { Arch } from "../lib/release.ts";
 import type { RootTree } from "./tree.ts";
 
-/** A CPU architecture hearth is built for, in Bun's naming (the suffix of the binary's name). */
-export type Arch = "x64" | "arm64";
+export type { Arch };
 
 /** What an ELF header says: a supported architecture, or a description of another one. */
 export type ElfArch = { readonly arch: Arch } | { readonly other: string };

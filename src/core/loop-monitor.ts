@@ -69,20 +69,16 @@ export class LoopMonitor {
     this.watchdog = watchdog;
     const bus = this.hub.bus;
     this.unlisten.push(
-      bus.listen(
-        "hub_started",
-        callback(() => {
-          this.runningSince = Date.now();
-          this.reportBlockingCalls(true);
-        }),
-        { name: "loop monitor" },
-      ),
+      bus.listen("hub_started", callback(() => this.running()), { name: "loop monitor" }),
       bus.listen("hub_close", callback(() => void this.stop()), { name: "loop monitor" }),
     );
-    if (this.hub.state === "running") {
-      this.runningSince = Date.now();
-      this.reportBlockingCalls(true);
-    }
+    if (this.hub.state === "running") this.running();
+  }
+
+  /** The hub runs: holds from now on are news, and so are blocking calls. */
+  private running(): void {
+    this.runningSince = Date.now();
+    this.reportBlockingCalls(true);
   }
 
   /** Stops the tick, the watchdog and blocking-call reports. Safe to call twice. */

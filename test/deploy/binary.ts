@@ -9,10 +9,11 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { type Arch, binaryName, checksumName } from "../../deploy/lib/release.ts";
 import { VERSION } from "../../src/version.ts";
 
 /** A CPU architecture hearth is built for. */
-export type Arch = "x64" | "arm64";
+export type { Arch };
 
 /** One built release: the binary, its checksum file (`sha256sum -c` format) and the version it reports. */
 export interface BuiltRelease {
@@ -25,7 +26,7 @@ const ROOT = join(import.meta.dir, "..", "..");
 const BUILD = join(ROOT, "deploy", "build");
 const CACHE = join(tmpdir(), "hearth-test-builds");
 /** What a build reads: a change to any of these makes a new cache key. */
-const INPUTS = ["src", "devices", "deploy/build.ts", "package.json", "tsconfig.json"];
+const INPUTS = ["src", "devices", "deploy/build.ts", "deploy/lib/release.ts", "package.json", "tsconfig.json"];
 /** A build of both targets takes well under this; the arm64 one downloads Bun's runtime the first time. */
 const LOCK_STALE_MS = 10 * 60_000;
 /** A cached release nobody asked for in this long is removed (every edit of src/ makes a new key; each is ~110 MB). */
@@ -51,7 +52,7 @@ export function builtRelease(arch: Arch, version: string = VERSION): Promise<Bui
 }
 
 function releaseIn(dir: string, arch: Arch, version: string): BuiltRelease {
-  return { binary: join(dir, `hearth-${version}-linux-${arch}`), sha256File: join(dir, `hearth-${version}.sha256`), version };
+  return { binary: join(dir, binaryName(version, arch)), sha256File: join(dir, checksumName(version)), version };
 }
 
 async function buildOnce(key: string, arch: Arch, version: string): Promise<BuiltRelease> {
