@@ -22,6 +22,7 @@ import { expectedReplyLength, interFrameSilenceMs } from "../../src/devices/modb
 const PYTHON = "/usr/bin/python3";
 const PEER = join(import.meta.dir, "../../devices/modbus-rtu/peers/pymodbus_slaves.py");
 const hasPymodbus = existsSync(PYTHON) && Bun.spawnSync([PYTHON, "-c", "import pymodbus.server.async_io, serial_asyncio"]).exitCode === 0;
+if (!hasPymodbus) console.warn("pymodbus not found (Debian python3-pymodbus, python3-serial-asyncio): the tests against it are skipped");
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -334,6 +335,7 @@ test("a generic device's register list is checked, and an error names its path i
 });
 
 const hasMbpoll = Bun.spawnSync(["sh", "-c", "command -v mbpoll"]).exitCode === 0;
+if (!hasMbpoll) console.warn("mbpoll not found (Debian mbpoll): the test against it is skipped");
 
 test.skipIf(!hasMbpoll)("the simulator answers mbpoll (Debian's libmodbus master) as a slave would, exceptions included", async () => {
   const sim = startSimulator("modbus-rtu", { slaves: [1, 2] });
