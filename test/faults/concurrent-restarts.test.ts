@@ -48,6 +48,25 @@ test("20 restarts of one device at once are serialised: each reply says loaded, 
   expect(h.hub.states.get("switch.board_relay1")?.state).toBe("on");
 }, 60_000);
 
+test("restarts and a reload of one device at the same time never overlap, and it ends loaded on its new settings", async () => {
+  const sim = boardOnPty();
+  const h = await deviceHub([{ id: "board", port: sim.pty.path }]);
+  cleanups.push(h.stop);
+  await stateOf(h.hub, "sensor.board_temperature", (s) => s.state !== "unavailable");
+  const config = h.manager.entries.get("board")!.config;
+  const results = await Promise.allSettled([
+    h.manager.restart("board"),
+    h.manager.reload([{ ...config, timeout: 1.5 }]),
+    h.manager.restart("board"),
+    h.manager.restart("board"),
+  ]);
+  expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "fulfilled", "fulfilled"]);
+  expect(h.manager.entries.get("board")?.state).toBe("loaded");
+  expect(h.manager.device("board")?.timeout).toBe(1.5);
+  expect(h.logs.find("in use by another program")).toEqual([]);
+  await stateOf(h.hub, "sensor.board_temperature", (s) => s.state !== "unavailable");
+}, 60_000);
+
 test("a restart whose set-up fails answers an error saying so, not ok", async () => {
   const sim = boardOnPty();
   const h = await deviceHub([{ id: "board", port: sim.pty.path }]);
