@@ -3,6 +3,7 @@ import { HearthError } from "../core/errors.ts";
 /** Codes of the device engine's errors. */
 export type DeviceErrorCode =
   | "DEVICE_UNAVAILABLE"
+  | "DEVICE_BUSY"
   | "DEVICE_COMMAND_TIMEOUT"
   | "DEVICE_COMMAND_REJECTED"
   | "DEVICE_UNKNOWN_ENTITY"

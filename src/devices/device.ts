@@ -1,8 +1,10 @@
 import type { DeviceDefinition } from "../config/device-definition.ts";
 import type { DeviceConfig } from "../config/schema.ts";
+import { clip, clipJson } from "../core/clip.ts";
 import type { Context } from "../core/context.ts";
-import { isTimeoutError } from "../core/errors.ts";
+import { isHearthError, isTimeoutError } from "../core/errors.ts";
 import type { Hub } from "../core/hub.ts";
+import { LogLimiter } from "../core/log-limiter.ts";
 import type { Logger } from "../core/logger.ts";
 import { Semaphore } from "../core/semaphore.ts";
 import { sleep, type Task } from "../core/task.ts";
@@ -14,8 +16,10 @@ import type { FrameLink, LinkState } from "./link.ts";
 import { StateWriter } from "./state-writer.ts";
 import "./events.ts";
 
-/** Polls missed in a row before a device counts as unavailable. */
-export const MISSED_POLLS_UNAVAILABLE = 3;
+/** Exchanges in a row without an answer (polls that failed, commands that timed out) before a device counts as unavailable. */
+export const MISSED_EXCHANGES_UNAVAILABLE = 3;
+/** Commands (and `get`s) one device holds at most, waiting or on the wire; one more is refused with DEVICE_BUSY. */
+export const COMMAND_QUEUE_LIMIT = 16;
 /** The longest a backed-off poll interval grows, seconds. */
 export const MAX_POLL_BACKOFF = 300;
 
@@ -25,8 +29,15 @@ export interface DeviceStats {
   pollFailures: number;
   commands: number;
   commandFailures: number;
+  /** Commands and `get`s refused because the device's queue was full. */
+  refused: number;
   timeouts: number;
+  /** Frames that made no sense to the driver. */
   garbage: number;
+  /** Readings that were not a number, out of the model's range, or otherwise unfit for their entity: skipped. */
+  badValues: number;
+  /** Frames its link skipped for being too long (on a shared bus, the bus's count). */
+  tooLong: number;
   reboots: number;
 }
 
@@ -38,6 +49,8 @@ export interface DeviceDeps {
   definition: DeviceDefinition;
   link: FrameLink;
   driverFactory: DriverFactory;
+  /** Commands the device holds at most (default COMMAND_QUEUE_LIMIT). */
+  queueLimit?: number;
 }
 
 /**
@@ -52,14 +65,35 @@ export class Device {
   readonly definition: DeviceDefinition;
   readonly entities = new Map<string, Entity>();
   readonly semaphore = new Semaphore(1);
-  readonly stats: DeviceStats = { polls: 0, pollFailures: 0, commands: 0, commandFailures: 0, timeouts: 0, garbage: 0, reboots: 0 };
+  /** Commands and `get`s it holds at most, waiting or on the wire. */
+  readonly queueLimit: number;
   available = false;
   swVersion: string | undefined;
-  missedPolls = 0;
+  /** Exchanges in a row that got no answer. */
+  unanswered = 0;
 
   private readonly deps: DeviceDeps;
   private readonly log: Logger;
   private readonly writer: StateWriter;
+  private readonly counters: Omit<DeviceStats, "tooLong"> = {
+    polls: 0,
+    pollFailures: 0,
+    commands: 0,
+    commandFailures: 0,
+    refused: 0,
+    timeouts: 0,
+    garbage: 0,
+    badValues: 0,
+    reboots: 0,
+  };
+  /** Keeps a device that repeats itself (a flood of errors, of reboots) from flooding the log. */
+  private readonly limiter: LogLimiter;
+  /** The same for its events on the bus (and so on MQTT): one per interval, with a count. */
+  private readonly eventLimiter: LogLimiter;
+  /** Commands and `get`s accepted and not yet answered. */
+  private queued = 0;
+  /** Fires when the device becomes unavailable: the commands waiting for the line fail at once. */
+  private drain = new AbortController();
   private driver: Driver | undefined;
   private pollTask: Task<void> | undefined;
   private unlisten: Array<() => void> = [];
@@ -75,7 +109,10 @@ export class Device {
     this.definition = deps.definition;
     this.name = deps.config.name ?? deps.config.id;
     this.log = deps.log;
+    this.queueLimit = deps.queueLimit ?? COMMAND_QUEUE_LIMIT;
     this.writer = new StateWriter({ states: deps.hub.states });
+    this.limiter = new LogLimiter({ log: deps.log, clock: deps.hub.clock });
+    this.eventLimiter = new LogLimiter({ clock: deps.hub.clock, burst: 1 });
     for (const description of deps.definition.entities) {
       this.entities.set(description.key, new Entity({ description, nodeId: deps.nodeId, deviceId: this.id, deviceName: this.name }));
     }
@@ -89,6 +126,11 @@ export class Device {
   /** Seconds between polls. */
   get pollInterval(): number {
     return this.config.poll_interval ?? this.definition.poll_interval;
+  }
+
+  /** Its counters now. */
+  get stats(): DeviceStats {
+    return { ...this.counters, tooLong: this.deps.link.droppedFrames ?? 0 };
   }
 
   /** Starts the driver and polling; the link is already opening or open. */
@@ -118,24 +160,25 @@ export class Device {
     this.driver = undefined;
     this.writer.clear();
     this.setAvailable(false, "stopped");
+    this.limiter.stop();
+    this.eventLimiter.stop();
   }
 
   /**
    * Sends one command to one entity: validated against its kind and range first, then written under
-   * the device's semaphore, and bounded by the command timeout. Fails fast when the device is unavailable.
+   * the device's semaphore, and bounded by the command timeout. Fails fast when the device is unavailable
+   * or becomes so while the command waits, and is refused at once when the device's queue is full.
    */
   async command(key: string, value: unknown, options: { context?: Context } = {}): Promise<void> {
     const entity = this.entities.get(key);
     if (entity === undefined) {
-      throw new DeviceError("DEVICE_UNKNOWN_ENTITY", this.id, `no entity "${key}" (entities: ${[...this.entities.keys()].join(", ")})`);
+      throw new DeviceError("DEVICE_UNKNOWN_ENTITY", this.id, `no entity "${clip(key, 64)}" (entities: ${[...this.entities.keys()].join(", ")})`);
     }
     const command = parseCommand(entity.description, value);
-    if (!this.available || this.driver === undefined) {
-      throw new DeviceError("DEVICE_UNAVAILABLE", this.id, "the device is unavailable; the command was not sent");
-    }
-    this.stats.commands++;
+    this.admit("the command was not sent");
+    this.counters.commands++;
     try {
-      await this.exclusive(`command ${key}`, async (signal) => {
+      await this.queue(`command ${key}`, async (signal) => {
         // States the reply sets carry the command's context (who asked), as HA's service calls do.
         this.activeContext = options.context;
         try {
@@ -147,33 +190,77 @@ export class Device {
         }
       });
     } catch (err) {
-      this.stats.commandFailures++;
+      this.counters.commandFailures++;
       throw err;
     }
   }
 
-  /** Reads every entity now (a `get`), under the semaphore. */
+  /** Reads every entity now (a `get`), under the semaphore; queued like a command. */
   async refresh(): Promise<void> {
-    if (!this.available || this.driver === undefined) {
-      throw new DeviceError("DEVICE_UNAVAILABLE", this.id, "the device is unavailable");
-    }
-    await this.exclusive("poll", (signal) => this.driver!.poll(signal));
+    this.admit("nothing was read");
+    await this.queue("get", (signal) => this.driver!.poll(signal));
   }
 
-  /** Runs one exchange with the device: one at a time, within the command timeout. */
-  private async exclusive(what: string, fn: (signal: AbortSignal) => Promise<void>): Promise<void> {
-    const { hub } = this.deps;
-    const release = await this.semaphore.acquire();
+  /** Refuses a command at once when the device cannot take it: unavailable, or its queue full. */
+  private admit(notDone: string): void {
+    if (!this.available || this.driver === undefined) {
+      throw new DeviceError("DEVICE_UNAVAILABLE", this.id, `the device is unavailable; ${notDone}`);
+    }
+    if (this.queued >= this.queueLimit) {
+      this.counters.refused++;
+      const wait = Math.round(this.queueLimit * this.timeout);
+      throw new DeviceError(
+        "DEVICE_BUSY",
+        this.id,
+        `the command queue is full (${this.queueLimit} commands waiting or on the wire, up to ${wait} s of work at the ${this.timeout} s timeout); ${notDone}: try again later`,
+      );
+    }
+  }
+
+  /** Runs a command or `get` in its turn: counted in the queue, and failed at once if the device goes unavailable while it waits. */
+  private async queue(what: string, fn: (signal: AbortSignal) => Promise<void>): Promise<void> {
+    this.queued++;
     try {
-      await hub.timeout.asyncTimeout(this.timeout, { zone: `device ${this.id}` }).run(fn);
-    } catch (err) {
-      if (isTimeoutError(err)) {
-        this.stats.timeouts++;
-        throw new DeviceError("DEVICE_COMMAND_TIMEOUT", this.id, `${what}: no reply within ${this.timeout} s`, { cause: err });
+      await this.exclusive(what, "command", fn, this.drain.signal);
+    } finally {
+      this.queued--;
+    }
+  }
+
+  /**
+   * Runs one exchange with the device: one at a time, within the command timeout. A command that got no
+   * answer counts towards the device's unavailability as a failed poll does, so a device that stopped
+   * answering is found out after a few timeouts, not after every queued command has waited for its own.
+   */
+  private async exclusive(what: string, kind: "poll" | "command", fn: (signal: AbortSignal) => Promise<void>, waitSignal?: AbortSignal): Promise<void> {
+    const { hub } = this.deps;
+    const release = await this.semaphore.acquire(waitSignal);
+    try {
+      if (kind === "command" && (!this.available || this.driver === undefined)) {
+        throw new DeviceError("DEVICE_UNAVAILABLE", this.id, `the device became unavailable while ${what} waited; it was not sent`);
       }
+      await hub.timeout.asyncTimeout(this.timeout, { zone: `device ${this.id}` }).run(fn);
+      this.unanswered = 0;
+    } catch (err) {
+      if (isTimeoutError(err) || isHearthError(err, "DEVICE_COMMAND_TIMEOUT")) {
+        this.counters.timeouts++;
+        const timeout = isTimeoutError(err) ? new DeviceError("DEVICE_COMMAND_TIMEOUT", this.id, `${what}: no reply within ${this.timeout} s`, { cause: err }) : err;
+        this.missed(timeout as Error); // before the line is released: the next in the queue must see the outcome
+        throw timeout;
+      }
+      if (kind === "poll") this.missed(err as Error);
+      else if (!isHearthError(err, "DEVICE_UNAVAILABLE")) this.unanswered = 0; // an error reply is an answer
       throw err;
     } finally {
       release();
+    }
+  }
+
+  /** One more exchange got no answer; enough in a row make the device unavailable. */
+  private missed(err: Error): void {
+    this.unanswered++;
+    if (this.unanswered >= MISSED_EXCHANGES_UNAVAILABLE) {
+      this.setAvailable(false, `${this.unanswered} exchanges in a row got no answer: ${err.message}`);
     }
   }
 
@@ -181,22 +268,17 @@ export class Device {
     let interval = this.pollInterval;
     for (;;) {
       if (this.deps.link.state === "open" && this.driver !== undefined) {
-        this.stats.polls++;
+        this.counters.polls++;
         try {
-          await this.exclusive("poll", (s) => this.driver!.poll(s));
-          this.missedPolls = 0;
+          await this.exclusive("poll", "poll", (s) => this.driver!.poll(s));
           interval = this.pollInterval;
           this.setAvailable(true);
           this.settleUnknown();
         } catch (err) {
           if (signal.aborted) return;
-          this.stats.pollFailures++;
-          this.missedPolls++;
-          this.log.debug({ err, missed: this.missedPolls }, "Poll failed");
-          if (this.missedPolls >= MISSED_POLLS_UNAVAILABLE) {
-            this.setAvailable(false, `${this.missedPolls} polls in a row failed: ${(err as Error).message}`);
-            interval = Math.min(interval * 2, Math.max(MAX_POLL_BACKOFF, this.pollInterval));
-          }
+          this.counters.pollFailures++;
+          this.log.debug({ err, missed: this.unanswered }, "Poll failed");
+          if (this.unanswered >= MISSED_EXCHANGES_UNAVAILABLE) interval = Math.min(interval * 2, Math.max(MAX_POLL_BACKOFF, this.pollInterval));
         }
       }
       // ±10% jitter, so that many devices on one interval do not poll together.
@@ -227,6 +309,11 @@ export class Device {
       const level = reason === "stopped" ? "info" : "warn"; // a requested stop is no cause for alarm
       this.log[level]({ reason }, `Unavailable${reason ? `: ${reason}` : ""}`);
       for (const entity of this.entities.values()) this.writer.markUnavailable(entity);
+      // Commands waiting for the line would each wait out a timeout on a device that does not answer.
+      const drain = this.drain;
+      this.drain = new AbortController();
+      const why = reason === "stopped" ? "the device stopped" : `the device became unavailable (${reason ?? "no reason given"})`;
+      drain.abort(new DeviceError("DEVICE_UNAVAILABLE", this.id, `${why}; the command was not sent`));
     }
     this.deps.hub.bus.fire("device_availability", { deviceId: this.id, available, reason });
   }
@@ -240,18 +327,22 @@ export class Device {
       log: this.log,
       report: (readings, attributes) => this.report(readings, attributes),
       rebooted: (info) => {
-        this.stats.reboots++;
-        this.swVersion = info.swVersion ?? this.swVersion;
-        this.log.info({ swVersion: info.swVersion }, "Device (re)booted");
-        this.deps.hub.bus.fire("device_rebooted", { deviceId: this.id, model: info.model, swVersion: info.swVersion });
+        this.counters.reboots++;
+        const swVersion = info.swVersion === undefined ? undefined : clip(info.swVersion, 64);
+        const model = info.model === undefined ? undefined : clip(info.model, 64);
+        this.swVersion = swVersion ?? this.swVersion;
+        this.limiter.log("info", "rebooted", { swVersion }, "Device (re)booted");
+        // A device that reboots in a loop is one event per interval, with the count, not one per boot. The
+        // first boot (the one opening the port often causes) is not held against it: a reset soon after is told at once.
+        const fire = (count: number) => this.deps.hub.bus.fire("device_rebooted", { deviceId: this.id, model, swVersion, count });
+        if (this.counters.reboots === 1 || this.eventLimiter.allow("rebooted", fire)) fire(1);
         this.wakePoll?.(); // its outputs were reset: read them again now
       },
       garbage: (frame, why) => {
-        this.stats.garbage++;
-        if (this.stats.garbage <= 10 || this.stats.garbage % 1000 === 0) {
-          this.log.debug({ frame: Buffer.from(frame).toString("latin1").slice(0, 80), why, count: this.stats.garbage }, "Skipped a frame");
-        }
+        this.counters.garbage++;
+        this.limiter.log("debug", "garbage", { frame: clip(Buffer.from(frame).toString("latin1"), 80), why, count: this.counters.garbage }, "Skipped a frame");
       },
+      logLimited: (level, key, fields, message) => this.limiter.log(level, `driver ${key}`, fields, message),
       runBlocking: (task, args, signal) => this.deps.hub.addExecutorJobWith(task, args, { signal }),
       currentState: (key) => {
         const entity = this.entities.get(key);
@@ -262,11 +353,16 @@ export class Device {
 
   private report(readings: ReadonlyMap<string, RawValue>, attributes?: ReadonlyMap<string, Record<string, unknown>>): void {
     // Anything the device says shows it is alive.
-    this.missedPolls = 0;
+    this.unanswered = 0;
     if (!this.available && this.deps.link.state === "open") this.setAvailable(true);
     for (const [key, raw] of readings) {
       const entity = this.entities.get(key);
-      if (entity !== undefined) this.writer.write(entity, raw, this.activeContext, attributes?.get(key));
+      if (entity === undefined) continue;
+      const rejected = this.writer.write(entity, raw, this.activeContext, attributes?.get(key));
+      if (rejected === undefined) continue;
+      this.counters.badValues++;
+      const value = clipJson(raw);
+      this.limiter.log("warn", `bad value ${key}`, { entity: key, value, why: rejected, count: this.counters.badValues }, `Skipped a bad reading of ${key}: ${value} (${rejected})`);
     }
     this.settleUnknown();
   }

@@ -1,6 +1,7 @@
 import type { DeviceDefinition } from "../config/device-definition.ts";
 import type { DeviceConfig } from "../config/schema.ts";
 import type { ExecutorTask } from "../core/executor/task.ts";
+import type { LimitedLevel } from "../core/log-limiter.ts";
 import type { Logger } from "../core/logger.ts";
 import type { EntityCommand } from "../entities/commands.ts";
 import type { Entity, RawValue } from "../entities/entity.ts";
@@ -19,6 +20,8 @@ export interface DriverContext {
   rebooted(info: { model?: string; swVersion?: string }): void;
   /** A frame that made no sense: counted and skipped. */
   garbage(frame: Uint8Array, why: string): void;
+  /** Logs a line rate-limited by `key` (a kind of line, never outside input): a device may repeat anything thousands of times. */
+  logLimited(level: LimitedLevel, key: string, fields: Record<string, unknown>, message: string): void;
   /** Runs a blocking function on the executor (a sysfs read), abandoned when `signal` fires. */
   runBlocking<Args extends unknown[], Result>(task: ExecutorTask<Args, Result>, args: Args, signal: AbortSignal): Promise<Result>;
   /** The current state of an entity (for toggles). */

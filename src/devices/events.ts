@@ -3,8 +3,11 @@ declare module "../core/hub-events.ts" {
   interface HubEvents {
     /** A device's availability changed: its link, or its answers to polls. */
     device_availability: { deviceId: string; available: boolean; reason?: string };
-    /** A device announced a (re)boot. */
-    device_rebooted: { deviceId: string; model?: string; swVersion?: string };
+    /**
+     * A device announced a (re)boot; `count` is how many boots this event stands for (1, or more when a
+     * device rebooting in a loop is told once per interval).
+     */
+    device_rebooted: { deviceId: string; model?: string; swVersion?: string; count: number };
     /** The set of configured devices changed (set-up, reload). */
     devices_changed: { added: string[]; removed: string[]; reloaded: string[] };
   }

@@ -8,6 +8,8 @@ export type { Framing, LinkState };
 export interface FrameLink {
   readonly path: string;
   readonly state: LinkState;
+  /** Frames skipped for being longer than the framing allows (a link without a framing has none). */
+  readonly droppedFrames?: number;
   open(): Promise<void>;
   close(): Promise<void>;
   write(data: Uint8Array | string): Promise<void>;

@@ -2,9 +2,10 @@ import type { DeviceConfig } from "../config/schema.ts";
 import type { Hub } from "../core/hub.ts";
 import type { Logger } from "../core/logger.ts";
 import { gatherWithLimitedConcurrency } from "../core/gather.ts";
+import { Lock } from "../core/semaphore.ts";
 import { sleep } from "../core/task.ts";
 import type { Entity } from "../entities/entity.ts";
-import { ConfigEntry } from "./config-entry.ts";
+import { ConfigEntry, type ConfigEntryState } from "./config-entry.ts";
 import { Device } from "./device.ts";
 import { DeviceError } from "./device-error.ts";
 import type { DriverFactory } from "./driver.ts";
@@ -36,6 +37,12 @@ interface SharedLink {
 /** Set-up retries back off from 5 s to this many seconds. */
 export const MAX_SETUP_BACKOFF = 300;
 
+/** What a restart did: the device's state once it was over (`loaded`: its link is open and it runs). */
+export interface RestartResult {
+  id: string;
+  state: ConfigEntryState;
+}
+
 /**
  * The configured devices as config entries (HA's ConfigEntries): sets each up concurrently, retries
  * the ones that fail without holding up the others, reloads only what changed, and unloads in reverse.
@@ -49,6 +56,12 @@ export class DeviceManager {
   private readonly links = new Map<string, SharedLink>();
   private readonly linksInMaking = new Map<string, Promise<FrameLink>>();
   private readonly retries = new Map<string, { cancel: () => void }>();
+  /** One per device: its set-up, restart, reload and unload never overlap (two links on one port would). */
+  private readonly locks = new Map<string, Lock>();
+  /** A restart of a device asked for while another runs: the requests that come meanwhile share it. */
+  private readonly nextRestart = new Map<string, Promise<RestartResult>>();
+  /** Reloads of the device list, one at a time. */
+  private readonly reloading = new Lock();
 
   constructor(deps: DeviceManagerDeps) {
     this.deps = deps;
@@ -68,14 +81,33 @@ export class DeviceManager {
   async setup(configs: readonly DeviceConfig[]): Promise<void> {
     const tasks = configs.map((config) => {
       const entry = this.addEntry(config);
-      return this.deps.hub.createTask(() => this.setupEntry(entry), { name: `setup ${entry.id}` });
+      return this.deps.hub.createTask(() => this.exclusive(entry.id, () => this.setupEntry(entry)), { name: `setup ${entry.id}` });
     });
     await Promise.allSettled(tasks.map((t) => t.settled()));
     this.deps.hub.bus.fire("devices_changed", { added: configs.map((c) => c.id), removed: [], reloaded: [] });
   }
 
-  /** Applies a new device list: unloads removed devices, reloads changed ones, sets up new ones; the rest keep running. */
+  /**
+   * Applies a new device list: unloads removed devices, reloads changed ones, sets up new ones; the rest
+   * keep running. It holds every device's lock meanwhile, so no restart runs into it half-way.
+   */
   async reload(configs: readonly DeviceConfig[]): Promise<{ added: string[]; removed: string[]; reloaded: string[]; unchanged: string[] }> {
+    const release = await this.reloading.acquire();
+    try {
+      const ids = [...new Set([...this.entries.keys(), ...configs.map((c) => c.id)])].sort();
+      const releases: Array<() => void> = [];
+      try {
+        for (const id of ids) releases.push(await this.lockOf(id).acquire()); // in one order, so two holders never wait on each other
+        return await this.applyReload(configs);
+      } finally {
+        for (const r of releases.reverse()) r();
+      }
+    } finally {
+      release();
+    }
+  }
+
+  private async applyReload(configs: readonly DeviceConfig[]): Promise<{ added: string[]; removed: string[]; reloaded: string[]; unchanged: string[] }> {
     const next = new Map(configs.map((c) => [c.id, c]));
     const removed = [...this.entries.keys()].filter((id) => !next.has(id));
     const reloaded = [...next.values()].filter((c) => this.entries.get(c.id)?.differsFrom(c)).map((c) => c.id);
@@ -93,23 +125,66 @@ export class DeviceManager {
     return { added, removed, reloaded, unchanged };
   }
 
-  /** Unloads one device and sets it up again (`device/restart`: reopens its link). */
-  async restart(id: string): Promise<void> {
+  /**
+   * Unloads one device and sets it up again (`device/restart`: reopens its link). Restarts of one device
+   * run one after another; those asked for while one runs share the next, which starts after all of them
+   * were asked. Resolves with the state it ended in, `loaded`; rejects with DEVICE_SETUP_FAILED (saying
+   * the state, `setup_retry`, and why) when the set-up failed.
+   */
+  restart(id: string): Promise<RestartResult> {
+    if (!this.entries.has(id)) return Promise.reject(new DeviceError("DEVICE_UNKNOWN_ENTITY", id, "no such device"));
+    const waiting = this.nextRestart.get(id);
+    if (waiting !== undefined) return waiting;
+    const lock = this.lockOf(id);
+    const run = (async () => {
+      const release = await lock.acquire();
+      // From here on a new request needs a restart of its own: this one may already have closed the link.
+      this.nextRestart.delete(id);
+      try {
+        return await this.restartEntry(id);
+      } finally {
+        release();
+      }
+    })();
+    this.nextRestart.set(id, run);
+    return run;
+  }
+
+  private async restartEntry(id: string): Promise<RestartResult> {
     const entry = this.entries.get(id);
-    if (entry === undefined) throw new DeviceError("DEVICE_UNKNOWN_ENTITY", id, "no such device");
-    await this.removeEntry(id);
-    await this.setupEntry(this.addEntry(entry.config));
+    if (entry === undefined) throw new DeviceError("DEVICE_UNKNOWN_ENTITY", id, "no such device (it was removed meanwhile)");
+    this.cancelRetry(id);
+    await this.unloadEntry(entry);
+    const fresh = this.addEntry(entry.config);
+    if (await this.setupEntry(fresh)) return { id, state: fresh.state };
+    throw new DeviceError("DEVICE_SETUP_FAILED", id, `restarted, but its set-up failed (state ${fresh.state}): ${fresh.reason ?? "no reason given"}`);
   }
 
   /** Unloads everything, the last set up first. */
   async stop(): Promise<void> {
     for (const id of [...this.entries.keys()].reverse()) {
       try {
-        await this.removeEntry(id);
+        await this.exclusive(id, () => this.removeEntry(id));
       } catch (err) {
         this.deps.log.error({ err, device: id }, `Unloading ${id} failed`);
       }
     }
+  }
+
+  /** Runs `fn` holding the device's lock. */
+  private async exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    return this.lockOf(id).run(fn);
+  }
+
+  private lockOf(id: string): Lock {
+    let lock = this.locks.get(id);
+    if (lock === undefined) this.locks.set(id, (lock = new Lock()));
+    return lock;
+  }
+
+  private cancelRetry(id: string): void {
+    this.retries.get(id)?.cancel();
+    this.retries.delete(id);
   }
 
   private addEntry(config: DeviceConfig): ConfigEntry {
@@ -121,8 +196,7 @@ export class DeviceManager {
   }
 
   private async removeEntry(id: string): Promise<void> {
-    this.retries.get(id)?.cancel();
-    this.retries.delete(id);
+    this.cancelRetry(id);
     const entry = this.entries.get(id);
     if (entry === undefined) return;
     await this.unloadEntry(entry);
@@ -196,7 +270,10 @@ export class DeviceManager {
       async (signal) => {
         await sleep(seconds * 1000, signal);
         this.retries.delete(entry.id);
-        if (this.entries.get(entry.id) === entry) await this.setupEntry(entry);
+        // Under the lock: a restart or reload meanwhile may have replaced the entry.
+        await this.exclusive(entry.id, async () => {
+          if (this.entries.get(entry.id) === entry && entry.state === "setup_retry") await this.setupEntry(entry);
+        });
       },
       { name: `retry setup ${entry.id}` },
     );

@@ -1,6 +1,6 @@
 import type { Context } from "../core/context.ts";
 import type { StateMachine } from "../core/state-machine.ts";
-import { type Entity, type EntityState, type RawValue, STATE_UNAVAILABLE } from "../entities/entity.ts";
+import { type Entity, type EntityState, isRejected, type RawValue, STATE_UNAVAILABLE } from "../entities/entity.ts";
 
 interface Pending {
   state: EntityState;
@@ -21,9 +21,13 @@ export class StateWriter {
     this.states = deps.states;
   }
 
-  /** Applies one reading of one entity, with any attributes the reading carries beyond the entity's own. */
-  write(entity: Entity, raw: RawValue, context?: Context, attributes?: Record<string, unknown>): void {
+  /**
+   * Applies one reading of one entity, with any attributes the reading carries beyond the entity's own.
+   * A reading the entity rejects (not a number, out of range) changes nothing: the reason is returned.
+   */
+  write(entity: Entity, raw: RawValue, context?: Context, attributes?: Record<string, unknown>): string | undefined {
     const next = entity.toState(raw);
+    if (isRejected(next)) return next.rejected;
     if (attributes !== undefined && next.value !== null) Object.assign(next.attributes, attributes);
     const d = entity.description;
     const last = this.lastWritten.get(entity.entityId);

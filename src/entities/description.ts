@@ -30,19 +30,28 @@ const numeric = {
   deadband: z.number().nonnegative().optional(),
 };
 
-export const SensorSchema = z.strictObject({ ...common, ...numeric, kind: z.literal("sensor"), numeric: z.boolean().default(true) });
+export const SensorSchema = z.strictObject({
+  ...common,
+  ...numeric,
+  kind: z.literal("sensor"),
+  numeric: z.boolean().default(true),
+  /** The range the sensor can read; a reading outside it is skipped as bad (the last good state stays). */
+  min: z.number().optional(),
+  max: z.number().optional(),
+});
 export const BinarySensorSchema = z.strictObject({ ...common, kind: z.literal("binary_sensor"), device_class: z.string().regex(/^[a-z_]+$/).optional() });
 export const SwitchSchema = z.strictObject({ ...common, kind: z.literal("switch"), device_class: z.enum(["outlet", "switch"]).optional() });
 export const LightSchema = z.strictObject({
   ...common,
   kind: z.literal("light"),
-  /** The highest raw brightness the device takes (Home Assistant's brightness is 0–255). */
+  /** The highest raw brightness the device takes and reports (Home Assistant's brightness is 0–255); a reading beyond it is skipped. */
   brightness_scale: z.int().positive().optional(),
 });
 export const NumberSchema = z.strictObject({
   ...common,
   ...numeric,
   kind: z.literal("number"),
+  /** The range of the value, for commands and readings alike: outside it, a command is refused and a reading skipped. */
   min: z.number().default(0),
   max: z.number().default(100),
   step: z.number().positive().default(1),
@@ -50,19 +59,31 @@ export const NumberSchema = z.strictObject({
 });
 export const ButtonSchema = z.strictObject({ ...common, kind: z.literal("button"), device_class: z.enum(["restart", "identify", "update"]).optional() });
 
+/** A range whose minimum is above its maximum would refuse every value: said so, at `max`. */
+function orderedRange(entity: object, ctx: z.RefinementCtx): void {
+  const { min, max } = entity as { min?: unknown; max?: unknown };
+  if (typeof min === "number" && typeof max === "number" && min > max) {
+    ctx.addIssue({ code: "custom", path: ["max"], message: `expected at least min (${min})` });
+  }
+}
+
 /** What an entity is, as a device definition states it; how it is read and written is the protocol's part. */
-export const EntityDescriptionSchema = z.discriminatedUnion("kind", [SensorSchema, BinarySensorSchema, SwitchSchema, LightSchema, NumberSchema, ButtonSchema]);
+export const EntityDescriptionSchema = z
+  .discriminatedUnion("kind", [SensorSchema, BinarySensorSchema, SwitchSchema, LightSchema, NumberSchema, ButtonSchema])
+  .superRefine(orderedRange);
 
 /** The entity schema with a protocol's own keys added to every kind (how it is read and written). */
 export function entitySchemaWith<Shape extends z.ZodRawShape>(shape: Shape) {
-  return z.discriminatedUnion("kind", [
-    SensorSchema.extend(shape),
-    BinarySensorSchema.extend(shape),
-    SwitchSchema.extend(shape),
-    LightSchema.extend(shape),
-    NumberSchema.extend(shape),
-    ButtonSchema.extend(shape),
-  ]);
+  return z
+    .discriminatedUnion("kind", [
+      SensorSchema.extend(shape),
+      BinarySensorSchema.extend(shape),
+      SwitchSchema.extend(shape),
+      LightSchema.extend(shape),
+      NumberSchema.extend(shape),
+      ButtonSchema.extend(shape),
+    ])
+    .superRefine(orderedRange);
 }
 export type EntityDescription = z.infer<typeof EntityDescriptionSchema>;
 export type EntityDescriptionOf<K extends EntityKind> = Extract<EntityDescription, { kind: K }>;

@@ -1,4 +1,4 @@
-import type { Attributes } from "../core/state.ts";
+import { type Attributes, MAX_STATE_LENGTH } from "../core/state.ts";
 import { type EntityDescription, type EntityKind, keyToName } from "./description.ts";
 
 /** State values of entities that have no reading (yet). */
@@ -7,6 +7,11 @@ export const STATE_UNAVAILABLE = "unavailable";
 
 /** A raw reading from a driver: a number, text, a boolean, or for a light its on/off and brightness. */
 export type RawValue = number | string | boolean | null | { on: boolean; brightness?: number };
+
+/** A reading that fits no state of its entity (not a number, out of its range): skipped, and `rejected` says why. */
+export interface RejectedReading {
+  rejected: string;
+}
 
 /** One reading turned into what the state machine stores. */
 export interface EntityState {
@@ -56,47 +61,71 @@ export class Entity {
     return attrs;
   }
 
-  /** Turns a raw reading into a state; a reading that does not fit the kind gives STATE_UNKNOWN, never a wrong value. */
-  toState(raw: RawValue): EntityState {
+  /**
+   * Turns a raw reading into a state. No reading (`null`, a NaN) is STATE_UNKNOWN; a reading that does not
+   * fit the entity (not a number, outside its model's range, not on/off) is rejected, so the caller keeps
+   * the last good state instead of a wrong one or none.
+   */
+  toState(raw: RawValue): EntityState | RejectedReading {
     const d = this.description;
     const attributes = this.baseAttributes();
+    if (raw === null) return unknown(attributes);
     switch (d.kind) {
       case "sensor":
       case "number": {
         if (d.kind === "sensor" && !d.numeric) {
-          return raw === null || typeof raw === "object" ? unknown(attributes) : { state: String(raw), attributes, value: String(raw) };
+          if (typeof raw === "object") return rejected("expected text");
+          const text = String(raw);
+          return text.length > MAX_STATE_LENGTH ? rejected(`longer than ${MAX_STATE_LENGTH} characters`) : { state: text, attributes, value: text };
         }
+        if ((typeof raw === "number" && Number.isNaN(raw)) || (typeof raw === "string" && /^nan$/i.test(raw.trim()))) return unknown(attributes);
         const n = toNumber(raw);
-        if (n === undefined) return unknown(attributes);
+        if (n === undefined) return rejected("not a number");
+        const { min, max } = d;
+        if (min !== undefined && n < min) return rejected(`below the model's minimum of ${min}`);
+        if (max !== undefined && n > max) return rejected(`above the model's maximum of ${max}`);
         const value = d.precision === undefined ? n : Number(n.toFixed(d.precision));
         return { state: d.precision === undefined ? String(value) : value.toFixed(d.precision), attributes, value };
       }
       case "binary_sensor":
       case "switch": {
         const on = toBoolean(raw);
-        if (on === undefined) return unknown(attributes);
+        if (on === undefined) return rejected("expected 1/0, on/off or true/false");
         return { state: on ? "on" : "off", attributes, value: on ? "ON" : "OFF" };
       }
       case "light": {
         const scale = d.brightness_scale ?? 255;
         let on: boolean | undefined;
         let brightness: number | undefined;
-        if (raw !== null && typeof raw === "object") {
+        if (typeof raw === "object") {
           on = raw.on;
           brightness = raw.brightness;
-        } else if (typeof raw === "number" || (typeof raw === "string" && /^\d+$/.test(raw))) {
+        } else if (typeof raw === "number" || (typeof raw === "string" && /^-?\d+(\.\d+)?$/.test(raw.trim()))) {
           brightness = Number(raw);
           on = brightness > 0;
         } else on = toBoolean(raw);
-        if (on === undefined) return unknown(attributes);
-        if (brightness !== undefined) attributes.brightness = Math.round((Math.min(Math.max(brightness, 0), scale) / scale) * 255);
+        if (on === undefined) return rejected("expected on/off or a brightness");
+        if (brightness !== undefined) {
+          // The model's brightness_scale is the light's range: a brightness beyond it is wrong, not full.
+          if (!Number.isInteger(brightness) || brightness < 0 || brightness > scale) return rejected(`brightness outside 0–${scale}`);
+          attributes.brightness = Math.round((brightness / scale) * 255);
+        }
         return { state: on ? "on" : "off", attributes, value: on ? "ON" : "OFF" };
       }
       case "button":
         // A button's state is when it was last pressed.
-        return typeof raw === "string" ? { state: raw, attributes, value: raw } : unknown(attributes);
+        return typeof raw === "string" && raw.length <= MAX_STATE_LENGTH ? { state: raw, attributes, value: raw } : rejected("expected a time");
     }
   }
+}
+
+/** Whether toState() rejected a reading. */
+export function isRejected(result: EntityState | RejectedReading): result is RejectedReading {
+  return "rejected" in result;
+}
+
+function rejected(why: string): RejectedReading {
+  return { rejected: why };
 }
 
 function unknown(attributes: Record<string, unknown>): EntityState {

@@ -159,7 +159,7 @@ export class Bridge {
         "device_rebooted",
         callback((event) => {
           // An event, not a state: it waits in the outbox if the broker is away, and is never retained.
-          this.enqueue(this.topics.deviceEvent(event.data.deviceId), { event: "rebooted", sw_version: event.data.swVersion ?? null, at: new Date().toISOString() });
+          this.enqueue(this.topics.deviceEvent(event.data.deviceId), { event: "rebooted", count: event.data.count, sw_version: event.data.swVersion ?? null, at: new Date().toISOString() });
           void this.publisher.publishDevices();
         }),
         { name: "mqtt bridge" },

@@ -51,8 +51,9 @@ export const REQUEST_HANDLERS: { [C in RequestCommand]: Handler<C> } = {
   },
   "device/restart": async (body, ctx) => {
     knownDevice(ctx, body.id);
-    await ctx.devices.restart(body.id); // unloads the device, closing its link, and sets it up on a newly opened one
-    return { id: body.id, state: ctx.devices.entries.get(body.id)?.state };
+    // Unloads the device, closing its link, and sets it up on a newly opened one; the state is the one that
+    // restart ended in (another may have begun by the time this reply goes), and a failed set-up throws.
+    return await ctx.devices.restart(body.id);
   },
   "config/reload": async (_body, ctx) => {
     if (ctx.reloadConfig === undefined) throw new MqttError("MQTT_UNKNOWN_REQUEST", "this hearth has no configuration file to reload");

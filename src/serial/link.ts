@@ -55,6 +55,8 @@ export class SerialLink {
   private linkState: LinkState = "closed";
   private port: BunPort | undefined;
   private framer: Framer | undefined;
+  /** Over-long frames the framers before the current one skipped. */
+  private droppedBefore = 0;
   private wanted = false;
   private attempt = 0;
   private retryTimer: TimerHandle | undefined;
@@ -76,6 +78,11 @@ export class SerialLink {
 
   get state(): LinkState {
     return this.linkState;
+  }
+
+  /** Frames skipped for being longer than the framing allows, since the link was made. */
+  get droppedFrames(): number {
+    return this.droppedBefore + (this.framer?.dropped ?? 0);
   }
 
   private get log(): Logger {
@@ -179,8 +186,7 @@ export class SerialLink {
     await this.reopening?.catch(() => {});
     const port = this.port;
     this.port = undefined;
-    this.framer?.dispose();
-    this.framer = undefined;
+    this.retireFramer();
     try {
       await port?.close();
     } finally {
@@ -208,12 +214,18 @@ export class SerialLink {
     }
     this.port = port;
     this.attempt = 0;
-    this.framer?.dispose();
+    this.retireFramer();
     const characterMs = (port.bitsPerCharacter() * 1000) / port.currentBaudRate;
     const framer = createFramer(this.options.framing, (frame) => this.deliver(frame), { clock: this.deps.hub.clock, characterMs });
     this.framer = framer;
     port.listen({ data: (chunk) => framer.push(chunk), error: (err) => this.lost(port, err) });
     this.transition("open");
+  }
+
+  private retireFramer(): void {
+    this.droppedBefore += this.framer?.dropped ?? 0;
+    this.framer?.dispose();
+    this.framer = undefined;
   }
 
   private deliver(frame: Uint8Array): void {

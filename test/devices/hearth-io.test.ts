@@ -1,5 +1,8 @@
 import { afterEach, expect, test } from "bun:test";
+import { type Clock, ManualClock } from "../../src/core/clock.ts";
 import { isHearthError } from "../../src/core/errors.ts";
+import { callback } from "../../src/core/job.ts";
+import { LOG_INTERVAL_MS } from "../../src/core/log-limiter.ts";
 import { Context } from "../../src/core/context.ts";
 import type { HearthIoSimulator } from "../../devices/hearth-io/simulator.ts";
 import { deviceHub, stateOf } from "./helpers.ts";
@@ -9,13 +12,22 @@ afterEach(async () => {
   for (const stop of stops.splice(0)) await stop();
 });
 
-async function board(overrides: Record<string, unknown> = {}) {
-  const h = await deviceHub([{ id: "board", ...overrides }]);
+async function board(overrides: Record<string, unknown> = {}, options: { clock?: Clock } = {}) {
+  const h = await deviceHub([{ id: "board", ...overrides }], options);
   stops.push(h.stop);
   const sim = h.ports.simulators.get("board")!.simulator as HearthIoSimulator;
   const device = h.manager.device("board")!;
   await stateOf(h.hub, "sensor.board_temperature", (s) => s.state !== "unavailable");
   return { ...h, sim, device };
+}
+
+/** Resolves once `condition` holds; fails after `ms`. */
+async function until(condition: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 /** Resolves when the simulator has received `n` command lines. */
@@ -105,9 +117,28 @@ test("the board rebooting mid-run is noticed and its reset outputs are read agai
   const rebooted = hub.bus.waitFor("device_rebooted", (d) => d.deviceId === "board");
   sim.reboot();
   const event = await rebooted;
-  expect(event.data.swVersion).toBe("1.0.0");
+  expect(event.data).toMatchObject({ swVersion: "1.0.0", count: 1 });
   await stateOf(hub, "switch.board_relay1", (s) => s.state === "off");
   expect(device.stats.reboots).toBeGreaterThanOrEqual(2); // boot at set-up, and this one
+});
+
+test("a board rebooting again within the minute is told once the minute is over, with the count", async () => {
+  const clock = new ManualClock(); // drives the events' interval; command timeouts never fire here
+  const { hub, sim, device } = await board({}, { clock });
+  const events: number[] = [];
+  hub.bus.listen(
+    "device_rebooted",
+    callback((e) => void events.push(e.data.count)),
+  );
+  const before = device.stats.reboots;
+  for (let i = 1; i <= 3; i++) {
+    sim.reboot();
+    await until(() => device.stats.reboots === before + i);
+  }
+  expect(device.stats.reboots).toBe(before + 3);
+  expect(events).toEqual([1]);
+  clock.advance(LOG_INTERVAL_MS);
+  expect(events).toEqual([1, 2]);
 });
 
 test("garbage lines are counted and skipped without disturbing the states", async () => {

@@ -1,8 +1,21 @@
 import { expect, test } from "bun:test";
 import { EntityDescriptionSchema } from "../../src/entities/description.ts";
-import { Entity } from "../../src/entities/entity.ts";
+import { Entity, type EntityState, isRejected, type RawValue } from "../../src/entities/entity.ts";
 
 const make = (d: Record<string, unknown>) => new Entity({ description: EntityDescriptionSchema.parse(d), nodeId: "attic", deviceId: "Board-1" });
+
+/** The state a reading gives; fails the test when the entity rejects it. */
+function stateOf(entity: Entity, raw: RawValue): EntityState {
+  const result = entity.toState(raw);
+  if (isRejected(result)) throw new Error(`${entity.key} rejected ${JSON.stringify(raw)}: ${result.rejected}`);
+  return result;
+}
+
+/** Why the entity rejects a reading, or undefined when it takes it. */
+function rejection(entity: Entity, raw: RawValue): string | undefined {
+  const result = entity.toState(raw);
+  return isRejected(result) ? result.rejected : undefined;
+}
 
 test("an entity's ids follow <kind>.<device>_<key> and <node>_<device>_<key>", () => {
   const e = make({ key: "relay1", kind: "switch", name: "Relay 1" });
@@ -14,27 +27,51 @@ test("an entity's ids follow <kind>.<device>_<key> and <node>_<device>_<key>", (
 
 test("a numeric sensor keeps its precision and carries its unit and classes", () => {
   const s = make({ key: "temperature", kind: "sensor", unit: "°C", device_class: "temperature", state_class: "measurement", precision: 1 });
-  expect(s.toState("21.54")).toMatchObject({ state: "21.5", value: 21.5 });
-  expect(s.toState("21.54").attributes).toMatchObject({ unit_of_measurement: "°C", device_class: "temperature", state_class: "measurement" });
+  expect(stateOf(s, "21.54")).toMatchObject({ state: "21.5", value: 21.5 });
+  expect(stateOf(s, "21.54").attributes).toMatchObject({ unit_of_measurement: "°C", device_class: "temperature", state_class: "measurement" });
 });
 
-test("a reading that does not fit is unknown, never a wrong value", () => {
+test("no reading is unknown; a reading that does not fit is rejected, never a wrong value", () => {
   const s = make({ key: "temperature", kind: "sensor" });
-  expect(s.toState("nan").state).toBe("unknown");
-  expect(s.toState(null).state).toBe("unknown");
-  expect(s.toState("").state).toBe("unknown");
-  expect(make({ key: "relay", kind: "switch" }).toState("2").state).toBe("unknown");
+  expect(stateOf(s, "nan").state).toBe("unknown");
+  expect(stateOf(s, Number.NaN).state).toBe("unknown");
+  expect(stateOf(s, null).state).toBe("unknown");
+  expect(rejection(s, "")).toBe("not a number");
+  expect(rejection(s, "abc")).toBe("not a number");
+  expect(rejection(s, "Infinity")).toBe("not a number");
+  expect(rejection(make({ key: "relay", kind: "switch" }), "2")).toBe("expected 1/0, on/off or true/false");
+  expect(rejection(make({ key: "fix", kind: "sensor", numeric: false }), "x".repeat(300))).toBe("longer than 255 characters");
+});
+
+test("a reading outside the model's range is rejected, and its edges are taken", () => {
+  const s = make({ key: "humidity", kind: "sensor", min: 0, max: 100 });
+  expect(rejection(s, "-0.1")).toBe("below the model's minimum of 0");
+  expect(rejection(s, 100.5)).toBe("above the model's maximum of 100");
+  expect(stateOf(s, "0").state).toBe("0");
+  expect(stateOf(s, "100").state).toBe("100");
+  expect(rejection(make({ key: "uptime", kind: "sensor", min: 0 }), "-5")).toBe("below the model's minimum of 0");
+  expect(rejection(make({ key: "setpoint", kind: "number", min: 5, max: 30 }), 31)).toBe("above the model's maximum of 30");
+});
+
+test("a range whose minimum is above its maximum is refused in the model", () => {
+  const parsed = EntityDescriptionSchema.safeParse({ key: "t", kind: "sensor", min: 10, max: 0 });
+  expect(parsed.success).toBe(false);
+  expect(parsed.error?.issues[0]).toMatchObject({ path: ["max"], message: "expected at least min (10)" });
 });
 
 test("switches and binary sensors read 1/0, on/off and booleans", () => {
   const sw = make({ key: "relay", kind: "switch" });
-  expect(sw.toState("1")).toMatchObject({ state: "on", value: "ON" });
-  expect(sw.toState(false)).toMatchObject({ state: "off", value: "OFF" });
-  expect(make({ key: "door", kind: "binary_sensor" }).toState("on").state).toBe("on");
+  expect(stateOf(sw, "1")).toMatchObject({ state: "on", value: "ON" });
+  expect(stateOf(sw, false)).toMatchObject({ state: "off", value: "OFF" });
+  expect(stateOf(make({ key: "door", kind: "binary_sensor" }), "on").state).toBe("on");
 });
 
-test("a light's raw brightness is scaled to 0-255", () => {
+test("a light's raw brightness is scaled to 0-255; one beyond its scale is rejected, not made full", () => {
   const led = make({ key: "led", kind: "light", brightness_scale: 100 });
-  expect(led.toState("50")).toMatchObject({ state: "on", attributes: { brightness: 128 } });
-  expect(led.toState("0").state).toBe("off");
+  expect(stateOf(led, "50")).toMatchObject({ state: "on", attributes: { brightness: 128 } });
+  expect(stateOf(led, "0").state).toBe("off");
+  expect(stateOf(led, "100").attributes.brightness).toBe(255);
+  expect(rejection(led, "101")).toBe("brightness outside 0–100");
+  expect(rejection(led, "-5")).toBe("brightness outside 0–100");
+  expect(rejection(led, "999999")).toBe("brightness outside 0–100");
 });

@@ -44,6 +44,18 @@ describe("delimiter framing", () => {
     expect(framesOf({ kind: "delimiter", delimiter: "\n", maxLength: 4 }, ["abcdefgh", "\nok\n"]).map(str)).toEqual(["ok"]);
   });
 
+  test("the length limit holds however the chunks cut the stream: a frame of maxLength passes, one byte more is counted and dropped", () => {
+    for (const delimiter of ["\n", "\r\n", "<#>"]) {
+      for (const chunks of splits(`abcd${delimiter}abcde${delimiter}ok${delimiter}`)) {
+        const frames: string[] = [];
+        const framer = createFramer({ kind: "delimiter", delimiter, maxLength: 4 }, (f) => frames.push(str(f)), { clock: new ManualClock(), characterMs: 1 });
+        for (const c of chunks) framer.push(text(c));
+        expect(frames).toEqual(["abcd", "ok"]);
+        expect(framer.dropped).toBe(1);
+      }
+    }
+  });
+
   test("each frame is a copy the receiver may keep", () => {
     const chunk = text("one\ntwo\n");
     const frames = framesOf({ kind: "delimiter", delimiter: "\n" }, [chunk]);
@@ -63,9 +75,12 @@ describe("SLIP framing", () => {
     }
   });
 
-  test("an oversized packet is dropped whole", () => {
-    const frames = framesOf({ kind: "slip", maxLength: 3 }, [slipEncode(new Uint8Array([1, 2, 3, 4])), slipEncode(new Uint8Array([5]))]);
+  test("an oversized packet is dropped whole, and counted", () => {
+    const frames: Uint8Array[] = [];
+    const framer = createFramer({ kind: "slip", maxLength: 3 }, (f) => frames.push(f), { clock: new ManualClock(), characterMs: 1 });
+    for (const packet of [[1, 2, 3, 4], [5]]) framer.push(slipEncode(new Uint8Array(packet)));
     expect(frames).toEqual([new Uint8Array([5])]);
+    expect(framer.dropped).toBe(1);
   });
 });
 

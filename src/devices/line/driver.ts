@@ -1,4 +1,5 @@
 import type { LineDeviceDefinition, LineEntity } from "../../config/device-definition.ts";
+import { clip } from "../../core/clip.ts";
 import { abortReason } from "../../core/task.ts";
 import type { EntityCommand } from "../../entities/commands.ts";
 import type { Entity, RawValue } from "../../entities/entity.ts";
@@ -142,11 +143,11 @@ export class LineDriver implements Driver {
       return;
     }
     if ((m = error.exec(text)) !== null) {
-      const code = m.groups?.code ?? "error";
-      const message = m.groups?.message ?? "";
+      const code = clip(m.groups?.code ?? "error", 40);
+      const message = clip(m.groups?.message ?? "");
       const p = this.take(m.groups?.id);
       if (p === undefined) {
-        this.ctx.log.warn({ code, message: message }, `Device reported an error: ${code} ${message}`);
+        this.ctx.logLimited("warn", "device error", { code, message }, `Device reported an error: ${code} ${message}`);
         return;
       }
       p.reject(new DeviceError("DEVICE_COMMAND_REJECTED", this.ctx.config.id, `${code}${message ? ` ${message}` : ""}`, { deviceCode: code }));

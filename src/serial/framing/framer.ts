@@ -30,6 +30,8 @@ export interface Framer {
   reset(): void;
   /** Stops its timers. */
   dispose(): void;
+  /** Frames skipped for being longer than the framing's maxLength (framings that skip them count them). */
+  readonly dropped?: number;
 }
 
 /** Receives each frame; the frame is the receiver's to keep. */

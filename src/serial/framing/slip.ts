@@ -6,6 +6,8 @@ export const SLIP = Object.freeze({ END: 0xc0, ESC: 0xdb, ESC_END: 0xdc, ESC_ESC
 
 /** Decodes SLIP packets; empty packets (back-to-back ENDs, used to flush line noise) are skipped. */
 export class SlipFramer implements Framer {
+  /** Packets skipped for being longer than maxLength. */
+  dropped = 0;
   private readonly frame = new ByteBuffer();
   private escaped = false;
   private overflow = false;
@@ -20,7 +22,8 @@ export class SlipFramer implements Framer {
     for (let i = 0; i < chunk.length; i++) {
       let b = chunk[i]!;
       if (b === SLIP.END) {
-        if (f.length > 0 && !this.overflow) this.sink(f.take());
+        if (this.overflow) this.dropped++;
+        else if (f.length > 0) this.sink(f.take());
         this.reset();
         continue;
       }
