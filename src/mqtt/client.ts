@@ -62,6 +62,8 @@ export class MqttConnection {
   private readonly messageHandlers: Array<(topic: string, payload: Buffer) => void> = [];
   private client: MqttClient | undefined;
   private attempts = 0;
+  /** Whether this outage's reason was logged at warn already (reset by a connect). */
+  private outageTold = false;
   private retry: ReturnType<typeof setTimeout> | undefined;
   private stopping: Promise<void> | undefined;
   private ready = false;
@@ -115,9 +117,10 @@ export class MqttConnection {
     client.on("connect", () => void this.onConnected(client));
     client.on("close", () => this.onClosed());
     client.on("error", (err) => {
-      // Shown once per outage at warn; every retry after that at debug.
-      if (this.attempts <= 1) log.warn({ err: { message: err.message, code: (err as { code?: unknown }).code } }, `MQTT connection to ${redactUrl(options.url)} failed: ${err.message}`);
+      // Shown once per outage at warn; every retry after that at debug (a wrong password fails every attempt).
+      if (!this.outageTold) log.warn({ err: { message: err.message, code: (err as { code?: unknown }).code } }, `MQTT connection to ${redactUrl(options.url)} failed: ${err.message}`);
       else log.debug({ err: { message: err.message } }, "MQTT connection attempt failed");
+      this.outageTold = true;
     });
     client.on("message", (topic, payload) => {
       this.stats.received++;
@@ -175,6 +178,7 @@ export class MqttConnection {
   private async onConnected(client: MqttClient): Promise<void> {
     const { log, options } = this.deps;
     this.attempts = 0;
+    this.outageTold = false;
     this.stats.connects++;
     log.info({ connects: this.stats.connects }, `Connected to MQTT broker ${redactUrl(options.url)}`);
     try {
