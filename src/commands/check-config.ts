@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from "../config/load.ts";
+import { ConfigError, type LoadedConfig, loadConfig, readConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { deviceDefinitions } from "../devices/registry.ts";
 import type { Output } from "./output.ts";
@@ -6,6 +6,11 @@ import type { Output } from "./output.ts";
 /** Loads and validates a configuration with the models hearth knows; ConfigError names each bad path. */
 export function loadCheckedConfig(file: string | undefined): Promise<Config> {
   return loadConfig(file, { models: [...deviceDefinitions().keys()] });
+}
+
+/** loadCheckedConfig, telling also which top-level keys the file gave. */
+export function readCheckedConfig(file: string | undefined): Promise<LoadedConfig> {
+  return readConfig(file, { models: [...deviceDefinitions().keys()] });
 }
 
 /** A summary of a valid configuration, secrets left out. */

@@ -1,4 +1,4 @@
-import type { MqttConfig } from "../config/schema.ts";
+import { baseTopicOf, clientIdOf, type MqttConfig } from "../config/schema.ts";
 import type { Hub } from "../core/hub.ts";
 import { callback } from "../core/job.ts";
 import type { Logger, LogLevel } from "../core/logger.ts";
@@ -65,7 +65,7 @@ export class Bridge {
   constructor(deps: BridgeDeps) {
     this.deps = deps;
     this.log = deps.log;
-    this.topics = new Topics(deps.mqtt.base_topic ?? `hearth/${deps.nodeId}`);
+    this.topics = new Topics(baseTopicOf(deps.mqtt, deps.nodeId));
     this.outbox = deps.outbox ?? new MemoryOutbox();
     this.publisher = new Publisher({
       hub: deps.hub,
@@ -96,7 +96,7 @@ export class Bridge {
       factory: this.deps.factory,
       options: {
         url,
-        clientId: mqtt.client_id ?? `hearth_${nodeId}`,
+        clientId: clientIdOf(mqtt, nodeId),
         username: mqtt.username,
         password: this.deps.password,
         protocolVersion: mqtt.protocol_version,

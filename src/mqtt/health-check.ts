@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import mqtt from "mqtt";
-import type { Config } from "../config/schema.ts";
+import { baseTopicOf, type Config } from "../config/schema.ts";
 import { mqttPassword } from "../config/secrets.ts";
 import type { Output } from "../commands/output.ts";
 import { brokerOptions } from "./broker-url.ts";
@@ -15,7 +15,7 @@ export const HEALTH_EXIT = { healthy: 0, unhealthy: 1, noAnswer: 3 } as const;
  * for a systemd watchdog, a Docker HEALTHCHECK or a person at the console.
  */
 export async function healthCommand(config: Config, output: Output, options: { json?: boolean; timeoutMs?: number } = {}): Promise<number> {
-  const topics = new Topics(config.mqtt.base_topic ?? `hearth/${config.node_id}`);
+  const topics = new Topics(baseTopicOf(config.mqtt, config.node_id));
   const url = config.mqtt.url ?? `mqtt://127.0.0.1:${EMBEDDED_BROKER_PORT}`;
   const tls = config.mqtt.tls;
   const transaction = `health-${process.pid}-${Date.now()}`;
