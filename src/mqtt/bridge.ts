@@ -3,12 +3,14 @@ import type { Hub } from "../core/hub.ts";
 import { callback } from "../core/job.ts";
 import type { Logger, LogLevel } from "../core/logger.ts";
 import type { LoopStats } from "../core/loop-monitor.ts";
+import type { Device } from "../devices/device.ts";
 import type { DeviceManager } from "../devices/manager.ts";
 import "../devices/events.ts";
 import { type Backoff, type MqttClientFactory, MqttConnection } from "./client.ts";
 import { bridgeInfo, type InfoSources } from "./bridge-payloads.ts";
 import { Discovery } from "./discovery.ts";
 import { EmbeddedBroker } from "./embedded-broker.ts";
+import { DEFAULT_HEALTH_GRACE, judgeHealth } from "./health.ts";
 import { Inbound } from "./inbound.ts";
 import { MemoryOutbox, type Outbox } from "./outbox.ts";
 import { Publisher } from "./publisher.ts";
@@ -61,6 +63,8 @@ export class Bridge {
   private inbound: Inbound | undefined;
   private stopping: Promise<void> | undefined;
   private readonly publisher: Publisher;
+  /** Why each device last became unavailable, for health (kept by device, so a restarted one starts afresh). */
+  private readonly unavailableBecause = new WeakMap<Device, string>();
 
   constructor(deps: BridgeDeps) {
     this.deps = deps;
@@ -121,7 +125,7 @@ export class Bridge {
       requests: {
         devices: this.deps.devices,
         nodeId,
-        health: () => this.health(),
+        health: (graceS) => this.health(graceS),
         reloadConfig: this.deps.reloadConfig,
         reloadDevice: this.deps.reloadDevice,
         setLogLevel: (level) => {
@@ -150,6 +154,8 @@ export class Bridge {
       bus.listen(
         "device_availability",
         callback((event) => {
+          const device = this.deps.devices.device(event.data.deviceId);
+          if (device !== undefined && !event.data.available && event.data.reason !== undefined) this.unavailableBecause.set(device, event.data.reason);
           void this.publisher.publishAvailability(event.data.deviceId, event.data.available);
           void this.publisher.publishDevices(); // it lists each device's availability too
         }),
@@ -196,15 +202,29 @@ export class Bridge {
     }
   }
 
-  /** Health as the `health` request and `hearth health` report it. */
-  health(): Record<string, unknown> {
-    const devices = this.deps.devices.devices();
+  /**
+   * Health as the `health` request and `hearth health` report it: healthy when connected and every
+   * configured device is loaded and available; a device not up yet within `graceS` seconds of its
+   * start makes it `starting`, past that `unhealthy`.
+   */
+  health(graceS = DEFAULT_HEALTH_GRACE): Record<string, unknown> {
     const connected = this.connection?.connected ?? false;
+    const verdict = judgeHealth({
+      entries: this.deps.devices.entries.values(),
+      connected,
+      startedAt: this.startedAt,
+      now: Date.now(),
+      graceS,
+      unavailableBecause: (device) => this.unavailableBecause.get(device),
+    });
     return {
       ...bridgeInfo(this.infoSources()),
-      healthy: connected && devices.every((d) => d.available),
+      healthy: verdict.status === "healthy",
+      status: verdict.status,
+      problems: verdict.problems,
+      grace_s: graceS,
       mqtt: { connected, queued: this.outbox.size, dropped: this.outbox.dropped },
-      devices: Object.fromEntries([...this.deps.devices.entries.values()].map((e) => [e.id, { state: e.state, available: e.runtime?.device.available ?? false }])),
+      devices: verdict.devices,
     };
   }
 

@@ -23,7 +23,8 @@ const withTransaction = <Shape extends z.ZodRawShape>(shape: Shape) => z.strictO
 
 /** The body of each bridge request, by command. */
 export const REQUEST_SCHEMAS = {
-  health: withTransaction({}),
+  /** `grace`: seconds a device may take to be up after hearth's start or its own set-up (health.ts). */
+  health: withTransaction({ grace: z.number({ error: "expected seconds, a number" }).min(0).max(86_400).optional() }),
   devices: withTransaction({}),
   "device/reload": withTransaction({ id: DeviceIdSchema }),
   "device/restart": withTransaction({ id: DeviceIdSchema }),
