@@ -1,4 +1,5 @@
 import type { DeviceDefinition } from "../config/device-definition.ts";
+import { clip } from "../core/clip.ts";
 import type { DeviceConfig } from "../config/schema.ts";
 import type { Context } from "../core/context.ts";
 import { isTimeoutError } from "../core/errors.ts";
@@ -127,7 +128,7 @@ export class Device {
   async command(key: string, value: unknown, options: { context?: Context } = {}): Promise<void> {
     const entity = this.entities.get(key);
     if (entity === undefined) {
-      throw new DeviceError("DEVICE_UNKNOWN_ENTITY", this.id, `no entity "${key}" (entities: ${[...this.entities.keys()].join(", ")})`);
+      throw new DeviceError("DEVICE_UNKNOWN_ENTITY", this.id, `no entity "${clip(key, 64)}" (entities: ${[...this.entities.keys()].join(", ")})`);
     }
     const command = parseCommand(entity.description, value);
     if (!this.available || this.driver === undefined) {

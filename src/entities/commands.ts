@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { clipJson } from "../core/clip.ts";
 import { HearthError } from "../core/errors.ts";
 import type { EntityDescription } from "./description.ts";
 
@@ -34,7 +35,7 @@ function onOff(key: string, value: unknown): EntityCommand {
     if (OFF.has(v)) return { action: "turn_off" };
     if (v === "toggle") return { action: "toggle" };
   }
-  throw invalid(key, `expected ON, OFF or TOGGLE, got ${JSON.stringify(value)}`);
+  throw invalid(key, `expected ON, OFF or TOGGLE, got ${clipJson(value)}`);
 }
 
 /**
@@ -53,7 +54,7 @@ export function parseCommand(entity: EntityDescription, value: unknown): EntityC
     case "light": {
       if (typeof value === "object" && value !== null) {
         const parsed = LightObject.safeParse(value);
-        if (!parsed.success) throw invalid(key, `expected {"state": "ON"|"OFF"|"TOGGLE", "brightness": 0-255}, got ${JSON.stringify(value)}`);
+        if (!parsed.success) throw invalid(key, `expected {"state": "ON"|"OFF"|"TOGGLE", "brightness": 0-255}, got ${clipJson(value)}`);
         const { state, brightness } = parsed.data;
         if (brightness !== undefined) {
           if (state !== undefined && OFF.has(state.toLowerCase())) return { action: "turn_off" };
@@ -65,7 +66,7 @@ export function parseCommand(entity: EntityDescription, value: unknown): EntityC
     }
     case "number": {
       const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
-      if (typeof n !== "number" || !Number.isFinite(n)) throw invalid(key, `expected a number, got ${JSON.stringify(value)}`);
+      if (typeof n !== "number" || !Number.isFinite(n)) throw invalid(key, `expected a number, got ${clipJson(value)}`);
       if (n < entity.min || n > entity.max) throw invalid(key, `expected a number from ${entity.min} to ${entity.max}, got ${n}`);
       const steps = (n - entity.min) / entity.step;
       if (Math.abs(steps - Math.round(steps)) > 1e-9) throw invalid(key, `expected a multiple of ${entity.step} from ${entity.min}, got ${n}`);
@@ -75,6 +76,6 @@ export function parseCommand(entity: EntityDescription, value: unknown): EntityC
       if (value === undefined || value === null || value === "" || (typeof value === "string" && value.toLowerCase() === "press")) {
         return { action: "press" };
       }
-      throw invalid(key, `expected PRESS, got ${JSON.stringify(value)}`);
+      throw invalid(key, `expected PRESS, got ${clipJson(value)}`);
   }
 }

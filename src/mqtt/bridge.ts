@@ -50,7 +50,7 @@ export interface BridgeDeps {
  */
 export class Bridge {
   readonly topics: Topics;
-  readonly counters = { refused: 0, invalid: 0, commands: 0, requests: 0 };
+  readonly counters = { refused: 0, invalid: 0, commands: 0, requests: 0, retained: 0 };
   connection: MqttConnection | undefined;
   broker: EmbeddedBroker | undefined;
   outbox: Outbox;
@@ -136,9 +136,9 @@ export class Bridge {
     });
     connection.subscribe(this.topics.subscriptions());
     if (this.discovery) connection.subscribe([this.discovery.statusTopic, this.discovery.configFilter]);
-    connection.onMessage((topic, payload) => {
+    connection.onMessage((topic, payload, retained) => {
       if (this.discovery?.handles(topic, payload)) return;
-      this.inbound?.handle(topic, payload);
+      this.inbound?.handle(topic, payload, retained);
     });
     connection.onConnect(() => this.republishAll());
     const { bus } = hub;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { clip } from "../core/clip.ts";
 import { LOG_LEVELS } from "../core/logger.ts";
 import { DeviceIdSchema } from "../config/schema.ts";
 import { EntityKeySchema } from "../entities/description.ts";
@@ -40,7 +41,8 @@ export function isRequestCommand(command: string): command is RequestCommand {
 
 /** A zod error as one line: `level: expected one of …; id: …`. */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((i) => (i.path.length > 0 ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; ");
+  // A path holds the payload's own keys: clipped, as any outside input quoted back.
+  return error.issues.map((i) => (i.path.length > 0 ? `${i.path.map((p) => clip(String(p), 64)).join(".")}: ${i.message}` : i.message)).join("; ");
 }
 
 /** Parses text as JSON; undefined when it is not JSON. */

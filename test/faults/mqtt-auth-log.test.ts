@@ -66,3 +66,20 @@ test("each outage is told once: a broker down at start, then lost after a connec
   expect(logs.find("Lost the MQTT broker")).toHaveLength(1);
   expect(failures(logs, "warn")).toHaveLength(2);
 });
+
+test("a connection that breaks is told in one line, with what broke it", async () => {
+  const b = await broker();
+  const { connection: c, logs } = connection(b.url, "right");
+  const connects: Array<() => void> = [];
+  c.onConnect(() => connects.shift()?.());
+  const connected = () => new Promise<void>((resolve) => connects.push(resolve));
+  const first = connected();
+  await c.start();
+  await first;
+  const again = connected();
+  // The socket fails under hearth, as when the broker host resets it.
+  const reset = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
+  (c as unknown as { client: { stream: { destroy(err: Error): void } } }).client.stream.destroy(reset);
+  await again;
+  expect(logs.lines.filter((l) => l.level === "warn").map((l) => l.msg)).toEqual(["Lost the MQTT broker (read ECONNRESET); reconnecting"]);
+});
