@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { z } from "zod";
+import { clipJson } from "../core/clip.ts";
 import { DEFAULT_CONFIG } from "./defaults.ts";
 import { type Config, ConfigSchema } from "./schema.ts";
 
@@ -28,7 +29,7 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
 }
 
 function describe(value: unknown): string {
-  return value === undefined ? "nothing" : JSON.stringify(value);
+  return value === undefined ? "nothing" : clipJson(value);
 }
 
 function closest(word: string, candidates: readonly string[]): string | undefined {
