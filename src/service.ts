@@ -131,7 +131,8 @@ export class Service {
 
   /**
    * Reads the configuration again and applies it: only devices whose settings changed are reloaded.
-   * A configuration that fails validation is refused and the last good one stays in force.
+   * A configuration that fails validation, or that would remove every device without saying `devices: []`,
+   * is refused and the last good one stays in force; node_id and mqtt changes wait for a restart.
    */
   async reload(): Promise<ConfigReloadResult> {
     const file = this.options.configFile;

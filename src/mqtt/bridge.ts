@@ -155,7 +155,10 @@ export class Bridge {
         "device_availability",
         callback((event) => {
           const device = this.deps.devices.device(event.data.deviceId);
-          if (device !== undefined && !event.data.available && event.data.reason !== undefined) this.unavailableBecause.set(device, event.data.reason);
+          if (device !== undefined) {
+            if (!event.data.available && event.data.reason !== undefined) this.unavailableBecause.set(device, event.data.reason);
+            else this.unavailableBecause.delete(device);
+          }
           void this.publisher.publishAvailability(event.data.deviceId, event.data.available);
           void this.publisher.publishDevices(); // it lists each device's availability too
         }),

@@ -21,7 +21,7 @@ export interface RequestContext {
   setLogLevel: (level: LogLevel) => void;
 }
 
-/** What `config/reload` did; `notes` say what it could not apply (mqtt settings wait for a restart). */
+/** What `config/reload` did; `notes` say what it could not apply (node_id and mqtt settings wait for a restart). */
 export type ConfigReloadResult = { ok: true; added: string[]; removed: string[]; reloaded: string[]; notes?: string[] } | { ok: false; problems: string[] };
 
 /** What `device/reload` did: whether the device's entry had changed in the configuration. */

@@ -98,6 +98,7 @@ test("a file that is not YAML is refused with the parser's reason", async () => 
   const file = join(dir, "hearth.yaml");
   writeFileSync(file, "devices: [\n  - id: a\n");
   const err = await loadConfig(file).catch((e: unknown) => e);
+  rmSync(dir, { recursive: true, force: true });
   expect(err).toBeInstanceOf(ConfigError);
   expect((err as ConfigError).problems[0]).toStartWith("not valid YAML");
 });
