@@ -29,9 +29,11 @@ Commands:
   sim MODEL [--count N] [--interval MS]
                          run a model's simulator and print its ports (pseudo-terminals, or 1-Wire probe folders)
   ports [--json]         list the serial ports present, with the by-id path to configure
-  health [--config FILE] [--json]
+  health [--config FILE] [--json] [--grace S]
                          ask the running hearth over MQTT how it is (its broker and topics from the config,
-                         as for check-config): exit 0 healthy, 1 unhealthy, 3 no answer
+                         as for check-config): exit 0 healthy, 1 unhealthy, 3 no answer, 4 starting (a
+                         device not loaded or available yet, within S seconds, default 30, of hearth's
+                         start or its own set-up)
   help                   show this help
   version                print the version
 
@@ -74,6 +76,7 @@ async function main(argv: string[]): Promise<number> {
         json: { type: "boolean" },
         count: { type: "string" },
         interval: { type: "string" },
+        grace: { type: "string" },
       },
     });
   } catch (err) {
@@ -103,7 +106,12 @@ async function main(argv: string[]): Promise<number> {
     case "health": {
       const config = await configOrExit(values.config ?? (await boardConfig()));
       if (config === undefined) return 2;
-      return healthCommand(config, processOutput, { json: values.json });
+      const graceS = values.grace === undefined ? undefined : Number(values.grace);
+      if (graceS !== undefined && !(Number.isFinite(graceS) && graceS >= 0)) {
+        process.stderr.write(`hearth: --grace: expected seconds, a number from 0, got ${JSON.stringify(values.grace)}\n`);
+        return 2;
+      }
+      return healthCommand(config, processOutput, { json: values.json, graceS });
     }
     case "run": {
       const config = await configOrExit(values.config);

@@ -1,5 +1,6 @@
-import { loadCheckedConfig } from "./commands/check-config.ts";
-import { ConfigError } from "./config/load.ts";
+import { readCheckedConfig } from "./commands/check-config.ts";
+import { ConfigError, type LoadedConfig } from "./config/load.ts";
+import { reloadRefusal, restartNotes } from "./config/reload.ts";
 import type { Config } from "./config/schema.ts";
 import { Hub } from "./core/hub.ts";
 import { callback, Job } from "./core/job.ts";
@@ -18,9 +19,6 @@ import { SqliteOutbox } from "./storage/outbox.ts";
 import { StateStore } from "./storage/state-store.ts";
 import { join } from "node:path";
 import type { ConfigReloadResult, DeviceReloadResult } from "./mqtt/requests.ts";
-
-/** What a configuration reload says when the `mqtt:` section changed. */
-export const MQTT_NEEDS_RESTART = "mqtt settings changed: they take effect when hearth restarts (the bridge keeps its current connection)";
 
 export interface ServiceOptions {
   /** The file the configuration came from (reloads read it again); undefined for the embedded defaults. */
@@ -114,6 +112,8 @@ export class Service {
     hub.addShutdownJob(new Job(async () => this.devices.stop(), { name: "unload devices" }));
     hub.bus.listenOnce("hub_close", callback(() => this.dispose()), { name: "service cleanup" });
     log.info({ version: VERSION, bun: Bun.version, pid: process.pid }, `hearth ${VERSION} starting on node ${config.node_id}`);
+    // Kept as it was (hearth runs the bridge alone), but said: an emptied or cut file looks like this at start-up.
+    if (this.options.configFile !== undefined && config.devices.length === 0) log.warn({ file: this.options.configFile }, `${this.options.configFile} names no devices: hearth runs without any until a reload adds some`);
     const setup = this.devices.setup(config.devices);
     await hub.start();
     await setup;
@@ -131,32 +131,37 @@ export class Service {
 
   /**
    * Reads the configuration again and applies it: only devices whose settings changed are reloaded.
-   * A configuration that fails validation is refused and the last good one stays in force.
+   * A configuration that fails validation, or that would remove every device without saying `devices: []`,
+   * is refused and the last good one stays in force; node_id and mqtt changes wait for a restart.
    */
   async reload(): Promise<ConfigReloadResult> {
     const file = this.options.configFile;
-    let next: Config;
+    let loaded: LoadedConfig;
     try {
-      next = await loadCheckedConfig(file);
+      loaded = await readCheckedConfig(file);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      this.log.error({ problems: err.problems }, `Configuration reload refused; keeping the last good configuration: ${err.problems.join("; ")}`);
-      return { ok: false, problems: err.problems };
+      return this.refuseReload(err.problems);
     }
+    const refusal = reloadRefusal(this.config, loaded);
+    if (refusal !== undefined) return this.refuseReload([refusal]);
+    let next = loaded.config;
     if (next.log_level !== this.config.log_level) {
       this.log.level = next.log_level;
       this.log.info(`Log level is now ${next.log_level}`);
     }
-    const notes: string[] = [];
-    if (!Bun.deepEquals(next.mqtt, this.config.mqtt)) {
-      // The bridge keeps its connection: the mqtt settings in force stay those it runs with.
-      notes.push(MQTT_NEEDS_RESTART);
-      this.log.warn(`Configuration reloaded, but ${MQTT_NEEDS_RESTART}`);
-      next = { ...next, mqtt: this.config.mqtt };
-    }
+    const notes = restartNotes(this.config, next);
+    for (const note of notes) this.log.warn(`Configuration reloaded, but ${note}`);
+    // The bridge keeps its connection and the devices their node: those settings stay the ones in force.
+    next = { ...next, node_id: this.config.node_id, mqtt: this.config.mqtt };
     this.config = next;
     const result = await this.devices.reload(next.devices);
     return { ok: true, added: result.added, removed: result.removed, reloaded: result.reloaded, ...(notes.length > 0 ? { notes } : {}) };
+  }
+
+  private refuseReload(problems: string[]): ConfigReloadResult {
+    this.log.error({ problems }, `Configuration reload refused; keeping the last good configuration: ${problems.join("; ")}`);
+    return { ok: false, problems };
   }
 
   /**
@@ -167,12 +172,19 @@ export class Service {
   async reloadDevice(id: string): Promise<DeviceReloadResult> {
     let source = this.config;
     if (this.options.configFile !== undefined) {
+      let problems: string[];
       try {
-        source = await loadCheckedConfig(this.options.configFile);
+        const loaded = await readCheckedConfig(this.options.configFile);
+        source = loaded.config;
+        const refusal = reloadRefusal(this.config, loaded);
+        problems = refusal === undefined ? [] : [refusal];
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
-        this.log.error({ problems: err.problems, device: id }, `Reload of ${id} refused; it keeps its configuration: ${err.problems.join("; ")}`);
-        return { ok: false, problems: [`the configuration is refused: ${err.problems.join("; ")}`] };
+        problems = err.problems;
+      }
+      if (problems.length > 0) {
+        this.log.error({ problems, device: id }, `Reload of ${id} refused; it keeps its configuration: ${problems.join("; ")}`);
+        return { ok: false, problems: [`the configuration is refused: ${problems.join("; ")}`] };
       }
     }
     const fresh = source.devices.find((d) => d.id === id);

@@ -215,19 +215,34 @@ export async function waitHealthy(ssh: Ssh, layout: Layout, expected: string, ti
     const result = await ssh.run(`${shq(join(layout.current, "hearth"))} health --json --config ${shq(layout.etcConfig)}`, signal === undefined ? {} : { signal });
     const health = parseHealth(result.stdout);
     if (result.code === 0 && health?.version === expected && health.healthy === true) return;
-    last = health === undefined ? lastLines(result.stderr || result.stdout) : `${health.healthy ? "healthy" : "unhealthy"}, version ${health.version ?? "?"}`;
+    last = health === undefined ? lastLines(result.stderr || result.stdout) : describeHealth(health);
     if (Date.now() >= deadline) throw new DeployError("HEALTH_FAILED", `hearth health did not pass within ${timeoutS} s (last: ${last})`);
     await Bun.sleep(Math.min(1000, Math.max(0, deadline - Date.now())));
   }
 }
 
-function parseHealth(stdout: string): { healthy?: boolean; version?: string } | undefined {
+/** What `hearth health --json` prints that deploy reads (`status` and `problems` only from hearths that send them). */
+interface HealthAnswer {
+  healthy?: boolean;
+  version?: string;
+  status?: string;
+  problems?: string[];
+}
+
+function parseHealth(stdout: string): HealthAnswer | undefined {
   try {
     const data = JSON.parse(stdout) as unknown;
-    return data !== null && typeof data === "object" ? (data as { healthy?: boolean; version?: string }) : undefined;
+    return data !== null && typeof data === "object" ? (data as HealthAnswer) : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** `unhealthy, version 1.4.0: board: not loaded (setup_retry): …`, for the error when health never passes. */
+function describeHealth(health: HealthAnswer): string {
+  const status = health.healthy ? "healthy" : health.status === "starting" ? "starting" : "unhealthy";
+  const problems = Array.isArray(health.problems) ? health.problems.slice(0, 3).map(String) : [];
+  return `${status}, version ${health.version ?? "?"}${problems.length > 0 ? `: ${problems.join("; ")}` : ""}`;
 }
 
 /** The releases to remove so that `keep` (current, previous) plus the newest others make at most `count`. */

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from "../config/load.ts";
+import { ConfigError, type LoadedConfig, loadConfig, readConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { deviceDefinitions } from "../devices/registry.ts";
 import type { Output } from "./output.ts";
@@ -8,12 +8,19 @@ export function loadCheckedConfig(file: string | undefined): Promise<Config> {
   return loadConfig(file, { models: [...deviceDefinitions().keys()] });
 }
 
-/** A summary of a valid configuration, secrets left out. */
-export function summarize(config: Config, file: string | undefined): string {
+/** loadCheckedConfig, telling also which top-level keys the file gave. */
+export function readCheckedConfig(file: string | undefined): Promise<LoadedConfig> {
+  return readConfig(file, { models: [...deviceDefinitions().keys()] });
+}
+
+/** A summary of a valid configuration, secrets left out; `given` says which top-level keys the file had. */
+export function summarize(config: Config, file: string | undefined, given?: ReadonlySet<string>): string {
   const lines = [`${file ?? "embedded defaults"}: valid`, `  node: ${config.node_id}`, `  log level: ${config.log_level}`];
   const broker = config.mqtt.url === undefined ? "embedded broker on 127.0.0.1" : redactUrl(config.mqtt.url);
   lines.push(`  mqtt: ${broker}${config.mqtt.username ? ` as ${config.mqtt.username}` : ""}`);
-  lines.push(`  devices: ${config.devices.length}`);
+  // Valid, but what an emptied file or one cut short looks like (a reload of it is refused).
+  const none = given !== undefined && !given.has("devices") ? " (the file has no devices key: is it empty or cut short? write devices: [] to mean none)" : "";
+  lines.push(`  devices: ${config.devices.length}${none}`);
   for (const d of config.devices) lines.push(`    ${d.id}: ${d.model} on ${d.port}`);
   return `${lines.join("\n")}\n`;
 }
@@ -26,8 +33,8 @@ export function redactUrl(url: string): string {
 /** `hearth check-config [file]`: 0 and a summary when valid, 2 and every problem when not. */
 export async function checkConfigCommand(file: string | undefined, output: Output): Promise<number> {
   try {
-    const config = await loadCheckedConfig(file);
-    output.out(summarize(config, file));
+    const { config, given } = await readCheckedConfig(file);
+    output.out(summarize(config, file, given));
     return 0;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { z } from "zod";
+import { clipJson } from "../core/clip.ts";
 import { DEFAULT_CONFIG } from "./defaults.ts";
 import { type Config, ConfigSchema } from "./schema.ts";
 
@@ -28,7 +29,7 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
 }
 
 function describe(value: unknown): string {
-  return value === undefined ? "nothing" : JSON.stringify(value);
+  return value === undefined ? "nothing" : clipJson(value);
 }
 
 function closest(word: string, candidates: readonly string[]): string | undefined {
@@ -129,9 +130,20 @@ export function parseConfig(input: unknown, file?: string, context: ConfigContex
   return result.data;
 }
 
+/** A configuration as read, and the top-level keys its source gave itself (defaults filled in the others). */
+export interface LoadedConfig {
+  config: Config;
+  given: ReadonlySet<string>;
+}
+
 /** Reads and validates hearth.yaml; no file means the embedded defaults (src/config/defaults.ts). */
 export async function loadConfig(file?: string, context: ConfigContext = {}): Promise<Config> {
-  if (file === undefined) return parseConfig(structuredClone(DEFAULT_CONFIG), undefined, context);
+  return (await readConfig(file, context)).config;
+}
+
+/** loadConfig, telling also which top-level keys the file gave (a reload tells `devices: []` from no devices key). */
+export async function readConfig(file?: string, context: ConfigContext = {}): Promise<LoadedConfig> {
+  if (file === undefined) return { config: parseConfig(structuredClone(DEFAULT_CONFIG), undefined, context), given: new Set(Object.keys(DEFAULT_CONFIG)) };
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -144,5 +156,7 @@ export async function loadConfig(file?: string, context: ConfigContext = {}): Pr
   } catch (err) {
     throw new ConfigError(file, [`not valid YAML: ${(err as Error).message}`]);
   }
-  return parseConfig(parsed, file, context);
+  const config = parseConfig(parsed, file, context);
+  // parseConfig refused anything but an object or nothing at all (an empty file, or only comments).
+  return { config, given: new Set(parsed === null || parsed === undefined ? [] : Object.keys(parsed as object)) };
 }

@@ -85,7 +85,7 @@ export const MqttSchema = z.strictObject({
       verify: z.boolean().default(true),
     })
     .optional(),
-  discovery: z.strictObject({ enabled: z.boolean().default(true), prefix: z.string().min(1).default("homeassistant") }).default({ enabled: true, prefix: "homeassistant" }),
+  discovery: z.strictObject({ enabled: z.boolean().default(true), prefix: z.string().min(1).default("homeassistant") }).prefault({}),
   /** Inbound payloads larger than this many bytes are refused unread. */
   max_payload: z.int().min(256).max(1 << 20).default(65536),
 });
@@ -103,10 +103,12 @@ export const ConfigSchema = z.strictObject({
   log_states: z.boolean().default(false),
   /** Seconds start-up waits for devices to set up before going on without the slow ones. */
   start_timeout: seconds("the start timeout").default(300),
-  executor: ExecutorSchema.default({}),
-  loop_monitor: LoopMonitorSchema.default({ slow_threshold_ms: 100, blocking_calls: "warn" }),
-  shutdown: ShutdownSchema.default({ shutdown_jobs: 30, cancel: 10, tracked: 30, final_write: 30, close: 30 }),
-  mqtt: MqttSchema.default({ protocol_version: 4, keepalive: 60, discovery: { enabled: true, prefix: "homeassistant" }, max_payload: 65536 }),
+  // A missing section is parsed as an empty one (prefault), so its defaults are those its own schema
+  // fills in, written once: a reload of a file without `mqtt:` compares like one with `mqtt: {}`.
+  executor: ExecutorSchema.prefault({}),
+  loop_monitor: LoopMonitorSchema.prefault({}),
+  shutdown: ShutdownSchema.prefault({}),
+  mqtt: MqttSchema.prefault({}),
   devices: z
     .array(DeviceConfigSchema)
     .default([])
@@ -119,6 +121,16 @@ export const ConfigSchema = z.strictObject({
       });
     }),
 });
+
+/** The topic prefix in force: `mqtt.base_topic`, else hearth/<node_id>. */
+export function baseTopicOf(mqtt: MqttConfig, nodeId: string): string {
+  return mqtt.base_topic ?? `hearth/${nodeId}`;
+}
+
+/** The MQTT client id in force: `mqtt.client_id`, else hearth_<node_id>. */
+export function clientIdOf(mqtt: MqttConfig, nodeId: string): string {
+  return mqtt.client_id ?? `hearth_${nodeId}`;
+}
 
 /** A loaded, validated configuration with every default filled in. */
 export type Config = z.infer<typeof ConfigSchema>;

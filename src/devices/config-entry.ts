@@ -19,6 +19,8 @@ export class ConfigEntry {
   /** Set-up attempts so far (for the retry back-off). */
   attempts = 0;
   runtime: { device: Device; port: string } | undefined;
+  /** When this entry was made (hearth's start, a reload, a restart): health's start-up grace counts from here. */
+  readonly createdAt = Date.now();
 
   constructor(config: DeviceConfig, definition: DeviceDefinition) {
     this.id = config.id;

@@ -1,14 +1,16 @@
-import type { MqttConfig } from "../config/schema.ts";
+import { baseTopicOf, clientIdOf, type MqttConfig } from "../config/schema.ts";
 import type { Hub } from "../core/hub.ts";
 import { callback } from "../core/job.ts";
 import type { Logger, LogLevel } from "../core/logger.ts";
 import type { LoopStats } from "../core/loop-monitor.ts";
+import type { Device } from "../devices/device.ts";
 import type { DeviceManager } from "../devices/manager.ts";
 import "../devices/events.ts";
 import { type Backoff, type MqttClientFactory, MqttConnection } from "./client.ts";
 import { bridgeInfo, type InfoSources } from "./bridge-payloads.ts";
 import { Discovery } from "./discovery.ts";
 import { EmbeddedBroker } from "./embedded-broker.ts";
+import { DEFAULT_HEALTH_GRACE, judgeHealth } from "./health.ts";
 import { Inbound } from "./inbound.ts";
 import { MemoryOutbox, type Outbox } from "./outbox.ts";
 import { Publisher } from "./publisher.ts";
@@ -48,7 +50,7 @@ export interface BridgeDeps {
  */
 export class Bridge {
   readonly topics: Topics;
-  readonly counters = { refused: 0, invalid: 0, commands: 0, requests: 0 };
+  readonly counters = { refused: 0, invalid: 0, commands: 0, requests: 0, retained: 0 };
   connection: MqttConnection | undefined;
   broker: EmbeddedBroker | undefined;
   outbox: Outbox;
@@ -61,11 +63,13 @@ export class Bridge {
   private inbound: Inbound | undefined;
   private stopping: Promise<void> | undefined;
   private readonly publisher: Publisher;
+  /** Why each device last became unavailable, for health (kept by device, so a restarted one starts afresh). */
+  private readonly unavailableBecause = new WeakMap<Device, string>();
 
   constructor(deps: BridgeDeps) {
     this.deps = deps;
     this.log = deps.log;
-    this.topics = new Topics(deps.mqtt.base_topic ?? `hearth/${deps.nodeId}`);
+    this.topics = new Topics(baseTopicOf(deps.mqtt, deps.nodeId));
     this.outbox = deps.outbox ?? new MemoryOutbox();
     this.publisher = new Publisher({
       hub: deps.hub,
@@ -96,7 +100,7 @@ export class Bridge {
       factory: this.deps.factory,
       options: {
         url,
-        clientId: mqtt.client_id ?? `hearth_${nodeId}`,
+        clientId: clientIdOf(mqtt, nodeId),
         username: mqtt.username,
         password: this.deps.password,
         protocolVersion: mqtt.protocol_version,
@@ -121,7 +125,7 @@ export class Bridge {
       requests: {
         devices: this.deps.devices,
         nodeId,
-        health: () => this.health(),
+        health: (graceS) => this.health(graceS),
         reloadConfig: this.deps.reloadConfig,
         reloadDevice: this.deps.reloadDevice,
         setLogLevel: (level) => {
@@ -132,9 +136,9 @@ export class Bridge {
     });
     connection.subscribe(this.topics.subscriptions());
     if (this.discovery) connection.subscribe([this.discovery.statusTopic, this.discovery.configFilter]);
-    connection.onMessage((topic, payload) => {
+    connection.onMessage((topic, payload, retained) => {
       if (this.discovery?.handles(topic, payload)) return;
-      this.inbound?.handle(topic, payload);
+      this.inbound?.handle(topic, payload, retained);
     });
     connection.onConnect(() => this.republishAll());
     const { bus } = hub;
@@ -150,6 +154,11 @@ export class Bridge {
       bus.listen(
         "device_availability",
         callback((event) => {
+          const device = this.deps.devices.device(event.data.deviceId);
+          if (device !== undefined) {
+            if (!event.data.available && event.data.reason !== undefined) this.unavailableBecause.set(device, event.data.reason);
+            else this.unavailableBecause.delete(device);
+          }
           void this.publisher.publishAvailability(event.data.deviceId, event.data.available);
           void this.publisher.publishDevices(); // it lists each device's availability too
         }),
@@ -196,15 +205,29 @@ export class Bridge {
     }
   }
 
-  /** Health as the `health` request and `hearth health` report it. */
-  health(): Record<string, unknown> {
-    const devices = this.deps.devices.devices();
+  /**
+   * Health as the `health` request and `hearth health` report it: healthy when connected and every
+   * configured device is loaded and available; a device not up yet within `graceS` seconds of its
+   * start makes it `starting`, past that `unhealthy`.
+   */
+  health(graceS = DEFAULT_HEALTH_GRACE): Record<string, unknown> {
     const connected = this.connection?.connected ?? false;
+    const verdict = judgeHealth({
+      entries: this.deps.devices.entries.values(),
+      connected,
+      startedAt: this.startedAt,
+      now: Date.now(),
+      graceS,
+      unavailableBecause: (device) => this.unavailableBecause.get(device),
+    });
     return {
       ...bridgeInfo(this.infoSources()),
-      healthy: connected && devices.every((d) => d.available),
+      healthy: verdict.status === "healthy",
+      status: verdict.status,
+      problems: verdict.problems,
+      grace_s: graceS,
       mqtt: { connected, queued: this.outbox.size, dropped: this.outbox.dropped },
-      devices: Object.fromEntries([...this.deps.devices.entries.values()].map((e) => [e.id, { state: e.state, available: e.runtime?.device.available ?? false }])),
+      devices: verdict.devices,
     };
   }
 

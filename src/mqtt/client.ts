@@ -59,9 +59,13 @@ export class MqttConnection {
   private readonly deps: MqttConnectionDeps;
   private readonly topics = new Set<string>();
   private readonly connectHandlers: Array<() => Promise<void> | void> = [];
-  private readonly messageHandlers: Array<(topic: string, payload: Buffer) => void> = [];
+  private readonly messageHandlers: Array<(topic: string, payload: Buffer, retained: boolean) => void> = [];
   private client: MqttClient | undefined;
   private attempts = 0;
+  /** The reason last logged at warn in this outage (reset by a connect): the same one again goes to debug. */
+  private toldReason: string | undefined;
+  /** What broke a live connection, told in the line that says it was lost. */
+  private lossReason: string | undefined;
   private retry: ReturnType<typeof setTimeout> | undefined;
   private stopping: Promise<void> | undefined;
   private ready = false;
@@ -88,7 +92,8 @@ export class MqttConnection {
     this.connectHandlers.push(handler);
   }
 
-  onMessage(handler: (topic: string, payload: Buffer) => void): void {
+  /** Runs `handler` for every message; `retained` is the flag as delivered (a broker sets it only when replaying a retained message at subscribe). */
+  onMessage(handler: (topic: string, payload: Buffer, retained: boolean) => void): void {
     this.messageHandlers.push(handler);
   }
 
@@ -115,13 +120,19 @@ export class MqttConnection {
     client.on("connect", () => void this.onConnected(client));
     client.on("close", () => this.onClosed());
     client.on("error", (err) => {
-      // Shown once per outage at warn; every retry after that at debug.
-      if (this.attempts <= 1) log.warn({ err: { message: err.message, code: (err as { code?: unknown }).code } }, `MQTT connection to ${redactUrl(options.url)} failed: ${err.message}`);
+      // A live connection breaking is told by onClosed, with this reason.
+      if (this.ready) {
+        this.lossReason = err.message;
+        return;
+      }
+      // Each reason once per outage at warn, every retry after that at debug (a wrong password fails every attempt).
+      if (err.message !== this.toldReason) log.warn({ err: { message: err.message, code: (err as { code?: unknown }).code } }, `MQTT connection to ${redactUrl(options.url)} failed: ${err.message}`);
       else log.debug({ err: { message: err.message } }, "MQTT connection attempt failed");
+      this.toldReason = err.message;
     });
-    client.on("message", (topic, payload) => {
+    client.on("message", (topic, payload, packet) => {
       this.stats.received++;
-      for (const handler of this.messageHandlers) handler(topic, payload);
+      for (const handler of this.messageHandlers) handler(topic, payload, packet.retain);
     });
     log.info({ url: redactUrl(options.url), clientId: options.clientId }, `Connecting to MQTT broker ${redactUrl(options.url)}`);
   }
@@ -175,6 +186,8 @@ export class MqttConnection {
   private async onConnected(client: MqttClient): Promise<void> {
     const { log, options } = this.deps;
     this.attempts = 0;
+    this.toldReason = undefined;
+    this.lossReason = undefined;
     this.stats.connects++;
     log.info({ connects: this.stats.connects }, `Connected to MQTT broker ${redactUrl(options.url)}`);
     try {
@@ -194,7 +207,7 @@ export class MqttConnection {
     for (const fail of this.awaitingAck) fail();
     this.awaitingAck.clear();
     if (this.stopping !== undefined || this.retry !== undefined) return;
-    if (wasReady) this.deps.log.warn("Lost the MQTT broker; reconnecting");
+    if (wasReady) this.deps.log.warn({ reason: this.lossReason }, `Lost the MQTT broker${this.lossReason === undefined ? "" : ` (${this.lossReason})`}; reconnecting`);
     const { initialMs, maxMs } = this.deps.backoff ?? DEFAULT_BACKOFF;
     const delay = Math.min(initialMs * 2 ** this.attempts, maxMs) * (0.8 + Math.random() * 0.4);
     this.attempts++;

@@ -1,21 +1,34 @@
 import { readFile } from "node:fs/promises";
 import mqtt from "mqtt";
-import type { Config } from "../config/schema.ts";
+import { baseTopicOf, type Config } from "../config/schema.ts";
 import { mqttPassword } from "../config/secrets.ts";
 import type { Output } from "../commands/output.ts";
 import { brokerOptions } from "./broker-url.ts";
 import { EMBEDDED_BROKER_PORT } from "./embedded-broker.ts";
 import { Topics } from "./topics.ts";
 
-/** Exit codes of `hearth health`: 0 healthy, 1 running but unhealthy, 3 no answer (not running, or no broker). */
-export const HEALTH_EXIT = { healthy: 0, unhealthy: 1, noAnswer: 3 } as const;
+/**
+ * Exit codes of `hearth health`: 0 healthy, 1 running but unhealthy, 3 no answer (not running, or no
+ * broker), 4 starting (a device is not up yet, within its start-up grace: not healthy either).
+ */
+export const HEALTH_EXIT = { healthy: 0, unhealthy: 1, noAnswer: 3, starting: 4 } as const;
+
+/** What `hearth health` reads of the reply's data (older hearths send no `status`: `healthy` decides). */
+interface HealthData {
+  healthy?: boolean;
+  status?: string;
+  uptime_s?: number;
+  version?: string;
+  mqtt?: { queued?: number };
+  devices?: Record<string, { state: string; available: boolean; problem?: string }>;
+}
 
 /**
  * `hearth health`: asks the running hearth over MQTT (`bridge/request/health`) and prints its answer,
  * for a systemd watchdog, a Docker HEALTHCHECK or a person at the console.
  */
-export async function healthCommand(config: Config, output: Output, options: { json?: boolean; timeoutMs?: number } = {}): Promise<number> {
-  const topics = new Topics(config.mqtt.base_topic ?? `hearth/${config.node_id}`);
+export async function healthCommand(config: Config, output: Output, options: { json?: boolean; timeoutMs?: number; graceS?: number } = {}): Promise<number> {
+  const topics = new Topics(baseTopicOf(config.mqtt, config.node_id));
   const url = config.mqtt.url ?? `mqtt://127.0.0.1:${EMBEDDED_BROKER_PORT}`;
   const tls = config.mqtt.tls;
   const transaction = `health-${process.pid}-${Date.now()}`;
@@ -51,16 +64,20 @@ export async function healthCommand(config: Config, output: Output, options: { j
       });
     });
     await c.subscribeAsync(responseTopic, { qos: 1 });
-    await c.publishAsync(`${topics.base}/bridge/request/health`, JSON.stringify({ transaction }), { qos: 1 });
+    const body = { transaction, ...(options.graceS === undefined ? {} : { grace: options.graceS }) };
+    await c.publishAsync(`${topics.base}/bridge/request/health`, JSON.stringify(body), { qos: 1 });
     const reply = await answer;
-    const data = (reply.data ?? {}) as { healthy?: boolean; uptime_s?: number; version?: string; mqtt?: { queued?: number }; devices?: Record<string, { state: string; available: boolean }> };
+    if (reply.status === "error") throw new Error(`hearth refused the health request: ${String(reply.error)}`);
+    const data = (reply.data ?? {}) as HealthData;
+    const status = data.healthy ? "healthy" : data.status === "starting" ? "starting" : "unhealthy";
     if (options.json) output.out(`${JSON.stringify(reply.data, null, 2)}\n`);
     else {
-      const lines = [`hearth ${data.version ?? "?"} on ${config.node_id}: ${data.healthy ? "healthy" : "UNHEALTHY"}, up ${data.uptime_s ?? "?"} s, ${data.mqtt?.queued ?? 0} message(s) queued`];
-      for (const [id, d] of Object.entries(data.devices ?? {})) lines.push(`  ${id.padEnd(20)} ${d.available ? "available" : `unavailable (${d.state})`}`);
+      const verdict = { healthy: "healthy", starting: "starting (not healthy yet)", unhealthy: "UNHEALTHY" }[status];
+      const lines = [`hearth ${data.version ?? "?"} on ${config.node_id}: ${verdict}, up ${data.uptime_s ?? "?"} s, ${data.mqtt?.queued ?? 0} message(s) queued`];
+      for (const [id, d] of Object.entries(data.devices ?? {})) lines.push(`  ${id.padEnd(20)} ${d.available && d.problem === undefined ? "available" : (d.problem ?? `unavailable (${d.state})`)}`);
       output.out(`${lines.join("\n")}\n`);
     }
-    return data.healthy ? HEALTH_EXIT.healthy : HEALTH_EXIT.unhealthy;
+    return HEALTH_EXIT[status];
   } catch (err) {
     output.err(`hearth health: ${(err as Error).message}\n`);
     return HEALTH_EXIT.noAnswer;

@@ -1,12 +1,12 @@
+import { clip, CLIP_LENGTH } from "../core/clip.ts";
 import { Context } from "../core/context.ts";
 import type { Hub } from "../core/hub.ts";
 import type { Logger } from "../core/logger.ts";
 import type { DeviceManager } from "../devices/manager.ts";
-import { entityValue } from "./device-state.ts";
-import { MqttError } from "./errors.ts";
+import { deviceState, entityValue } from "./device-state.ts";
 import { describeIssues, isRequestCommand, parseJson, REQUEST_SCHEMAS, type RequestCommand, salvageTransaction, SetObjectSchema, type Transaction } from "./payloads.ts";
 import { REQUEST_HANDLERS, type RequestContext } from "./requests.ts";
-import type { Topics } from "./topics.ts";
+import type { InboundTopic, Topics } from "./topics.ts";
 
 export interface InboundDeps {
   hub: Hub;
@@ -14,106 +14,156 @@ export interface InboundDeps {
   topics: Topics;
   devices: DeviceManager;
   maxPayload: number;
-  counters: { refused: number; invalid: number; commands: number; requests: number };
+  counters: { refused: number; invalid: number; commands: number; requests: number; retained: number };
   /** Publishes a reply (not retained; through the outbox). */
   publishResponse: (topic: string, payload: Record<string, unknown>) => void;
   publishDevice: (id: string) => Promise<void>;
   requests: RequestContext;
 }
 
-/** A reply on bridge/response/<cmd> or <device>/response. */
-function reply(status: "ok" | "error", data: unknown, error: string | undefined, transaction: Transaction | undefined): Record<string, unknown> {
-  return { status, data: data ?? {}, ...(error === undefined ? {} : { error }), ...(transaction === undefined ? {} : { transaction }) };
+/** What handling one message came to: the reply's `data`, or its `error`. */
+type Outcome = { status: "ok"; data: unknown } | { status: "error"; error: string };
+
+/** A handled message: its outcome, and the transaction it carried, if any. */
+interface Handled {
+  transaction?: Transaction;
+  outcome: Outcome;
 }
+
+/** The longest error in a reply or a log line: room for a few clipped values, bounded as a whole. */
+const ERROR_LENGTH = 4 * CLIP_LENGTH;
+
+/** Retained messages told about, by topic; past this many the oldest is forgotten (and told again if seen). */
+const RETAINED_TOLD_MAX = 1000;
+
+const ok = (data: unknown): Outcome => ({ status: "ok", data });
+const failed = (error: string): Outcome => ({ status: "error", error: clip(error, ERROR_LENGTH) });
 
 /**
  * Everything that arrives on hearth's topics: sizes checked before anything is read, payloads validated
- * with zod, each message handled in its own task so a slow device never stalls the others, and every
- * bad message answered (or logged, where there is nobody to answer), never thrown.
+ * with zod, each message handled in its own task so a slow device never stalls the others, retained
+ * commands refused (the broker replays them at every subscribe), and every outcome answered by one rule
+ * (`replyTopic`), every error logged, never thrown.
  */
 export class Inbound {
   private readonly deps: InboundDeps;
+  /** Retained messages already told about: topic → hash of the payload. */
+  private readonly retainedTold = new Map<string, number | bigint>();
 
   constructor(deps: InboundDeps) {
     this.deps = deps;
   }
 
-  handle(topic: string, payload: Buffer): void {
+  /** One message from the broker; `retained` is its retain flag as delivered (set only for a replay at subscribe). */
+  handle(topic: string, payload: Buffer, retained = false): void {
     const { topics, log, counters } = this.deps;
     const target = topics.parse(topic);
     if (target === undefined) return;
+    if (log.isLevelEnabled("trace")) log.trace({ topic: clip(topic), bytes: payload.length, retained, payload: clip(payload.toString("utf8", 0, 4 * CLIP_LENGTH)) }, `Received ${clip(topic)}`);
     if (payload.length > this.deps.maxPayload) {
       counters.refused++;
       const error = `payload of ${payload.length} bytes refused unread: mqtt.max_payload is ${this.deps.maxPayload}`;
-      log.warn({ topic, bytes: payload.length }, `Refused a message on ${topic}: ${error}`);
-      if (target.kind === "request") this.deps.publishResponse(topics.bridgeResponse(target.command), reply("error", {}, error, undefined));
-      else if (this.deps.devices.entries.has(target.device)) this.deps.publishResponse(topics.deviceResponse(target.device), reply("error", {}, error, undefined));
+      log.warn({ topic: clip(topic), bytes: payload.length }, `Refused a message on ${clip(topic)}: ${error}`);
+      this.answer(target, undefined, failed(error));
       return;
     }
     const text = payload.toString("utf8");
-    const name = target.kind === "request" ? `mqtt request ${target.command}` : `mqtt ${target.kind} ${target.device}`;
+    if (retained) {
+      this.refuseRetained(target, topic, text);
+      return;
+    }
     this.deps.hub.createTask(
       async () => {
+        let handled: Handled;
         try {
-          if (target.kind === "request") await this.request(target.command, text);
-          else if (target.kind === "set") await this.set(target.device, target.entity, text);
-          else await this.get(target.device, target.entity);
+          handled = target.kind === "request" ? await this.request(target.command, text) : target.kind === "set" ? await this.set(target.device, target.entity, text) : await this.get(target.device, target.entity, text);
         } catch (err) {
-          log.warn({ err, topic }, `Handling a message on ${topic} failed: ${(err as Error).message}`);
+          handled = { outcome: failed((err as Error).message) };
         }
+        if (handled.outcome.status === "error") {
+          counters.invalid++;
+          log.warn({ topic: clip(topic), error: handled.outcome.error }, `${describe(target)} refused: ${handled.outcome.error}`);
+        }
+        this.answer(target, handled.transaction, handled.outcome);
       },
-      { name },
+      { name: target.kind === "request" ? `mqtt request ${clip(target.command, 64)}` : `mqtt ${target.kind} ${clip(target.device, 64)}` },
     );
   }
 
-  private async request(command: string, text: string): Promise<void> {
-    const { topics, counters, log } = this.deps;
-    counters.requests++;
-    const respond = (status: "ok" | "error", data: unknown, error: string | undefined, transaction: Transaction | undefined) =>
-      this.deps.publishResponse(topics.bridgeResponse(command), reply(status, data, error, transaction));
+  /**
+   * The reply rule, the one place it is decided (README, "Replies"): a bridge request always gets one reply
+   * on bridge/response/<cmd>; a set or get gets one only when it carries a transaction, on
+   * <base>/<device>/response, or on bridge/response/set|get for a device hearth does not have (no topic
+   * of a device that does not exist). Without a transaction a set or get is answered by the state hearth
+   * publishes, and its errors by the log.
+   */
+  private replyTopic(target: InboundTopic, transaction: Transaction | undefined): string | undefined {
+    const { topics, devices } = this.deps;
+    if (target.kind === "request") return topics.bridgeResponse(target.command);
+    if (transaction === undefined) return undefined;
+    return devices.entries.has(target.device) ? topics.deviceResponse(target.device) : topics.bridgeResponse(target.kind);
+  }
+
+  private answer(target: InboundTopic, transaction: Transaction | undefined, outcome: Outcome): void {
+    const topic = this.replyTopic(target, transaction);
+    if (topic === undefined) return;
+    const body = outcome.status === "ok" ? { status: "ok", data: outcome.data ?? {} } : { status: "error", data: {}, error: outcome.error };
+    this.deps.publishResponse(topic, { ...body, ...(transaction === undefined ? {} : { transaction }) });
+  }
+
+  /**
+   * A command is acted on when it is sent, not again each time hearth subscribes: a retained one is not
+   * run, and is told about once per topic and payload (answered by the reply rule, and logged with how
+   * to clear it), however many reconnects replay it.
+   */
+  private refuseRetained(target: InboundTopic, topic: string, text: string): void {
+    const { log, counters } = this.deps;
+    counters.retained++;
+    const hash = Bun.hash(text);
+    if (this.retainedTold.get(topic) === hash) return;
+    this.retainedTold.delete(topic);
+    if (this.retainedTold.size >= RETAINED_TOLD_MAX) this.retainedTold.delete(this.retainedTold.keys().next().value!);
+    this.retainedTold.set(topic, hash);
+    const clear = `mosquitto_pub -r -n -t ${clip(topic)}`;
+    const error = `a retained message is not run: a command acts when it is sent, not each time hearth subscribes; clear it with ${clear}`;
+    log.warn({ topic: clip(topic) }, `Retained message on ${clip(topic)} not run (the broker replays it at every subscribe); clear it with ${clear}`);
+    const json = parseJson(text);
+    this.answer(target, json.ok ? salvageTransaction(json.value) : undefined, failed(error));
+  }
+
+  private async request(command: string, text: string): Promise<Handled> {
+    this.deps.counters.requests++;
     const json = text.trim() === "" ? { ok: true as const, value: {} } : parseJson(text);
     if (!json.ok || typeof json.value !== "object" || json.value === null || Array.isArray(json.value)) {
-      counters.invalid++;
-      log.warn({ command }, `Bridge request ${command}: expected a JSON object`);
-      return respond("error", {}, "expected a JSON object, e.g. {\"transaction\": 1}", undefined);
+      return { outcome: failed('expected a JSON object, e.g. {"transaction": 1}') };
     }
     const transaction = salvageTransaction(json.value);
-    if (!isRequestCommand(command)) {
-      counters.invalid++;
-      return respond("error", {}, `unknown request "${command}"; known: ${Object.keys(REQUEST_SCHEMAS).join(", ")}`, transaction);
-    }
+    if (!isRequestCommand(command)) return { transaction, outcome: failed(`unknown request "${clip(command, 64)}"; known: ${Object.keys(REQUEST_SCHEMAS).join(", ")}`) };
     const parsed = REQUEST_SCHEMAS[command].safeParse(json.value);
-    if (!parsed.success) {
-      counters.invalid++;
-      const error = describeIssues(parsed.error);
-      log.warn({ command, error }, `Bridge request ${command} refused: ${error}`);
-      return respond("error", {}, error, transaction);
-    }
+    if (!parsed.success) return { transaction, outcome: failed(describeIssues(parsed.error)) };
     try {
       const handler = REQUEST_HANDLERS[command] as (body: unknown, ctx: RequestContext) => unknown;
-      const data = await handler(parsed.data, this.deps.requests);
-      respond("ok", data, undefined, transaction);
+      return { transaction, outcome: ok(await handler(parsed.data, this.deps.requests)) };
     } catch (err) {
-      log.warn({ err, command }, `Bridge request ${command} failed: ${(err as Error).message}`);
-      respond("error", {}, (err as Error).message, transaction);
+      return { transaction, outcome: failed((err as Error).message) };
     }
   }
 
-  private async set(deviceId: string, entityKey: string | undefined, text: string): Promise<void> {
-    const { topics, log, counters, devices } = this.deps;
-    let transaction: Transaction | undefined;
-    const fail = (error: string) => {
-      counters.invalid++;
-      log.warn({ device: deviceId, entity: entityKey, error }, `Set on ${deviceId}${entityKey ? `/${entityKey}` : ""} refused: ${error}`);
-      if (transaction !== undefined && devices.entries.has(deviceId)) this.deps.publishResponse(topics.deviceResponse(deviceId), reply("error", {}, error, transaction));
-    };
+  private async set(deviceId: string, entityKey: string | undefined, text: string): Promise<Handled> {
+    const { devices, hub, log, counters } = this.deps;
+    if (text.trim() === "") {
+      // What clearing a retained command delivers to subscribers (mosquitto_pub -r -n): nothing to set.
+      log.debug({ device: clip(deviceId), entity: entityKey && clip(entityKey) }, "An empty set was ignored");
+      return { outcome: ok({}) };
+    }
     const json = parseJson(text);
+    let transaction: Transaction | undefined;
     let values: Record<string, unknown>;
     if (entityKey === undefined) {
-      if (!json.ok) return fail(`expected a JSON object of entity → value, e.g. {"relay1": "ON"}; got ${JSON.stringify(text.slice(0, 80))}`);
+      if (!json.ok) return { outcome: failed(`expected a JSON object of entity → value, e.g. {"relay1": "ON"}; got ${JSON.stringify(clip(text))}`) };
       transaction = salvageTransaction(json.value);
       const parsed = SetObjectSchema.safeParse(json.value);
-      if (!parsed.success) return fail(describeIssues(parsed.error));
+      if (!parsed.success) return { transaction, outcome: failed(describeIssues(parsed.error)) };
       const { transaction: _t, ...rest } = parsed.data;
       values = rest;
     } else {
@@ -127,9 +177,7 @@ export class Inbound {
       values = { [entityKey]: value };
     }
     const device = devices.device(deviceId);
-    if (device === undefined) {
-      return fail(devices.entries.has(deviceId) ? `${deviceId} is not loaded (${devices.entries.get(deviceId)?.state})` : `no device "${deviceId}"`);
-    }
+    if (device === undefined) return { transaction, outcome: failed(this.missing(deviceId)) };
     const context = new Context({ origin: "mqtt" });
     const errors: string[] = [];
     for (const [key, value] of Object.entries(values)) {
@@ -140,23 +188,37 @@ export class Inbound {
         errors.push((err as Error).message);
       }
     }
-    if (errors.length > 0) {
-      fail(errors.join("; "));
-      return;
-    }
-    if (transaction !== undefined) {
-      const data = Object.fromEntries(Object.keys(values).map((k) => [k, entityValue(device.entities.get(k)!, this.deps.hub.states)]));
-      this.deps.publishResponse(topics.deviceResponse(deviceId), reply("ok", data, undefined, transaction));
-    }
+    if (errors.length > 0) return { transaction, outcome: failed(errors.join("; ")) };
+    return { transaction, outcome: ok(Object.fromEntries(Object.keys(values).map((k) => [k, entityValue(device.entities.get(k)!, hub.states)]))) };
   }
 
-  private async get(deviceId: string, entityKey: string | undefined): Promise<void> {
+  private async get(deviceId: string, entityKey: string | undefined, text: string): Promise<Handled> {
+    // A get's payload is read only for its transaction: empty, or {"transaction": …}.
+    const json = text.trim() === "" ? undefined : parseJson(text);
+    const transaction = json?.ok ? salvageTransaction(json.value) : undefined;
     const device = this.deps.devices.device(deviceId);
-    if (device === undefined) throw new MqttError("MQTT_UNKNOWN_DEVICE", `get: no device "${deviceId}"`);
-    if (entityKey !== undefined && !device.entities.has(entityKey)) throw new MqttError("MQTT_BAD_PAYLOAD", `get: ${deviceId} has no entity "${entityKey}"`);
+    if (device === undefined) return { transaction, outcome: failed(this.missing(deviceId)) };
+    const entity = entityKey === undefined ? undefined : device.entities.get(entityKey);
+    if (entityKey !== undefined && entity === undefined) return { transaction, outcome: failed(`${deviceId} has no entity "${clip(entityKey, 64)}"`) };
     await device.refresh();
     await this.deps.publishDevice(deviceId); // even when nothing changed: the caller asked to see it
+    const { states } = this.deps.hub;
+    return { transaction, outcome: ok(entity === undefined ? deviceState(device, states) : { [entityKey!]: entityValue(entity, states) }) };
   }
+
+  /** Why a device gets no command: not configured, or configured but not loaded. */
+  private missing(deviceId: string): string {
+    const entry = this.deps.devices.entries.get(deviceId);
+    if (entry !== undefined) return `${deviceId} is not loaded (${entry.state})`;
+    return `no device "${clip(deviceId, 64)}" (devices: ${clip([...this.deps.devices.entries.keys()].join(", ")) || "none"})`;
+  }
+}
+
+/** How a log line names a message: `Set on board/relay1`, `Get on board`, `Bridge request health`. */
+function describe(target: InboundTopic): string {
+  if (target.kind === "request") return `Bridge request ${clip(target.command, 64)}`;
+  const verb = target.kind === "set" ? "Set" : "Get";
+  return `${verb} on ${clip(target.device, 64)}${target.entity === undefined ? "" : `/${clip(target.entity, 64)}`}`;
 }
 
 export type { RequestCommand };

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { clip } from "../core/clip.ts";
 import { LOG_LEVELS } from "../core/logger.ts";
 import { DeviceIdSchema } from "../config/schema.ts";
 import { EntityKeySchema } from "../entities/description.ts";
@@ -23,7 +24,8 @@ const withTransaction = <Shape extends z.ZodRawShape>(shape: Shape) => z.strictO
 
 /** The body of each bridge request, by command. */
 export const REQUEST_SCHEMAS = {
-  health: withTransaction({}),
+  /** `grace`: seconds a device may take to be up after hearth's start or its own set-up (health.ts). */
+  health: withTransaction({ grace: z.number({ error: "expected seconds, a number" }).min(0).max(86_400).optional() }),
   devices: withTransaction({}),
   "device/reload": withTransaction({ id: DeviceIdSchema }),
   "device/restart": withTransaction({ id: DeviceIdSchema }),
@@ -39,7 +41,8 @@ export function isRequestCommand(command: string): command is RequestCommand {
 
 /** A zod error as one line: `level: expected one of …; id: …`. */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((i) => (i.path.length > 0 ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; ");
+  // A path holds the payload's own keys: clipped, as any outside input quoted back.
+  return error.issues.map((i) => (i.path.length > 0 ? `${i.path.map((p) => clip(String(p), 64)).join(".")}: ${i.message}` : i.message)).join("; ");
 }
 
 /** Parses text as JSON; undefined when it is not JSON. */

@@ -9,7 +9,8 @@ import { REQUEST_SCHEMAS, type RequestCommand } from "./payloads.ts";
 export interface RequestContext {
   devices: DeviceManager;
   nodeId: string;
-  health: () => Record<string, unknown>;
+  /** Health, with a device's start-up grace in seconds (DEFAULT_HEALTH_GRACE when not given). */
+  health: (graceS?: number) => Record<string, unknown>;
   /** Reads the configuration again (keeping the last good one on error). */
   reloadConfig?: () => Promise<ConfigReloadResult>;
   /**
@@ -20,7 +21,7 @@ export interface RequestContext {
   setLogLevel: (level: LogLevel) => void;
 }
 
-/** What `config/reload` did; `notes` say what it could not apply (mqtt settings wait for a restart). */
+/** What `config/reload` did; `notes` say what it could not apply (node_id and mqtt settings wait for a restart). */
 export type ConfigReloadResult = { ok: true; added: string[]; removed: string[]; reloaded: string[]; notes?: string[] } | { ok: false; problems: string[] };
 
 /** What `device/reload` did: whether the device's entry had changed in the configuration. */
@@ -35,7 +36,7 @@ function knownDevice(ctx: RequestContext, id: string): void {
 
 /** One handler per request; each returns the reply's `data` or throws the reply's `error`. */
 export const REQUEST_HANDLERS: { [C in RequestCommand]: Handler<C> } = {
-  health: (_body, ctx) => ctx.health(),
+  health: (body, ctx) => ctx.health(body.grace),
   devices: (_body, ctx) => bridgeDevices(ctx.devices, ctx.nodeId),
   "device/reload": async (body, ctx) => {
     knownDevice(ctx, body.id);

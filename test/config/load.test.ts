@@ -1,8 +1,8 @@
 import { expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError, loadConfig, parseConfig } from "../../src/config/load.ts";
+import { ConfigError, loadConfig, parseConfig, readConfig } from "../../src/config/load.ts";
 
 const models = ["hearth-io"];
 
@@ -98,6 +98,7 @@ test("a file that is not YAML is refused with the parser's reason", async () => 
   const file = join(dir, "hearth.yaml");
   writeFileSync(file, "devices: [\n  - id: a\n");
   const err = await loadConfig(file).catch((e: unknown) => e);
+  rmSync(dir, { recursive: true, force: true });
   expect(err).toBeInstanceOf(ConfigError);
   expect((err as ConfigError).problems[0]).toStartWith("not valid YAML");
 });
@@ -106,4 +107,26 @@ test("a missing file is refused naming the file", async () => {
   const err = await loadConfig("/nonexistent/hearth.yaml").catch((e: unknown) => e);
   expect(err).toBeInstanceOf(ConfigError);
   expect((err as ConfigError).message).toStartWith("/nonexistent/hearth.yaml: cannot read the file");
+});
+
+test("a bad value is quoted clipped in the problem, however long it is", () => {
+  const [problem] = problemsOf({ log_level: "x".repeat(20_000) });
+  expect(problem).toStartWith('log_level: expected one of');
+  expect(problem).toContain("more characters");
+  expect(problem!.length).toBeLessThan(400);
+});
+
+test("readConfig tells the keys the file gave from the defaults, and an empty file gave none", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hearth-config-"));
+  try {
+    const file = join(dir, "hearth.yaml");
+    writeFileSync(file, "# only a comment\n");
+    expect([...(await readConfig(file)).given]).toEqual([]);
+    writeFileSync(file, "node_id: a\ndevices: []\n");
+    const { config, given } = await readConfig(file);
+    expect([...given]).toEqual(["node_id", "devices"]);
+    expect(config.mqtt.max_payload).toBe(65536); // a missing section gets its schema's own defaults
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

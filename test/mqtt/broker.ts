@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Subprocess, spawn, which } from "bun";
@@ -30,10 +30,11 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts a broker for one test. */
-export async function startBroker(options: { persistent?: boolean; tls?: { ca: string; cert: string; key: string } } = {}): Promise<TestBroker> {
+export async function startBroker(options: { persistent?: boolean; tls?: { ca: string; cert: string; key: string }; users?: Record<string, string> } = {}): Promise<TestBroker> {
   const port = await freePort();
   if (MOSQUITTO === null) {
     if (options.tls) throw new Error("TLS tests need mosquitto");
+    if (options.users) throw new Error("tests with broker users need mosquitto");
     if (!announced) console.warn("mosquitto not found: the MQTT tests run against hearth's embedded broker (aedes) instead");
     announced = true;
     return embedded(port);
@@ -47,7 +48,18 @@ export async function startBroker(options: { persistent?: boolean; tls?: { ca: s
   // Run as root, mosquitto drops to a `mosquitto` user who can read and write nothing in the temp dir.
   const user = process.getuid?.() === 0 ? "user root\n" : "";
   const tls = options.tls ? `cafile ${options.tls.ca}\ncertfile ${options.tls.cert}\nkeyfile ${options.tls.key}\n` : "";
-  writeFileSync(conf, `listener ${port} 127.0.0.1\n${tls}allow_anonymous true\n${user}${persistence}log_dest stderr\nlog_type error\nlog_type warning\nlog_type information\n`);
+  // With users: only they may connect (mosquitto_passwd -b writes each one's hashed password).
+  let auth = "allow_anonymous true\n";
+  if (options.users !== undefined) {
+    const passwords = join(dir, "passwords");
+    writeFileSync(passwords, "");
+    for (const [name, password] of Object.entries(options.users)) {
+      const made = Bun.spawnSync(["mosquitto_passwd", "-b", passwords, name, password], { stderr: "pipe" });
+      if (made.exitCode !== 0) throw new Error(`mosquitto_passwd failed: ${made.stderr.toString()}`);
+    }
+    auth = `allow_anonymous false\npassword_file ${passwords}\n`;
+  }
+  writeFileSync(conf, `listener ${port} 127.0.0.1\n${tls}${auth}${user}${persistence}log_dest stderr\nlog_type error\nlog_type warning\nlog_type information\n`);
   let proc: Subprocess<"ignore", "ignore", "pipe"> | undefined;
   const launch = async () => {
     const child = spawn([MOSQUITTO, "-c", conf], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
@@ -62,7 +74,11 @@ export async function startBroker(options: { persistent?: boolean; tls?: { ca: s
     child.kill(signal);
     await child.exited;
   };
-  return { kind: "mosquitto", port, url: `${options.tls ? "mqtts" : "mqtt"}://127.0.0.1:${port}`, kill, restart: launch, stop: () => kill() };
+  const stop = async () => {
+    await kill();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { kind: "mosquitto", port, url: `${options.tls ? "mqtts" : "mqtt"}://127.0.0.1:${port}`, kill, restart: launch, stop };
 }
 
 async function embedded(port: number): Promise<TestBroker> {

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { MQTT_NEEDS_RESTART } from "../../src/service.ts";
+import { mqttNeedsRestart } from "../../src/config/reload.ts";
 import { broker, cleanUpAfterEach, configFile, hearth, json, peer, yaml } from "./helpers.ts";
 
 cleanUpAfterEach();
@@ -67,7 +67,7 @@ test("a config/reload that changes mqtt settings applies the devices and says mq
   const { b, service, file, ask } = await running();
   file.write(yaml(b.url, ["board", "other"]).replace("max_payload: 1024", "max_payload: 2048").replace("id: other\n", "id: third\n"));
   const reply = await ask("config/reload");
-  expect(reply).toMatchObject({ status: "ok", data: { added: ["third"], removed: ["other"], notes: [MQTT_NEEDS_RESTART] } });
+  expect(reply).toMatchObject({ status: "ok", data: { added: ["third"], removed: ["other"], notes: [mqttNeedsRestart(["max_payload"])] } });
   expect(service.config.mqtt.max_payload).toBe(1024); // the settings the bridge runs with
   expect(service.bridge?.connection?.connected).toBe(true);
   // Without an mqtt change there is no note.
