@@ -1,5 +1,4 @@
 import type { DeviceDefinition } from "../config/device-definition.ts";
-import { clip } from "../core/clip.ts";
 import type { DeviceConfig } from "../config/schema.ts";
 import { clip, clipJson } from "../core/clip.ts";
 import type { Context } from "../core/context.ts";
