@@ -13,7 +13,7 @@ import { NmeaGpsSimulator } from "./nmea-gps/simulator.ts";
 import modbusRtu from "./modbus-rtu/device.yaml";
 import { ModbusBusSimulator } from "./modbus-rtu/simulator.ts";
 
-/** Each model's raw definition, validated by src/devices/registry.ts. */
+/** Each model's raw definition, validated by src/engine/registry.ts. */
 export const DEFINITION_SOURCES: Record<string, unknown> = {
   "hearth-io": hearthIo,
   "nmea-gps": nmeaGps,

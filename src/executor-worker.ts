@@ -4,6 +4,6 @@
  * it; inside a compiled binary it cannot (modules have no URL of their own there), so a task whose
  * module is not listed here is not found in a binary (test/deploy/build.test.ts checks the list).
  */
-import "./devices/onewire/read-task.ts";
+import "./engine/onewire/read-task.ts";
 import "./serial/reader-worker.ts";
 import "./core/executor/worker.ts";

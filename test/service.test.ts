@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { loadCheckedConfig } from "../src/commands/check-config.ts";
 import { createLogger, MemoryLogDestination } from "../src/core/logger.ts";
 import { Service } from "../src/service.ts";
-import { stateOf } from "./devices/helpers.ts";
+import { stateOf } from "./engine/helpers.ts";
 
 const services: Service[] = [];
 afterEach(async () => {

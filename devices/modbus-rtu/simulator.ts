@@ -4,7 +4,7 @@
  * request split across reads still works. A request with a bad CRC or for another address gets no
  * reply, as on a real bus; an address listed in `silent` never answers.
  */
-import { crcValid, rtuFrame } from "../../src/devices/modbus/crc.ts";
+import { crcValid, rtuFrame } from "../../src/engine/modbus/crc.ts";
 
 export interface SimulatorPort {
   write(bytes: Uint8Array): void;

@@ -5,7 +5,7 @@
  * a UART's reads do.
  */
 import { readFileSync } from "node:fs";
-import { nmeaLine } from "../../src/devices/nmea/sentence.ts";
+import { nmeaLine } from "../../src/engine/nmea/sentence.ts";
 
 export interface SimulatorPort {
   write(bytes: Uint8Array): void;

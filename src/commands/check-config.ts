@@ -1,6 +1,6 @@
 import { ConfigError, type LoadedConfig, loadConfig, readConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
-import { deviceDefinitions } from "../devices/registry.ts";
+import { deviceDefinitions } from "../engine/registry.ts";
 import type { Output } from "./output.ts";
 
 /** Loads and validates a configuration with the models hearth knows; ConfigError names each bad path. */

@@ -1,4 +1,4 @@
-import { deviceDefinitions } from "../devices/registry.ts";
+import { deviceDefinitions } from "../engine/registry.ts";
 import type { Output } from "./output.ts";
 
 /** `hearth devices`: the models hearth knows, with their entities. */

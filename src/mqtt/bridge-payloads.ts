@@ -1,6 +1,6 @@
 import type { Hub } from "../core/hub.ts";
 import type { LoopStats } from "../core/loop-monitor.ts";
-import type { DeviceManager } from "../devices/manager.ts";
+import type { DeviceManager } from "../engine/manager.ts";
 import { VERSION } from "../version.ts";
 
 /** `<base>/bridge/devices`: every configured device with its entities. */

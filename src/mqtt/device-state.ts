@@ -1,5 +1,5 @@
 import type { StateMachine } from "../core/state-machine.ts";
-import type { Device } from "../devices/device.ts";
+import type { Device } from "../engine/device.ts";
 import { type Entity, STATE_UNAVAILABLE, STATE_UNKNOWN } from "../entities/entity.ts";
 
 /** One entity's value in `<base>/<device>`: a number, ON/OFF, text, `{state, brightness}` for a light, or null. */

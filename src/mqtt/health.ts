@@ -1,6 +1,6 @@
 import { clip } from "../core/clip.ts";
-import type { ConfigEntry, ConfigEntryState } from "../devices/config-entry.ts";
-import type { Device } from "../devices/device.ts";
+import type { ConfigEntry, ConfigEntryState } from "../engine/config-entry.ts";
+import type { Device } from "../engine/device.ts";
 
 /**
  * Seconds a device may take to be loaded and available, counted from hearth's start or from when the

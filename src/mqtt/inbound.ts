@@ -2,7 +2,7 @@ import { clip, CLIP_LENGTH } from "../core/clip.ts";
 import { Context } from "../core/context.ts";
 import type { Hub } from "../core/hub.ts";
 import type { Logger } from "../core/logger.ts";
-import type { DeviceManager } from "../devices/manager.ts";
+import type { DeviceManager } from "../engine/manager.ts";
 import { deviceState, entityValue } from "./device-state.ts";
 import { describeIssues, isRequestCommand, parseJson, REQUEST_SCHEMAS, type RequestCommand, salvageTransaction, SetObjectSchema, type Transaction } from "./payloads.ts";
 import { REQUEST_HANDLERS, type RequestContext } from "./requests.ts";

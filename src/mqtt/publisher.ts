@@ -1,6 +1,6 @@
 import type { Hub } from "../core/hub.ts";
 import type { Logger } from "../core/logger.ts";
-import type { DeviceManager } from "../devices/manager.ts";
+import type { DeviceManager } from "../engine/manager.ts";
 import type { StateStore } from "../storage/state-store.ts";
 import { bridgeDevices, bridgeInfo, type InfoSources } from "./bridge-payloads.ts";
 import type { MqttConnection } from "./client.ts";

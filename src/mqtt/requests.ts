@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import type { LogLevel } from "../core/logger.ts";
-import type { DeviceManager } from "../devices/manager.ts";
+import type { DeviceManager } from "../engine/manager.ts";
 import { bridgeDevices } from "./bridge-payloads.ts";
 import { MqttError } from "./errors.ts";
 import { REQUEST_SCHEMAS, type RequestCommand } from "./payloads.ts";

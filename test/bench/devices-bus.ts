@@ -11,12 +11,12 @@ import { join } from "node:path";
 import { Sdm120Simulator } from "../../devices/eastron-sdm120/simulator.ts";
 import { Hub } from "../../src/core/hub.ts";
 import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
-import { ModbusBus } from "../../src/devices/modbus/bus.ts";
-import { readRegisters } from "../../src/devices/modbus/pdu.ts";
-import { interFrameSilenceMs } from "../../src/devices/modbus/timing.ts";
-import { framingOf } from "../../src/devices/protocols.ts";
-import { readW1Slave } from "../../src/devices/onewire/read-task.ts";
-import { serialLinks } from "../../src/devices/ports.ts";
+import { ModbusBus } from "../../src/engine/modbus/bus.ts";
+import { readRegisters } from "../../src/engine/modbus/pdu.ts";
+import { interFrameSilenceMs } from "../../src/engine/modbus/timing.ts";
+import { framingOf } from "../../src/engine/protocols.ts";
+import { readW1Slave } from "../../src/engine/onewire/read-task.ts";
+import { serialLinks } from "../../src/engine/ports.ts";
 import { openPty } from "../../src/serial/pty.ts";
 import { type BenchResult, costRatio, roundRatio } from "./result.ts";
 
@@ -44,7 +44,7 @@ async function busRate(baud: number, seconds: number): Promise<number> {
     framing: framingOf({ protocol: "modbus" } as Parameters<typeof framingOf>[0]),
   });
   await link.open();
-  // As the modbus driver sets its bus up (src/devices/modbus/driver.ts).
+  // As the modbus driver sets its bus up (src/engine/modbus/driver.ts).
   const bus = ModbusBus.of(link, interFrameSilenceMs({ baud, data_bits: 8, parity: "none", stop_bits: 1 }));
   const signal = AbortSignal.timeout(seconds * 1000 + 5000);
   let done = 0;

@@ -8,8 +8,8 @@ import { join } from "node:path";
 import type { DeviceConfig } from "../../src/config/schema.ts";
 import { Hub } from "../../src/core/hub.ts";
 import { silentLogger } from "../../src/core/logger.ts";
-import { DeviceManager } from "../../src/devices/manager.ts";
-import { ConfiguredPorts, serialLinks } from "../../src/devices/ports.ts";
+import { DeviceManager } from "../../src/engine/manager.ts";
+import { ConfiguredPorts, serialLinks } from "../../src/engine/ports.ts";
 import type { BenchResult } from "./result.ts";
 
 

@@ -1,7 +1,7 @@
 import { afterEach, expect, test } from "bun:test";
 import type { HearthIoSimulator } from "../../devices/hearth-io/simulator.ts";
 import { isHearthError } from "../../src/core/errors.ts";
-import { deviceHub, stateOf } from "../devices/helpers.ts";
+import { deviceHub, stateOf } from "../engine/helpers.ts";
 
 // Issue 12: a bad value wiped the last good reading (`T temp=abc` → null), `up=-5` was accepted, and
 // `led=999999` silently became 255.

@@ -1,8 +1,8 @@
 import { afterEach, expect, test } from "bun:test";
 import type { HearthIoSimulator } from "../../devices/hearth-io/simulator.ts";
 import { isHearthError } from "../../src/core/errors.ts";
-import { MISSED_EXCHANGES_UNAVAILABLE } from "../../src/devices/device.ts";
-import { deviceHub, stateOf } from "../devices/helpers.ts";
+import { MISSED_EXCHANGES_UNAVAILABLE } from "../../src/engine/device.ts";
+import { deviceHub, stateOf } from "../engine/helpers.ts";
 
 // Issue 12, defect 7: with the board silent, 30 queued TOGGLEs delayed its going offline from 17.7 s
 // to 75.8 s, because the polls waited behind commands that each took the full timeout.

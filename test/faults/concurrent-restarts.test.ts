@@ -4,11 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadCheckedConfig } from "../../src/commands/check-config.ts";
 import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
-import { startSimulator } from "../../src/devices/ports.ts";
+import { startSimulator } from "../../src/engine/ports.ts";
 import { REQUEST_HANDLERS, type RequestContext } from "../../src/mqtt/requests.ts";
 import { Service } from "../../src/service.ts";
 import { Peer, startBroker } from "../mqtt/broker.ts";
-import { deviceHub, stateOf } from "../devices/helpers.ts";
+import { deviceHub, stateOf } from "../engine/helpers.ts";
 
 // Issue 12, defect 8: 20 device/restart requests at once all replied `ok`, but 6 reported setup_retry,
 // 1 not_loaded, 10 no state, and hearth logged 21 false "Serial port … is in use by another program"

@@ -1,7 +1,7 @@
 import { afterEach, expect, test } from "bun:test";
 import type { HearthIoSimulator } from "../../devices/hearth-io/simulator.ts";
-import { logStateChanges } from "../../src/devices/state-log.ts";
-import { deviceHub, stateOf } from "../devices/helpers.ts";
+import { logStateChanges } from "../../src/engine/state-log.ts";
+import { deviceHub, stateOf } from "../engine/helpers.ts";
 
 // Issue 12: a 64 KiB bad value made log lines of 160 KB (4.9 MB of log for the whole probe).
 

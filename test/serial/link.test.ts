@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ManualClock } from "../../src/core/clock.ts";
 import { Hub } from "../../src/core/hub.ts";
-import type { FrameLink } from "../../src/devices/link.ts";
+import type { FrameLink } from "../../src/engine/link.ts";
 import { isSerialError } from "../../src/serial/errors.ts";
 import type { Framing } from "../../src/serial/framing/framer.ts";
 import { slipEncode } from "../../src/serial/framing/slip.ts";

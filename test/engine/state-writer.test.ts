@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { Hub } from "../../src/core/hub.ts";
 import { EntityDescriptionSchema } from "../../src/entities/description.ts";
 import { Entity } from "../../src/entities/entity.ts";
-import { StateWriter } from "../../src/devices/state-writer.ts";
+import { StateWriter } from "../../src/engine/state-writer.ts";
 
 function setup(d: Record<string, unknown>) {
   const hub = new Hub();

@@ -3,21 +3,21 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { ModbusBusSimulator } from "../../devices/modbus-rtu/simulator.ts";
 import { isHearthError } from "../../src/core/errors.ts";
-import { DeviceError } from "../../src/devices/device-error.ts";
+import { DeviceError } from "../../src/engine/device-error.ts";
 import { Hub } from "../../src/core/hub.ts";
 import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
-import { ModbusBus } from "../../src/devices/modbus/bus.ts";
-import { rtuFrame } from "../../src/devices/modbus/crc.ts";
-import { isModbusError, ModbusError } from "../../src/devices/modbus/errors.ts";
-import { readBits, readRegisters, writeCoil, writeCoils, writeRegister, writeRegisters } from "../../src/devices/modbus/pdu.ts";
-import { decodeValue } from "../../src/devices/modbus/registers.ts";
-import type { FrameLink } from "../../src/devices/link.ts";
-import { serialLinks, startSimulator, type SimulatedPort } from "../../src/devices/ports.ts";
+import { ModbusBus } from "../../src/engine/modbus/bus.ts";
+import { rtuFrame } from "../../src/engine/modbus/crc.ts";
+import { isModbusError, ModbusError } from "../../src/engine/modbus/errors.ts";
+import { readBits, readRegisters, writeCoil, writeCoils, writeRegister, writeRegisters } from "../../src/engine/modbus/pdu.ts";
+import { decodeValue } from "../../src/engine/modbus/registers.ts";
+import type { FrameLink } from "../../src/engine/link.ts";
+import { serialLinks, startSimulator, type SimulatedPort } from "../../src/engine/ports.ts";
 import { openPty, type Pty } from "../../src/serial/pty.ts";
 import { deviceHub, stateOf } from "./helpers.ts";
 import { ManualClock } from "../../src/core/clock.ts";
-import { framingOf } from "../../src/devices/protocols.ts";
-import { expectedReplyLength, interFrameSilenceMs } from "../../src/devices/modbus/timing.ts";
+import { framingOf } from "../../src/engine/protocols.ts";
+import { expectedReplyLength, interFrameSilenceMs } from "../../src/engine/modbus/timing.ts";
 
 const PYTHON = "/usr/bin/python3";
 const PEER = join(import.meta.dir, "../../devices/modbus-rtu/peers/pymodbus_slaves.py");
@@ -315,8 +315,8 @@ describe("SDM120 meters on one bus (the simulator)", () => {
 });
 
 test("a generic device's register list is checked, and an error names its path in the options", async () => {
-  const { effectiveDefinition } = await import("../../src/devices/protocols.ts");
-  const { deviceDefinition } = await import("../../src/devices/registry.ts");
+  const { effectiveDefinition } = await import("../../src/engine/protocols.ts");
+  const { deviceDefinition } = await import("../../src/engine/registry.ts");
   const config = {
     id: "plc",
     model: "modbus-rtu",

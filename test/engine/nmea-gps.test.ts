@@ -2,7 +2,7 @@ import { afterEach, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { NmeaGpsSimulator } from "../../devices/nmea-gps/simulator.ts";
 import { isHearthError } from "../../src/core/errors.ts";
-import { nmeaLine, parseSentence } from "../../src/devices/nmea/sentence.ts";
+import { nmeaLine, parseSentence } from "../../src/engine/nmea/sentence.ts";
 import { deviceHub, stateOf } from "./helpers.ts";
 
 const captures = join(import.meta.dir, "../../devices/nmea-gps/captures");

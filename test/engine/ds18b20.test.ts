@@ -7,10 +7,10 @@ import { isHearthError } from "../../src/core/errors.ts";
 import { callback } from "../../src/core/job.ts";
 import { Hub } from "../../src/core/hub.ts";
 import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
-import { DeviceManager } from "../../src/devices/manager.ts";
-import { discoverProbes } from "../../src/devices/onewire/probes.ts";
-import { parseW1Slave } from "../../src/devices/onewire/w1-slave.ts";
-import { ConfiguredPorts, serialLinks } from "../../src/devices/ports.ts";
+import { DeviceManager } from "../../src/engine/manager.ts";
+import { discoverProbes } from "../../src/engine/onewire/probes.ts";
+import { parseW1Slave } from "../../src/engine/onewire/w1-slave.ts";
+import { ConfiguredPorts, serialLinks } from "../../src/engine/ports.ts";
 import { stateOf } from "./helpers.ts";
 
 const cleanups: Array<() => Promise<void> | void> = [];
