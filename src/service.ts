@@ -10,7 +10,7 @@ import { installSignalHandlers } from "./core/signals.ts";
 import { sharedReaderPool } from "./serial/reader-pool.ts";
 import { SystemdNotifier } from "./core/systemd-notify.ts";
 import { DeviceManager } from "./engine/manager.ts";
-import { ConfiguredPorts, serialLinks } from "./engine/ports.ts";
+import { ConfiguredPorts, serialTransports } from "./engine/ports.ts";
 import { logStateChanges } from "./engine/state-log.ts";
 import { VERSION } from "./version.ts";
 import { mqttPassword } from "./config/secrets.ts";
@@ -66,7 +66,7 @@ export class Service {
     sharedReaderPool.useLog(this.log.child({ component: "serial" }));
     this.monitor = new LoopMonitor({ hub: this.hub, slowThresholdMs: config.loop_monitor.slow_threshold_ms, blockingCalls: config.loop_monitor.blocking_calls });
     const deviceLog = this.log.child({ component: "devices" });
-    this.devices = new DeviceManager({ hub: this.hub, log: deviceLog, nodeId: config.node_id, links: serialLinks({ hub: this.hub, log: deviceLog }), ports: this.ports });
+    this.devices = new DeviceManager({ hub: this.hub, log: deviceLog, nodeId: config.node_id, transports: serialTransports({ hub: this.hub, log: deviceLog }), ports: this.ports });
   }
 
   /** Starts everything: the monitor, the devices (set up while the hub starts), then the hub. */

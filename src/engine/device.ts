@@ -12,7 +12,7 @@ import { parseCommand } from "../entities/commands.ts";
 import { Entity, type RawValue, STATE_UNAVAILABLE } from "../entities/entity.ts";
 import { DeviceError } from "./device-error.ts";
 import type { Driver, DriverContext, DriverFactory } from "./driver.ts";
-import type { FrameLink, LinkState } from "./link.ts";
+import type { Transport, LinkState } from "./transport.ts";
 import { StateWriter } from "./state-writer.ts";
 import "./events.ts";
 
@@ -36,7 +36,7 @@ export interface DeviceStats {
   garbage: number;
   /** Readings that were not a number, out of the model's range, or otherwise unfit for their entity: skipped. */
   badValues: number;
-  /** Frames its link skipped for being too long (on a shared bus, the bus's count). */
+  /** Frames its transport skipped for being too long (on a shared bus, the bus's count). */
   tooLong: number;
   reboots: number;
 }
@@ -47,14 +47,14 @@ export interface DeviceDeps {
   nodeId: string;
   config: DeviceConfig;
   definition: DeviceDefinition;
-  link: FrameLink;
+  transport: Transport;
   driverFactory: DriverFactory;
   /** Commands the device holds at most (default COMMAND_QUEUE_LIMIT). */
   queueLimit?: number;
 }
 
 /**
- * One configured device at run time: its entities, its driver on its link, a semaphore so one
+ * One configured device at run time: its entities, its driver on its transport, a semaphore so one
  * command or poll is on the wire at a time, a timeout on each, polling with jitter and back-off,
  * and its availability.
  */
@@ -130,15 +130,15 @@ export class Device {
 
   /** Its counters now. */
   get stats(): DeviceStats {
-    return { ...this.counters, tooLong: this.deps.link.droppedFrames ?? 0 };
+    return { ...this.counters, tooLong: this.deps.transport.droppedFrames ?? 0 };
   }
 
-  /** Starts the driver and polling; the link is already opening or open. */
+  /** Starts the driver and polling; the transport is already opening or open. */
   async start(): Promise<void> {
-    const { hub, link } = this.deps;
+    const { hub, transport } = this.deps;
     for (const entity of this.entities.values()) this.writer.markUnavailable(entity);
     this.driver = this.deps.driverFactory(this.driverContext());
-    this.unlisten.push(link.onState((state, error) => this.onLinkState(state, error)));
+    this.unlisten.push(transport.onState((state, error) => this.onLinkState(state, error)));
     await this.driver.start();
     this.pollTask = hub.createBackgroundTask((signal) => this.pollLoop(signal), { name: `poll ${this.id}` });
   }
@@ -267,7 +267,7 @@ export class Device {
   private async pollLoop(signal: AbortSignal): Promise<void> {
     let interval = this.pollInterval;
     for (;;) {
-      if (this.deps.link.state === "open" && this.driver !== undefined) {
+      if (this.deps.transport.state === "open" && this.driver !== undefined) {
         this.counters.polls++;
         try {
           await this.exclusive("poll", "poll", (s) => this.driver!.poll(s));
@@ -296,7 +296,7 @@ export class Device {
       this.log.info("Link open");
       this.wakePoll?.(); // poll at once rather than at the next interval
     } else if (state === "unavailable") {
-      this.setAvailable(false, `link unavailable${error ? `: ${error.message}` : ""}`);
+      this.setAvailable(false, `link to the device unavailable${error ? `: ${error.message}` : ""}`);
     }
   }
 
@@ -323,7 +323,7 @@ export class Device {
       config: this.config,
       definition: this.definition,
       entities: this.entities,
-      link: this.deps.link,
+      transport: this.deps.transport,
       log: this.log,
       report: (readings, attributes) => this.report(readings, attributes),
       rebooted: (info) => {
@@ -354,7 +354,7 @@ export class Device {
   private report(readings: ReadonlyMap<string, RawValue>, attributes?: ReadonlyMap<string, Record<string, unknown>>): void {
     // Anything the device says shows it is alive.
     this.unanswered = 0;
-    if (!this.available && this.deps.link.state === "open") this.setAvailable(true);
+    if (!this.available && this.deps.transport.state === "open") this.setAvailable(true);
     for (const [key, raw] of readings) {
       const entity = this.entities.get(key);
       if (entity === undefined) continue;

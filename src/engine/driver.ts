@@ -5,14 +5,14 @@ import type { LimitedLevel } from "../core/log-limiter.ts";
 import type { Logger } from "../core/logger.ts";
 import type { EntityCommand } from "../entities/commands.ts";
 import type { Entity, RawValue } from "../entities/entity.ts";
-import type { FrameLink } from "./link.ts";
+import type { Transport } from "./transport.ts";
 
-/** What a driver is given: its device's settings, its link, and where readings go. */
+/** What a driver is given: its device's settings, its transport, and where readings go. */
 export interface DriverContext {
   readonly config: DeviceConfig;
   readonly definition: DeviceDefinition;
   readonly entities: ReadonlyMap<string, Entity>;
-  readonly link: FrameLink;
+  readonly transport: Transport;
   readonly log: Logger;
   /** New readings, by entity key; `attributes` adds state attributes to some (a GPS location's latitude/longitude). */
   report(readings: ReadonlyMap<string, RawValue>, attributes?: ReadonlyMap<string, Record<string, unknown>>): void;

@@ -1,7 +1,7 @@
 /** Events of the device engine, added to the hub's event map. */
 declare module "../core/hub-events.ts" {
   interface HubEvents {
-    /** A device's availability changed: its link, or its answers to polls. */
+    /** A device's availability changed: its transport, or its answers to polls. */
     device_availability: { deviceId: string; available: boolean; reason?: string };
     /**
      * A device announced a (re)boot; `count` is how many boots this event stands for (1, or more when a

@@ -9,9 +9,9 @@ import { ConfigEntry, type ConfigEntryState } from "./config-entry.ts";
 import { Device } from "./device.ts";
 import { DeviceError } from "./device-error.ts";
 import type { DriverFactory } from "./driver.ts";
-import type { FrameLink, LinkFactory } from "./link.ts";
+import type { Transport, TransportFactory } from "./transport.ts";
 import { serialSettingsOf } from "../config/device-definition.ts";
-import { DRIVERS, effectiveDefinition, framingOf, ownLinkOf } from "./protocols.ts";
+import { DRIVERS, effectiveDefinition, framingOf, ownTransportOf } from "./protocols.ts";
 import { deviceDefinition } from "./registry.ts";
 
 /** Gives a device its port: a tty path as configured, or for `sim` a pseudo-terminal with the model's simulator on it. */
@@ -23,13 +23,13 @@ export interface DeviceManagerDeps {
   hub: Hub;
   log: Logger;
   nodeId: string;
-  links: LinkFactory;
+  transports: TransportFactory;
   ports: PortProvider;
   drivers?: Record<string, DriverFactory>;
 }
 
-interface SharedLink {
-  link: FrameLink;
+interface SharedTransport {
+  transport: Transport;
   users: Set<string>;
   release: Array<() => Promise<void>>;
 }
@@ -37,7 +37,7 @@ interface SharedLink {
 /** Set-up retries back off from 5 s to this many seconds. */
 export const MAX_SETUP_BACKOFF = 300;
 
-/** What a restart did: the device's state once it was over (`loaded`: its link is open and it runs). */
+/** What a restart did: the device's state once it was over (`loaded`: its transport is open and it runs). */
 export interface RestartResult {
   id: string;
   state: ConfigEntryState;
@@ -46,17 +46,17 @@ export interface RestartResult {
 /**
  * The configured devices as config entries (HA's ConfigEntries): sets each up concurrently, retries
  * the ones that fail without holding up the others, reloads only what changed, and unloads in reverse.
- * Devices on one port share one link.
+ * Devices on one port share one transport.
  */
 export class DeviceManager {
   readonly entries = new Map<string, ConfigEntry>();
   /** Every entity of every loaded device, by entity id (the platforms register them). */
   readonly entities = new Map<string, Entity>();
   private readonly deps: DeviceManagerDeps;
-  private readonly links = new Map<string, SharedLink>();
-  private readonly linksInMaking = new Map<string, Promise<FrameLink>>();
+  private readonly transports = new Map<string, SharedTransport>();
+  private readonly linksInMaking = new Map<string, Promise<Transport>>();
   private readonly retries = new Map<string, { cancel: () => void }>();
-  /** One per device: its set-up, restart, reload and unload never overlap (two links on one port would). */
+  /** One per device: its set-up, restart, reload and unload never overlap (two transports on one port would). */
   private readonly locks = new Map<string, Lock>();
   /** A restart of a device asked for while another runs: the requests that come meanwhile share it. */
   private readonly nextRestart = new Map<string, Promise<RestartResult>>();
@@ -126,7 +126,7 @@ export class DeviceManager {
   }
 
   /**
-   * Unloads one device and sets it up again (`device/restart`: reopens its link). Restarts of one device
+   * Unloads one device and sets it up again (`device/restart`: reopens its transport). Restarts of one device
    * run one after another; those asked for while one runs share the next, which starts after all of them
    * were asked. Resolves with the state it ended in, `loaded`; rejects with DEVICE_SETUP_FAILED (saying
    * the state, `setup_retry`, and why) when the set-up failed.
@@ -138,7 +138,7 @@ export class DeviceManager {
     const lock = this.lockOf(id);
     const run = (async () => {
       const release = await lock.acquire();
-      // From here on a new request needs a restart of its own: this one may already have closed the link.
+      // From here on a new request needs a restart of its own: this one may already have closed the transport.
       this.nextRestart.delete(id);
       try {
         return await this.restartEntry(id);
@@ -203,7 +203,7 @@ export class DeviceManager {
     this.entries.delete(id);
   }
 
-  /** Sets one entry up (HA's async_setup_entry): opens its link, starts its device, forwards its platforms. */
+  /** Sets one entry up (HA's async_setup_entry): opens its transport, starts its device, forwards its platforms. */
   async setupEntry(entry: ConfigEntry): Promise<boolean> {
     const { hub } = this.deps;
     const log = this.deps.log.child({ device: entry.id });
@@ -211,12 +211,12 @@ export class DeviceManager {
     entry.attempts++;
     let port: string | undefined;
     try {
-      const link = await this.linkFor(entry);
-      port = link.path;
-      if (link.state !== "open") await link.open();
+      const transport = await this.transportFor(entry);
+      port = transport.path;
+      if (transport.state !== "open") await transport.open();
       const factory = (this.deps.drivers ?? DRIVERS)[entry.definition.protocol];
       if (factory === undefined) throw new Error(`no driver for protocol ${entry.definition.protocol}`);
-      const device = new Device({ hub, log, nodeId: this.deps.nodeId, config: entry.config, definition: entry.definition, link, driverFactory: factory });
+      const device = new Device({ hub, log, nodeId: this.deps.nodeId, config: entry.config, definition: entry.definition, transport, driverFactory: factory });
       entry.runtime = { device, port };
       await this.forwardEntrySetups(entry, entry.platforms);
       await device.start();
@@ -249,7 +249,7 @@ export class DeviceManager {
     );
   }
 
-  /** Undoes setupEntry: stops the device, unregisters its entities, lets go of its link. */
+  /** Undoes setupEntry: stops the device, unregisters its entities, lets go of its transport. */
   async unloadEntry(entry: ConfigEntry): Promise<void> {
     entry.state = "unload_in_progress";
     const device = entry.runtime?.device;
@@ -261,7 +261,7 @@ export class DeviceManager {
       }
     }
     entry.runtime = undefined;
-    await this.releaseLink(entry.id);
+    await this.releaseTransport(entry.id);
     entry.state = "not_loaded";
   }
 
@@ -280,29 +280,29 @@ export class DeviceManager {
     this.retries.set(entry.id, { cancel: () => task.cancel("retry cancelled") });
   }
 
-  private async linkFor(entry: ConfigEntry): Promise<FrameLink> {
+  private async transportFor(entry: ConfigEntry): Promise<Transport> {
     // A sysfs device needs no port, unless simulated: then its port is the simulated probe's folder (below).
-    const own = entry.config.port === "sim" ? undefined : ownLinkOf(entry.definition, entry.config);
+    const own = entry.config.port === "sim" ? undefined : ownTransportOf(entry.definition, entry.config);
     if (own !== undefined) return own;
-    // Devices configured on the same port share its link (a Modbus bus); `sim` ports are never shared.
+    // Devices configured on the same port share its transport (a Modbus bus); `sim` ports are never shared.
     const key = entry.config.port === "sim" ? `sim:${entry.id}` : entry.config.port;
-    const shared = this.links.get(key);
+    const shared = this.transports.get(key);
     if (shared !== undefined) {
       shared.users.add(entry.id);
-      return shared.link;
+      return shared.transport;
     }
-    // Devices on one bus set up concurrently: the first makes the link, the others wait for it.
+    // Devices on one bus set up concurrently: the first makes the transport, the others wait for it.
     const making = this.linksInMaking.get(key);
     if (making !== undefined) {
       await making.catch(() => {});
-      return this.linkFor(entry);
+      return this.transportFor(entry);
     }
     const make = (async () => {
       const { path, release } = await this.deps.ports.acquire(entry);
       const serial = serialSettingsOf(entry.definition, entry.config);
-      const link = ownLinkOf(entry.definition, { ...entry.config, port: path }) ?? this.deps.links({ path, serial, framing: framingOf(entry.definition) });
-      this.links.set(key, { link, users: new Set([entry.id]), release: [release] });
-      return link;
+      const transport = ownTransportOf(entry.definition, { ...entry.config, port: path }) ?? this.deps.transports({ path, serial, framing: framingOf(entry.definition) });
+      this.transports.set(key, { transport, users: new Set([entry.id]), release: [release] });
+      return transport;
     })();
     this.linksInMaking.set(key, make);
     try {
@@ -312,12 +312,12 @@ export class DeviceManager {
     }
   }
 
-  private async releaseLink(deviceId: string): Promise<void> {
-    for (const [key, shared] of this.links) {
+  private async releaseTransport(deviceId: string): Promise<void> {
+    for (const [key, shared] of this.transports) {
       if (!shared.users.delete(deviceId) || shared.users.size > 0) continue;
-      this.links.delete(key);
+      this.transports.delete(key);
       try {
-        await shared.link.close();
+        await shared.transport.close();
       } finally {
         for (const release of shared.release) await release();
       }

@@ -4,11 +4,11 @@ import type { Logger } from "../core/logger.ts";
 import { SerialLink } from "../serial/link.ts";
 import { openPty, type Pty } from "../serial/pty.ts";
 import type { ConfigEntry } from "./config-entry.ts";
-import type { LinkFactory } from "./link.ts";
+import type { TransportFactory } from "./transport.ts";
 import type { PortProvider } from "./manager.ts";
 
-/** Links on real serial ports (termios, reader Workers, reconnect). */
-export function serialLinks(deps: { hub: Hub; log: Logger }): LinkFactory {
+/** Transports on real serial ports (termios, reader Workers, reconnect). */
+export function serialTransports(deps: { hub: Hub; log: Logger }): TransportFactory {
   return ({ path, serial, framing }) => new SerialLink({ hub: deps.hub, log: deps.log.child({ port: path }) }, { path, serial, framing });
 }
 

@@ -3,14 +3,14 @@ import type { DeviceConfig } from "../config/schema.ts";
 import { z } from "zod";
 import { DeviceError } from "./device-error.ts";
 import type { DriverFactory } from "./driver.ts";
-import type { Framing } from "./link.ts";
+import type { Framing } from "./transport.ts";
 import { LineDriver } from "./line/driver.ts";
 import { ModbusDriver } from "./modbus/driver.ts";
 import { replyComplete } from "./modbus/timing.ts";
 import { NmeaDriver } from "./nmea/driver.ts";
 import { OneWireDriver } from "./onewire/driver.ts";
-import { SysfsLink } from "./onewire/link.ts";
-import type { FrameLink } from "./link.ts";
+import { SysfsTransport } from "./onewire/sysfs-transport.ts";
+import type { Transport } from "./transport.ts";
 
 /** The driver of each protocol family. */
 export const DRIVERS: Record<DeviceDefinition["protocol"], DriverFactory> = {
@@ -33,13 +33,13 @@ export function framingOf(definition: DeviceDefinition): Framing {
       // as a reply is whole by its header's length and its CRC.
       return { kind: "gap", gapChars: 3.5, maxLength: 256, complete: replyComplete };
     case "onewire":
-      return { kind: "raw" }; // never used: sysfs devices have no serial link
+      return { kind: "raw" }; // never used: sysfs devices have no serial transport
   }
 }
 
-/** The link of a device that needs no serial port (a sysfs probe), or undefined for a serial device. */
-export function ownLinkOf(definition: DeviceDefinition, config: DeviceConfig): FrameLink | undefined {
-  return definition.protocol === "onewire" ? new SysfsLink(config.port) : undefined;
+/** The transport of a device that needs no serial port (a sysfs probe), or undefined for a serial device. */
+export function ownTransportOf(definition: DeviceDefinition, config: DeviceConfig): Transport | undefined {
+  return definition.protocol === "onewire" ? new SysfsTransport(config.port) : undefined;
 }
 
 /**

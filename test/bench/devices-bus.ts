@@ -16,7 +16,7 @@ import { readRegisters } from "../../src/engine/modbus/pdu.ts";
 import { interFrameSilenceMs } from "../../src/engine/modbus/timing.ts";
 import { framingOf } from "../../src/engine/protocols.ts";
 import { readW1Slave } from "../../src/engine/onewire/read-task.ts";
-import { serialLinks } from "../../src/engine/ports.ts";
+import { serialTransports } from "../../src/engine/ports.ts";
 import { openPty } from "../../src/serial/pty.ts";
 import { type BenchResult, costRatio, roundRatio } from "./result.ts";
 
@@ -38,7 +38,7 @@ async function busRate(baud: number, seconds: number): Promise<number> {
   const pty = openPty();
   const sim = new Sdm120Simulator({ write: (b) => void pty.write(b).catch(() => {}) }, { slaves: Array.from({ length: METERS }, (_, i) => i + 1), baud });
   const off = pty.listen({ data: (c) => sim.receive(c), error: () => {} });
-  const link = serialLinks({ hub, log })({
+  const link = serialTransports({ hub, log })({
     path: pty.path,
     serial: { baud, data_bits: 8, parity: "none", stop_bits: 1, rts_cts: false },
     framing: framingOf({ protocol: "modbus" } as Parameters<typeof framingOf>[0]),

@@ -9,7 +9,7 @@ import type { DeviceConfig } from "../../src/config/schema.ts";
 import { Hub } from "../../src/core/hub.ts";
 import { silentLogger } from "../../src/core/logger.ts";
 import { DeviceManager } from "../../src/engine/manager.ts";
-import { ConfiguredPorts, serialLinks } from "../../src/engine/ports.ts";
+import { ConfiguredPorts, serialTransports } from "../../src/engine/ports.ts";
 import type { BenchResult } from "./result.ts";
 
 
@@ -48,7 +48,7 @@ async function fleet(count: number): Promise<BenchResult[]> {
   const sims = await startSimulators(count);
   const log = silentLogger();
   const hub = new Hub({ log });
-  const manager = new DeviceManager({ hub, log, nodeId: "bench", links: serialLinks({ hub, log }), ports: new ConfiguredPorts() });
+  const manager = new DeviceManager({ hub, log, nodeId: "bench", transports: serialTransports({ hub, log }), ports: new ConfiguredPorts() });
   const configs: DeviceConfig[] = sims.paths.map((port, i) => ({ id: `board${i}`, model: "hearth-io", port, poll_interval: 1, options: {} }));
   await manager.setup(configs);
   await hub.start();
@@ -112,7 +112,7 @@ async function roundTrip(): Promise<BenchResult[]> {
 
   const log = silentLogger();
   const hub = new Hub({ log });
-  const manager = new DeviceManager({ hub, log, nodeId: "bench", links: serialLinks({ hub, log }), ports: new ConfiguredPorts() });
+  const manager = new DeviceManager({ hub, log, nodeId: "bench", transports: serialTransports({ hub, log }), ports: new ConfiguredPorts() });
   await manager.setup([{ id: "board", model: "hearth-io", port: sims.paths[0]!, poll_interval: 3600, options: {} }]);
   await hub.start();
   const device = manager.device("board")!;

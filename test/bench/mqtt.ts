@@ -17,7 +17,7 @@ import { MqttSchema } from "../../src/config/schema.ts";
 import { Hub } from "../../src/core/hub.ts";
 import { silentLogger } from "../../src/core/logger.ts";
 import { DeviceManager } from "../../src/engine/manager.ts";
-import { ConfiguredPorts, serialLinks } from "../../src/engine/ports.ts";
+import { ConfiguredPorts, serialTransports } from "../../src/engine/ports.ts";
 import { Bridge } from "../../src/mqtt/bridge.ts";
 import { startBroker } from "../mqtt/broker.ts";
 import { type BenchResult, costRatio, roundRatio } from "./result.ts";
@@ -46,7 +46,7 @@ export async function run(): Promise<BenchResult[]> {
   const log = silentLogger();
   const hub = new Hub({ log, stageTimeouts: { shutdownJobs: 2, cancel: 2, tracked: 2, finalWrite: 2, close: 2 } });
   const ports = new ConfiguredPorts();
-  const devices = new DeviceManager({ hub, log, nodeId: "bench", links: serialLinks({ hub, log }), ports });
+  const devices = new DeviceManager({ hub, log, nodeId: "bench", transports: serialTransports({ hub, log }), ports });
   const bridge = new Bridge({ hub, log, nodeId: "bench", devices, mqtt: MqttSchema.parse({ url: broker.url, base_topic: "hearth/bench", discovery: { enabled: false } }) });
   const subscriber = await mqtt.connectAsync(broker.url);
   const direct = await mqtt.connectAsync(broker.url);

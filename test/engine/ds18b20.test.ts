@@ -10,7 +10,7 @@ import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
 import { DeviceManager } from "../../src/engine/manager.ts";
 import { discoverProbes } from "../../src/engine/onewire/probes.ts";
 import { parseW1Slave } from "../../src/engine/onewire/w1-slave.ts";
-import { ConfiguredPorts, serialLinks } from "../../src/engine/ports.ts";
+import { ConfiguredPorts, serialTransports } from "../../src/engine/ports.ts";
 import { stateOf } from "./helpers.ts";
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -36,7 +36,7 @@ function sysfs(probes: Record<string, string>): string {
 async function probes(root: string, devices: Array<Partial<DeviceConfig> & { id: string }>) {
   const log = createLogger({ level: "debug", destination: new MemoryLogDestination() });
   const hub = new Hub({ log, stageTimeouts: { shutdownJobs: 2, cancel: 2, tracked: 2, finalWrite: 2, close: 2 } });
-  const manager = new DeviceManager({ hub, log, nodeId: "test", links: serialLinks({ hub, log }), ports: new ConfiguredPorts() });
+  const manager = new DeviceManager({ hub, log, nodeId: "test", transports: serialTransports({ hub, log }), ports: new ConfiguredPorts() });
   await manager.setup(devices.map((d) => ({ model: "ds18b20", port: "auto", options: { sysfs_root: root }, ...d }) as DeviceConfig));
   await hub.start();
   cleanups.push(async () => {
@@ -142,7 +142,7 @@ test("port: sim runs a simulated probe whose drifting temperature is read throug
   const log = createLogger({ level: "debug", destination: new MemoryLogDestination() });
   const hub = new Hub({ log, stageTimeouts: { shutdownJobs: 2, cancel: 2, tracked: 2, finalWrite: 2, close: 2 } });
   const ports = new ConfiguredPorts();
-  const manager = new DeviceManager({ hub, log, nodeId: "test", links: serialLinks({ hub, log }), ports });
+  const manager = new DeviceManager({ hub, log, nodeId: "test", transports: serialTransports({ hub, log }), ports });
   await manager.setup([{ id: "simprobe", model: "ds18b20", port: "sim", poll_interval: 0.05, options: { interval: 20, temperature: 18 } } as DeviceConfig]);
   await hub.start();
   cleanups.push(async () => {

@@ -11,8 +11,8 @@ import { rtuFrame } from "../../src/engine/modbus/crc.ts";
 import { isModbusError, ModbusError } from "../../src/engine/modbus/errors.ts";
 import { readBits, readRegisters, writeCoil, writeCoils, writeRegister, writeRegisters } from "../../src/engine/modbus/pdu.ts";
 import { decodeValue } from "../../src/engine/modbus/registers.ts";
-import type { FrameLink } from "../../src/engine/link.ts";
-import { serialLinks, startSimulator, type SimulatedPort } from "../../src/engine/ports.ts";
+import type { Transport } from "../../src/engine/transport.ts";
+import { serialTransports, startSimulator, type SimulatedPort } from "../../src/engine/ports.ts";
 import { openPty, type Pty } from "../../src/serial/pty.ts";
 import { deviceHub, stateOf } from "./helpers.ts";
 import { ManualClock } from "../../src/core/clock.ts";
@@ -36,7 +36,7 @@ async function masterOn(path: string, baud = 9600, clock?: ManualClock) {
   await hub.start();
   const serial = { baud, data_bits: 8, parity: "none", stop_bits: 1, rts_cts: false } as const;
   const definition = { protocol: "modbus" } as Parameters<typeof framingOf>[0];
-  const link: FrameLink = serialLinks({ hub, log })({ path, serial, framing: framingOf(definition) });
+  const link: Transport = serialTransports({ hub, log })({ path, serial, framing: framingOf(definition) });
   await link.open();
   cleanups.push(async () => {
     await link.close();

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ManualClock } from "../../src/core/clock.ts";
 import { Hub } from "../../src/core/hub.ts";
-import type { FrameLink } from "../../src/engine/link.ts";
+import type { Transport } from "../../src/engine/transport.ts";
 import { isSerialError } from "../../src/serial/errors.ts";
 import type { Framing } from "../../src/serial/framing/framer.ts";
 import { slipEncode } from "../../src/serial/framing/slip.ts";
@@ -139,8 +139,8 @@ describe("framed round trips", () => {
     expect(str(event.data.frame)).toBe("hello");
   });
 
-  test("a SerialLink is what the device engine takes as a FrameLink", () => {
-    const l: FrameLink = new SerialLink({ hub: new Hub() }, { path: "/dev/null", framing: { kind: "delimiter", delimiter: "\n" } });
+  test("a SerialLink is what the device engine takes as a Transport", () => {
+    const l: Transport = new SerialLink({ hub: new Hub() }, { path: "/dev/null", framing: { kind: "delimiter", delimiter: "\n" } });
     expect(l.state).toBe("closed");
   });
 });

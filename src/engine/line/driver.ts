@@ -48,7 +48,7 @@ export class LineDriver implements Driver {
   }
 
   async start(): Promise<void> {
-    this.unlisten = this.ctx.link.onFrame((frame) => this.onFrame(frame));
+    this.unlisten = this.ctx.transport.onFrame((frame) => this.onFrame(frame));
   }
 
   async stop(): Promise<void> {
@@ -115,7 +115,7 @@ export class LineDriver implements Driver {
           reject(err);
         },
       });
-      this.ctx.link.write(line).catch((err: Error) => {
+      this.ctx.transport.write(line).catch((err: Error) => {
         this.pending.delete(id);
         done();
         reject(err);

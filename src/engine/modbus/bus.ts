@@ -1,6 +1,6 @@
 import { Lock } from "../../core/semaphore.ts";
 import { abortReason } from "../../core/task.ts";
-import type { FrameLink } from "../link.ts";
+import type { Transport } from "../transport.ts";
 import { crcValid, rtuFrame } from "./crc.ts";
 import { ModbusError } from "./errors.ts";
 import { ReplyShapeError, type Request } from "./pdu.ts";
@@ -29,17 +29,17 @@ interface Pending {
   frame: (frame: Uint8Array) => void;
 }
 
-const buses = new WeakMap<FrameLink, ModbusBus>();
+const buses = new WeakMap<Transport, ModbusBus>();
 
 /**
- * A Modbus RTU master on one serial link. Every device on the link shares it, so its lock puts one
+ * A Modbus RTU master on one serial transport. Every device on the transport shares it, so its lock puts one
  * request on the wire at a time across all of them; a request holds the lock only until its own
  * reply or timeout, so a dead slave delays the others by its timeout and no more.
  */
 export class ModbusBus {
   readonly lock = new Lock();
   readonly stats: BusStats = { requests: 0, retries: 0, timeouts: 0, badCrc: 0, strays: 0 };
-  private readonly link: FrameLink;
+  private readonly transport: Transport;
   /** Milliseconds the line must stay quiet after a frame before the next request goes out. */
   silenceMs: number;
   private pending: Pending | undefined;
@@ -49,27 +49,27 @@ export class ModbusBus {
   /** What quiet() sleeps on; nobody stores to it, an abort notifies it. */
   private readonly bell = new Int32Array(new SharedArrayBuffer(4));
 
-  constructor(link: FrameLink, silenceMs = 0) {
-    this.link = link;
+  constructor(transport: Transport, silenceMs = 0) {
+    this.transport = transport;
     this.silenceMs = silenceMs;
   }
 
   /**
-   * The bus of a link: one per link, however many devices use it. Devices that ask for different
+   * The bus of a transport: one per transport, however many devices use it. Devices that ask for different
    * silences (they should not: they share the baud rate) get the longest.
    */
-  static of(link: FrameLink, silenceMs = 0): ModbusBus {
-    let bus = buses.get(link);
+  static of(transport: Transport, silenceMs = 0): ModbusBus {
+    let bus = buses.get(transport);
     if (bus === undefined) {
-      bus = new ModbusBus(link, silenceMs);
-      buses.set(link, bus);
+      bus = new ModbusBus(transport, silenceMs);
+      buses.set(transport, bus);
     } else bus.silenceMs = Math.max(bus.silenceMs, silenceMs);
     return bus;
   }
 
   /** Sends one request to `slave` under the bus lock and resolves with its decoded reply. */
   async request<T>(slave: number, request: Request<T>, options: RequestOptions): Promise<T> {
-    this.unlisten ??= this.link.onFrame((frame) => this.onFrame(frame));
+    this.unlisten ??= this.transport.onFrame((frame) => this.onFrame(frame));
     const release = await this.lock.acquire(options.signal);
     try {
       const attempts = request.idempotent ? 1 + (options.retries ?? 0) : 1;
@@ -149,7 +149,7 @@ export class ModbusBus {
           }
         },
       };
-      this.link.write(rtuFrame(slave, request.pdu)).catch((err: unknown) => finish(err));
+      this.transport.write(rtuFrame(slave, request.pdu)).catch((err: unknown) => finish(err));
     });
   }
 

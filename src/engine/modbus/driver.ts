@@ -34,7 +34,7 @@ export class ModbusDriver implements Driver {
   constructor(ctx: DriverContext) {
     this.ctx = ctx;
     this.definition = ctx.definition as ModbusDeviceDefinition;
-    this.bus = ModbusBus.of(ctx.link, interFrameSilenceMs(serialSettingsOf(ctx.definition, ctx.config)));
+    this.bus = ModbusBus.of(ctx.transport, interFrameSilenceMs(serialSettingsOf(ctx.definition, ctx.config)));
     const options = ctx.config.options;
     this.slave = Number(options.slave ?? this.definition.modbus.slave);
     this.timeoutMs = Number(options.response_timeout ?? this.definition.modbus.response_timeout) * 1000;

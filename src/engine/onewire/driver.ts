@@ -27,8 +27,8 @@ export class OneWireDriver implements Driver {
   }
 
   async start(): Promise<void> {
-    // A simulated probe (`port: sim`) is read from the folder its simulator made: the link's path.
-    let port = this.ctx.config.port === "sim" ? this.ctx.link.path : this.ctx.config.port;
+    // A simulated probe (`port: sim`) is read from the folder its simulator made: the transport's path.
+    let port = this.ctx.config.port === "sim" ? this.ctx.transport.path : this.ctx.config.port;
     if (port === "auto") {
       const found = await discoverProbes(this.root, this.definition.onewire.family);
       if (found.length !== 1) {

@@ -4,11 +4,11 @@ import type { LinkState } from "../serial/link-state.ts";
 
 export type { Framing, LinkState };
 
-/** What the device engine needs of a serial link: frames in, frames out, and its state. */
-export interface FrameLink {
+/** What the device engine needs of a serial transport: frames in, frames out, and its state. */
+export interface Transport {
   readonly path: string;
   readonly state: LinkState;
-  /** Frames skipped for being longer than the framing allows (a link without a framing has none). */
+  /** Frames skipped for being longer than the framing allows (a transport without a framing has none). */
   readonly droppedFrames?: number;
   open(): Promise<void>;
   close(): Promise<void>;
@@ -19,5 +19,5 @@ export interface FrameLink {
   onState(listener: (state: LinkState, error?: Error) => void): () => void;
 }
 
-/** Opens links; the engine gets one for each port (several devices on one bus share it). */
-export type LinkFactory = (options: { path: string; serial: SerialSettings; framing: Framing }) => FrameLink;
+/** Opens transports; the engine gets one for each port (several devices on one bus share it). */
+export type TransportFactory = (options: { path: string; serial: SerialSettings; framing: Framing }) => Transport;

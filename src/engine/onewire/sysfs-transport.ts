@@ -1,10 +1,10 @@
-import type { FrameLink, LinkState } from "../link.ts";
+import type { Transport, LinkState } from "../transport.ts";
 
 /**
- * The "link" of a sysfs device: nothing to open (the kernel's w1 driver owns the bus), always open,
+ * The "transport" of a sysfs device: nothing to open (the kernel's w1 driver owns the bus), always open,
  * no frames. It lets 1-Wire probes run on the same engine as serial devices.
  */
-export class SysfsLink implements FrameLink {
+export class SysfsTransport implements Transport {
   readonly state: LinkState = "open";
 
   constructor(readonly path: string) {}
