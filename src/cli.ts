@@ -12,7 +12,7 @@ import { simCommand } from "./commands/sim.ts";
 import { ConfigError } from "./config/load.ts";
 import type { Config } from "./config/schema.ts";
 import { isHearthError } from "./core/errors.ts";
-import { healthCommand } from "./mqtt/health-check.ts";
+import { healthCommand } from "./commands/health.ts";
 import { startService } from "./service.ts";
 import { VERSION } from "./version.ts";
 

@@ -10,7 +10,7 @@ import { installSignalHandlers } from "./core/signals.ts";
 import { sharedReaderPool } from "./serial/reader-pool.ts";
 import { SystemdNotifier } from "./core/systemd-notify.ts";
 import { DeviceManager } from "./engine/manager.ts";
-import { ConfiguredPorts, serialTransports } from "./engine/ports.ts";
+import { ConfiguredPorts, serialTransports } from "./engine/configured-ports.ts";
 import { logStateChanges } from "./engine/state-log.ts";
 import { VERSION } from "./version.ts";
 import { mqttPassword } from "./config/secrets.ts";
@@ -18,7 +18,7 @@ import { Bridge, type BridgeDeps } from "./mqtt/bridge.ts";
 import { SqliteOutbox } from "./storage/outbox.ts";
 import { StateStore } from "./storage/state-store.ts";
 import { join } from "node:path";
-import type { ConfigReloadResult, DeviceReloadResult } from "./mqtt/requests.ts";
+import type { ConfigReloadResult, DeviceReloadResult } from "./config/reload.ts";
 
 export interface ServiceOptions {
   /** The file the configuration came from (reloads read it again); undefined for the embedded defaults. */

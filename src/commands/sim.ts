@@ -1,5 +1,5 @@
 import { PROBE_SIMULATORS, type ProbeSimulator, SIMULATORS } from "../../devices/index.ts";
-import { type SimulatedPort, startSimulator } from "../engine/ports.ts";
+import { type SimulatedPort, startSimulator } from "../engine/configured-ports.ts";
 import type { Output } from "./output.ts";
 
 /**

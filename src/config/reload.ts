@@ -43,3 +43,9 @@ export function changedMqttKeys(current: Config, next: Config): string[] {
 function effective(mqtt: MqttConfig, nodeId: string): MqttConfig {
   return { ...mqtt, base_topic: baseTopicOf(mqtt, nodeId), client_id: clientIdOf(mqtt, nodeId) };
 }
+
+/** What `config/reload` did; `notes` say what it could not apply (node_id and mqtt settings wait for a restart). */
+export type ConfigReloadResult = { ok: true; added: string[]; removed: string[]; reloaded: string[]; notes?: string[] } | { ok: false; problems: string[] };
+
+/** What `device/reload` did: whether the device's entry had changed in the configuration. */
+export type DeviceReloadResult = { ok: true; changed: boolean } | { ok: false; problems: string[] };

@@ -4,7 +4,7 @@ import { EventBus } from "./event-bus.ts";
 import type { Event } from "./event.ts";
 import type { DedicatedWorker, DedicatedWorkerOptions } from "./executor/dedicated.ts";
 import { Executor, type ExecutorStats } from "./executor/executor.ts";
-import type { DedicatedTask, ExecutorTask } from "./executor/task.ts";
+import type { DedicatedTask, ExecutorTask } from "./executor/registered-task.ts";
 import type { HubEvents } from "./hub-events.ts";
 import { Job, type JobTarget, JobType } from "./job.ts";
 import { jobSlot } from "./job-slot.ts";

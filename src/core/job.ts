@@ -1,5 +1,5 @@
 import { HearthError } from "./errors.ts";
-import { type ExecutorTask, isExecutorTask } from "./executor/task.ts";
+import { type ExecutorTask, isExecutorTask } from "./executor/registered-task.ts";
 import { jobIdFor } from "./job-slot.ts";
 
 /** How a job runs: at once in the loop, as a task, or on the executor. */

@@ -1,6 +1,6 @@
 import type { DeviceDefinition } from "../config/device-definition.ts";
 import type { DeviceConfig } from "../config/schema.ts";
-import type { ExecutorTask } from "../core/executor/task.ts";
+import type { ExecutorTask } from "../core/executor/registered-task.ts";
 import type { LimitedLevel } from "../core/log-limiter.ts";
 import type { Logger } from "../core/logger.ts";
 import type { EntityCommand } from "../entities/commands.ts";

@@ -4,6 +4,7 @@ import type { DeviceManager } from "../engine/manager.ts";
 import { bridgeDevices } from "./bridge-payloads.ts";
 import { MqttError } from "./errors.ts";
 import { REQUEST_SCHEMAS, type RequestCommand } from "./payloads.ts";
+import type { ConfigReloadResult, DeviceReloadResult } from "../config/reload.ts";
 
 /** What the bridge requests act on. */
 export interface RequestContext {
@@ -20,12 +21,6 @@ export interface RequestContext {
   reloadDevice?: (id: string) => Promise<DeviceReloadResult>;
   setLogLevel: (level: LogLevel) => void;
 }
-
-/** What `config/reload` did; `notes` say what it could not apply (node_id and mqtt settings wait for a restart). */
-export type ConfigReloadResult = { ok: true; added: string[]; removed: string[]; reloaded: string[]; notes?: string[] } | { ok: false; problems: string[] };
-
-/** What `device/reload` did: whether the device's entry had changed in the configuration. */
-export type DeviceReloadResult = { ok: true; changed: boolean } | { ok: false; problems: string[] };
 
 type Body<C extends RequestCommand> = z.infer<(typeof REQUEST_SCHEMAS)[C]>;
 type Handler<C extends RequestCommand> = (body: Body<C>, ctx: RequestContext) => Promise<unknown> | unknown;

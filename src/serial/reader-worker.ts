@@ -6,7 +6,7 @@
  * facility's channel (context.post). This module must stay free of side effects: executor Workers import it.
  */
 import { ptr } from "bun:ffi";
-import { type DedicatedContext, dedicatedTask } from "../core/executor/task.ts";
+import { type DedicatedContext, dedicatedTask } from "../core/executor/registered-task.ts";
 import { errno, lib } from "./libc.ts";
 import {
   ACTIVE,

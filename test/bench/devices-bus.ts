@@ -16,7 +16,7 @@ import { readRegisters } from "../../src/engine/modbus/pdu.ts";
 import { interFrameSilenceMs } from "../../src/engine/modbus/timing.ts";
 import { framingOf } from "../../src/engine/protocols.ts";
 import { readW1Slave } from "../../src/engine/onewire/read-task.ts";
-import { serialTransports } from "../../src/engine/ports.ts";
+import { serialTransports } from "../../src/engine/configured-ports.ts";
 import { openPty } from "../../src/serial/pty.ts";
 import { type BenchResult, costRatio, roundRatio } from "./result.ts";
 

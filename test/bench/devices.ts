@@ -9,7 +9,7 @@ import type { DeviceConfig } from "../../src/config/schema.ts";
 import { Hub } from "../../src/core/hub.ts";
 import { silentLogger } from "../../src/core/logger.ts";
 import { DeviceManager } from "../../src/engine/manager.ts";
-import { ConfiguredPorts, serialTransports } from "../../src/engine/ports.ts";
+import { ConfiguredPorts, serialTransports } from "../../src/engine/configured-ports.ts";
 import type { BenchResult } from "./result.ts";
 
 

@@ -17,7 +17,7 @@ import { MqttSchema } from "../../src/config/schema.ts";
 import { Hub } from "../../src/core/hub.ts";
 import { silentLogger } from "../../src/core/logger.ts";
 import { DeviceManager } from "../../src/engine/manager.ts";
-import { ConfiguredPorts, serialTransports } from "../../src/engine/ports.ts";
+import { ConfiguredPorts, serialTransports } from "../../src/engine/configured-ports.ts";
 import { Bridge } from "../../src/mqtt/bridge.ts";
 import { startBroker } from "../mqtt/broker.ts";
 import { type BenchResult, costRatio, roundRatio } from "./result.ts";

@@ -1,4 +1,4 @@
-import type { ExecutorTask } from "../../src/core/executor/task.ts";
+import type { ExecutorTask } from "../../src/core/executor/registered-task.ts";
 import { Hub, type HubExecutor, type HubOptions } from "../../src/core/hub.ts";
 import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
 

@@ -10,7 +10,7 @@ import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
 import { DeviceManager } from "../../src/engine/manager.ts";
 import { discoverProbes } from "../../src/engine/onewire/probes.ts";
 import { parseW1Slave } from "../../src/engine/onewire/w1-slave.ts";
-import { ConfiguredPorts, serialTransports } from "../../src/engine/ports.ts";
+import { ConfiguredPorts, serialTransports } from "../../src/engine/configured-ports.ts";
 import { stateOf } from "./helpers.ts";
 
 const cleanups: Array<() => Promise<void> | void> = [];

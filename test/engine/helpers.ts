@@ -4,7 +4,7 @@ import { Hub } from "../../src/core/hub.ts";
 import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
 import type { State } from "../../src/core/state.ts";
 import { DeviceManager } from "../../src/engine/manager.ts";
-import { ConfiguredPorts, serialTransports } from "../../src/engine/ports.ts";
+import { ConfiguredPorts, serialTransports } from "../../src/engine/configured-ports.ts";
 
 /** A hub with a device manager on real ptys and serial links, as the service builds it; `clock` drives the hub's timers (a ManualClock for rate limits). */
 export async function deviceHub(devices: Array<Partial<DeviceConfig> & { id: string }>, options: { clock?: Clock } = {}) {

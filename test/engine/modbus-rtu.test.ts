@@ -12,7 +12,7 @@ import { isModbusError, ModbusError } from "../../src/engine/modbus/errors.ts";
 import { readBits, readRegisters, writeCoil, writeCoils, writeRegister, writeRegisters } from "../../src/engine/modbus/pdu.ts";
 import { decodeValue } from "../../src/engine/modbus/registers.ts";
 import type { Transport } from "../../src/engine/transport.ts";
-import { serialTransports, startSimulator, type SimulatedPort } from "../../src/engine/ports.ts";
+import { serialTransports, startSimulator, type SimulatedPort } from "../../src/engine/configured-ports.ts";
 import { openPty, type Pty } from "../../src/serial/pty.ts";
 import { deviceHub, stateOf } from "./helpers.ts";
 import { ManualClock } from "../../src/core/clock.ts";

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadCheckedConfig } from "../../src/commands/check-config.ts";
 import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
-import { startSimulator } from "../../src/engine/ports.ts";
+import { startSimulator } from "../../src/engine/configured-ports.ts";
 import { REQUEST_HANDLERS, type RequestContext } from "../../src/mqtt/requests.ts";
 import { Service } from "../../src/service.ts";
 import { Peer, startBroker } from "../mqtt/broker.ts";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { layoutOf, waitHealthy } from "../../deploy/lib/board.ts";
 import { Ssh } from "../../deploy/lib/ssh.ts";
 import { loadCheckedConfig } from "../../src/commands/check-config.ts";
-import { HEALTH_EXIT, healthCommand } from "../../src/mqtt/health-check.ts";
+import { HEALTH_EXIT, healthCommand } from "../../src/commands/health.ts";
 import { openPty } from "../../src/serial/pty.ts";
 import { broker, cleanUpAfterEach, configFile, hearth, peer, yaml } from "../mqtt/helpers.ts";
 

@@ -4,7 +4,7 @@ import { ManualClock } from "../../src/core/clock.ts";
 import { callback } from "../../src/core/job.ts";
 import { loadCheckedConfig } from "../../src/commands/check-config.ts";
 import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
-import { startSimulator } from "../../src/engine/ports.ts";
+import { startSimulator } from "../../src/engine/configured-ports.ts";
 import { Service } from "../../src/service.ts";
 import { Peer, startBroker } from "../mqtt/broker.ts";
 import { deviceHub, stateOf } from "../engine/helpers.ts";

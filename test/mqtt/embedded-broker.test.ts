@@ -3,7 +3,7 @@ import { loadCheckedConfig } from "../../src/commands/check-config.ts";
 import { silentLogger } from "../../src/core/logger.ts";
 import { EmbeddedBroker } from "../../src/mqtt/embedded-broker.ts";
 import { isMqttError } from "../../src/mqtt/errors.ts";
-import { healthCommand } from "../../src/mqtt/health-check.ts";
+import { healthCommand } from "../../src/commands/health.ts";
 import { freePort } from "./broker.ts";
 import { broker, cleanUpAfterEach, configFile, hearth, json, peer, yaml } from "./helpers.ts";
 

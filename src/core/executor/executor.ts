@@ -9,7 +9,7 @@ import { DedicatedWorker, type DedicatedWorkerOptions } from "./dedicated.ts";
 import { ThreadsafeHost } from "./loop-calls.ts";
 import { type PoolStats, WorkerPool } from "./pool.ts";
 import type { CallMessage } from "./protocol.ts";
-import { type DedicatedTask, type ExecutorTask, isDedicatedTask } from "./task.ts";
+import { type DedicatedTask, type ExecutorTask, isDedicatedTask } from "./registered-task.ts";
 
 /** What the hub makes its executor with. */
 export interface ExecutorOptions {

@@ -6,9 +6,9 @@
 import { isEmbeddedUrl } from "../compiled.ts";
 import { HearthError } from "../errors.ts";
 import { serializeError } from "./errors.ts";
-import type { Outbox } from "./outbox.ts";
+import type { OutcomeBatch } from "./outcome-batch.ts";
 import { ERROR, headerArgc, headerSlot, headerTaskId, headerWatched, OK, QUEUED, RUNNING, SKIPPED } from "./protocol.ts";
-import { importTaskModule, lookupExecutorTask } from "./task.ts";
+import { importTaskModule, lookupExecutorTask } from "./registered-task.ts";
 
 type TaskFn = (...args: unknown[]) => unknown;
 
@@ -36,7 +36,7 @@ export class JobRunner {
 
   constructor(
     private readonly slots: Int32Array,
-    private readonly outbox: Outbox,
+    private readonly outcomes: OutcomeBatch,
   ) {}
 
   /** Learns which module and name a task id stands for. */
@@ -53,7 +53,7 @@ export class JobRunner {
   /** Runs jobs in order until none is left or one has to be waited for. */
   run(): void {
     this.busy = false;
-    const { batches, outbox } = this;
+    const { batches, outcomes } = this;
     while (batches.length > 0) {
       const batch = batches[0]!;
       while (this.cursor < batch.length) {
@@ -63,13 +63,13 @@ export class JobRunner {
         const at = this.cursor + 1;
         this.cursor = at + argc;
         if (Atomics.compareExchange(this.slots, headerSlot(header), QUEUED, RUNNING) !== QUEUED) {
-          outbox.add(SKIPPED, undefined, ""); // withdrawn by the loop before it started
+          outcomes.add(SKIPPED, undefined, ""); // withdrawn by the loop before it started
           continue;
         }
         const name = this.names[taskId]![1];
         // Held outcomes must not wait behind a job that may be slow, nor behind one the loop is timing.
         const watched = headerWatched(header);
-        if (watched || !((this.scores[taskId] ?? 0) >= FAST_SCORE) || outbox.overdue()) outbox.flush();
+        if (watched || !((this.scores[taskId] ?? 0) >= FAST_SCORE) || outcomes.overdue()) outcomes.flush();
         const fn = this.fns[taskId] ?? this.find(taskId);
         const args = argc === 0 ? EMPTY : argc === 1 ? [batch[at]] : batch.slice(at, at + argc);
         if (fn === undefined) {
@@ -83,8 +83,8 @@ export class JobRunner {
           result = fn.apply(undefined, args);
         } catch (err) {
           this.took(taskId, start);
-          outbox.add(ERROR, serializeError(err), name);
-          if (watched) outbox.flush();
+          outcomes.add(ERROR, serializeError(err), name);
+          if (watched) outcomes.flush();
           continue;
         }
         if (isThenable(result)) {
@@ -97,13 +97,13 @@ export class JobRunner {
           return;
         }
         this.took(taskId, start);
-        outbox.add(OK, result, name);
-        if (watched) outbox.flush();
+        outcomes.add(OK, result, name);
+        if (watched) outcomes.flush();
       }
       batches.shift();
       this.cursor = 0;
     }
-    outbox.flush();
+    outcomes.flush();
   }
 
   private runAsync(fn: TaskFn, args: unknown[], name: string): void {
@@ -123,8 +123,8 @@ export class JobRunner {
   }
 
   private finishAsync(status: number, value: unknown, name: string): void {
-    this.outbox.add(status, value, name);
-    this.outbox.flush();
+    this.outcomes.add(status, value, name);
+    this.outcomes.flush();
     this.resume();
   }
 

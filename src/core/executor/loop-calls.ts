@@ -4,7 +4,7 @@ import type { Hub } from "../hub.ts";
 import { jobIdFor, jobSlot } from "../job-slot.ts";
 import { serializeError } from "./errors.ts";
 import { CALL_RESULT, type CallMessage, ERROR, OK } from "./protocol.ts";
-import { importTaskModule } from "./task.ts";
+import { importTaskModule } from "./registered-task.ts";
 import { lookupThreadsafeCallback, shuttingDown, type ThreadsafeCallback } from "./threadsafe.ts";
 
 /** Answers thread-safe calls from the executor's Workers. */

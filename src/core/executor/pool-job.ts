@@ -1,5 +1,5 @@
 /** One job of the pool, from submit until it settles. */
-import type { ExecutorTask } from "./task.ts";
+import type { ExecutorTask } from "./registered-task.ts";
 import type { PoolWorker } from "./pool-worker.ts";
 
 /** A job, its promise's settlers, and where it is: in the queue, or held by a Worker in a slot. */

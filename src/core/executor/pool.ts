@@ -11,7 +11,7 @@ import { type LatencyPercentiles, LatencyWindow } from "./latency.ts";
 import { PoolJob } from "./pool-job.ts";
 import { PoolWorker } from "./pool-worker.ts";
 import { CALL, type CallMessage, ERROR, FATAL, MAX_ARGS, OK, RUNNING } from "./protocol.ts";
-import { type ExecutorTask, isExecutorTask } from "./task.ts";
+import { type ExecutorTask, isExecutorTask } from "./registered-task.ts";
 
 /** What a pool is made with (by its Executor). */
 export interface WorkerPoolOptions {

@@ -13,7 +13,7 @@ import { HearthError } from "../errors.ts";
 import type { Hub } from "../hub.ts";
 import { reviveError, type SerializedError } from "./errors.ts";
 import { CALL, type CallMessage, OK } from "./protocol.ts";
-import { taskKey } from "./task.ts";
+import { taskKey } from "./registered-task.ts";
 
 const THREADSAFE_CALLBACK: unique symbol = Symbol.for("hearth.threadsafeCallback");
 

@@ -6,28 +6,28 @@
 import { CancelledError } from "../errors.ts";
 import { serializeError } from "./errors.ts";
 import { JobRunner, taskNotFound } from "./job-runner.ts";
-import { Outbox } from "./outbox.ts";
+import { OutcomeBatch } from "./outcome-batch.ts";
 import { CALL_RESULT, type CallMessage, DEFINE, type DefineMessage, ERROR, FATAL, type Init, OK, STOP, TASK_MESSAGE, type ToWorker } from "./protocol.ts";
-import { type DedicatedContext, importTaskModule, lookupDedicatedTask } from "./task.ts";
+import { type DedicatedContext, importTaskModule, lookupDedicatedTask } from "./registered-task.ts";
 import { attachThreadsafeChannel, settleThreadsafeCall } from "./threadsafe.ts";
 
 declare const self: Worker;
 
-const outbox = new Outbox((message) => self.postMessage(message));
+const outcomes = new OutcomeBatch((message) => self.postMessage(message));
 let runner: JobRunner | undefined;
 let stopDedicated: (() => void) | undefined;
 
 // An uncaught error ends this Worker: send what is held, then what killed it, so the loop can tell the job's owner.
 self.addEventListener("error", (event: ErrorEvent) => {
   try {
-    outbox.flush();
+    outcomes.flush();
     self.postMessage([FATAL, serializeError(event.error ?? new Error(event.message))]);
   } catch {
     // nothing more can be said
   }
 });
 // process.exit() in a job: the outcomes held for the jobs before it still go.
-process.on("exit", () => outbox.flush());
+process.on("exit", () => outcomes.flush());
 
 self.onmessage = (event: MessageEvent) => {
   if (runner === undefined && stopDedicated === undefined) {
@@ -46,7 +46,7 @@ self.onmessage = (event: MessageEvent) => {
 
 function init(data: Init): void {
   attachThreadsafeChannel((message: CallMessage) => self.postMessage(message), new Int32Array(data.closing));
-  if (data.kind === "pool") runner = new JobRunner(new Int32Array(data.slots), outbox);
+  if (data.kind === "pool") runner = new JobRunner(new Int32Array(data.slots), outcomes);
   else runDedicated(data.name, data.moduleUrl, data.task, data.args, new Int32Array(data.stop));
 }
 
@@ -69,12 +69,12 @@ function runDedicated(name: string, moduleUrl: string, taskName: string, args: u
     return task.fn(context, ...args);
   })().then(
     (value) => {
-      outbox.add(OK, value, taskName);
-      outbox.flush();
+      outcomes.add(OK, value, taskName);
+      outcomes.flush();
     },
     (err) => {
-      outbox.add(ERROR, serializeError(err), taskName);
-      outbox.flush();
+      outcomes.add(ERROR, serializeError(err), taskName);
+      outcomes.flush();
     },
   );
 }

@@ -1,7 +1,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { CancelledError, HearthError, isHearthError, TimeoutError } from "../../../src/core/errors.ts";
 import { reviveError, serializeError } from "../../../src/core/executor/errors.ts";
-import { executorTask } from "../../../src/core/executor/task.ts";
+import { executorTask } from "../../../src/core/executor/registered-task.ts";
 import type { Hub } from "../../../src/core/hub.ts";
 import { ProbeError, readMissing } from "./fixtures/tasks.ts";
 import { poolHub, rejection } from "./helpers.ts";

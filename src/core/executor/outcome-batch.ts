@@ -16,7 +16,7 @@ const MAX_HELD = 32;
 const MAX_HOLD_MS = 1;
 
 /** Holds and sends a Worker's outcomes, in order. */
-export class Outbox {
+export class OutcomeBatch {
   /** Flat: status, value, status, value, … */
   private held: unknown[] = [];
   /** The task name of each held outcome, for the error when a result cannot be cloned. */

@@ -2,10 +2,10 @@ import { readFile } from "node:fs/promises";
 import mqtt from "mqtt";
 import { baseTopicOf, type Config } from "../config/schema.ts";
 import { mqttPassword } from "../config/secrets.ts";
-import type { Output } from "../commands/output.ts";
-import { brokerOptions } from "./broker-url.ts";
-import { EMBEDDED_BROKER_PORT } from "./embedded-broker.ts";
-import { Topics } from "./topics.ts";
+import type { Output } from "./output.ts";
+import { brokerOptions } from "../mqtt/broker-url.ts";
+import { EMBEDDED_BROKER_PORT } from "../mqtt/embedded-broker.ts";
+import { Topics } from "../mqtt/topics.ts";
 
 /**
  * Exit codes of `hearth health`: 0 healthy, 1 running but unhealthy, 3 no answer (not running, or no
