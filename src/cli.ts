@@ -123,6 +123,10 @@ async function main(argv: string[]): Promise<number> {
           process.stderr.write(`hearth: ${err.message}\n`);
           return 1;
         }
+        if (isHearthError(err, "MQTT_BAD_EMBEDDED_PORT")) {
+          process.stderr.write(`hearth: ${err.message}\n`);
+          return 2;
+        }
         throw err;
       }
       return -1; // keeps running; the signal handlers exit

@@ -1,19 +1,23 @@
 import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadCheckedConfig } from "../src/commands/check-config.ts";
 import { createLogger, MemoryLogDestination } from "../src/core/logger.ts";
 import { Service } from "../src/service.ts";
 import { stateOf } from "./engine/helpers.ts";
+import { freePort } from "./mqtt/broker.ts";
 
 const services: Service[] = [];
+const folders: string[] = [];
 afterEach(async () => {
   for (const s of services.splice(0)) await s.stop();
+  for (const dir of folders.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 function configFile(): { path: string; write: (text: string) => void } {
   const dir = mkdtempSync(join(tmpdir(), "hearth-service-"));
+  folders.push(dir);
   const path = join(dir, "hearth.yaml");
   return { path, write: (text) => writeFileSync(path, text) };
 }
@@ -24,7 +28,8 @@ const board = (id: string, interval = 60000) => `  - id: ${id}\n    model: heart
 async function startFrom(file: { path: string }) {
   const logs = new MemoryLogDestination();
   const config = await loadCheckedConfig(file.path);
-  const service = new Service(config, { configFile: file.path, log: createLogger({ level: "debug", destination: logs }) });
+  // No mqtt.url: the embedded broker, on a free port rather than 1883.
+  const service = new Service(config, { configFile: file.path, log: createLogger({ level: "debug", destination: logs }), mqtt: { embeddedPort: await freePort() } });
   services.push(service);
   await service.start();
   return { service, logs };

@@ -4,7 +4,7 @@ import { baseTopicOf, type Config } from "../config/schema.ts";
 import { mqttPassword } from "../config/secrets.ts";
 import type { Output } from "./output.ts";
 import { brokerOptions } from "../mqtt/broker-url.ts";
-import { EMBEDDED_BROKER_PORT } from "../mqtt/embedded-broker.ts";
+import { embeddedBrokerPort } from "../mqtt/embedded-broker.ts";
 import { Topics } from "../mqtt/topics.ts";
 
 /**
@@ -29,7 +29,7 @@ interface HealthData {
  */
 export async function healthCommand(config: Config, output: Output, options: { json?: boolean; timeoutMs?: number; graceS?: number } = {}): Promise<number> {
   const topics = new Topics(baseTopicOf(config.mqtt, config.node_id));
-  const url = config.mqtt.url ?? `mqtt://127.0.0.1:${EMBEDDED_BROKER_PORT}`;
+  const url = config.mqtt.url ?? `mqtt://127.0.0.1:${embeddedBrokerPort()}`;
   const tls = config.mqtt.tls;
   const transaction = `health-${process.pid}-${Date.now()}`;
   const timeoutMs = options.timeoutMs ?? 5000;

@@ -3,8 +3,22 @@ import { Aedes } from "aedes";
 import type { Logger } from "../core/logger.ts";
 import { MqttError } from "./errors.ts";
 
-/** The port hearth's embedded broker listens on (MQTT's own). */
+/** The port hearth's embedded broker listens on (MQTT's own) unless HEARTH_MQTT_EMBEDDED_PORT says another. */
 export const EMBEDDED_BROKER_PORT = 1883;
+
+/**
+ * The embedded broker's port: HEARTH_MQTT_EMBEDDED_PORT when set (a second hearth on one machine, or a
+ * test that must not take 1883), else 1883. `hearth health` reads the same variable to find it.
+ */
+export function embeddedBrokerPort(env: Record<string, string | undefined> = process.env): number {
+  const given = env.HEARTH_MQTT_EMBEDDED_PORT;
+  if (given === undefined || given === "") return EMBEDDED_BROKER_PORT;
+  const port = Number(given);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new MqttError("MQTT_BAD_EMBEDDED_PORT", `HEARTH_MQTT_EMBEDDED_PORT must be a port number from 1 to 65535, not ${JSON.stringify(given.slice(0, 20))}`);
+  }
+  return port;
+}
 
 /**
  * An MQTT broker in hearth's own process (aedes), on 127.0.0.1, for a board with no broker configured.
@@ -28,7 +42,7 @@ export class EmbeddedBroker {
 
   async start(): Promise<void> {
     const host = this.deps.host ?? "127.0.0.1";
-    const wanted = this.deps.port ?? EMBEDDED_BROKER_PORT;
+    const wanted = this.deps.port ?? embeddedBrokerPort();
     const broker = await Aedes.createBroker();
     const server = createServer(broker.handle);
     await new Promise<void>((resolve, reject) => {

@@ -1,11 +1,16 @@
-import { expect, test } from "bun:test";
-import { closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { afterEach, expect, test } from "bun:test";
+import { closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { OutputReader } from "../helpers/output-reader.ts";
+import { freePort } from "../mqtt/broker.ts";
 
 const root = join(import.meta.dir, "..", "..");
 const bun = process.execPath;
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
 
 function hearth(...args: string[]) {
   const result = Bun.spawnSync([bun, join(root, "src/cli.ts"), ...args], { cwd: root, env: { ...process.env, HEARTH_LOG_FORMAT: "json" } });
@@ -14,6 +19,7 @@ function hearth(...args: string[]) {
 
 function yamlFile(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), "hearth-cli-"));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, "hearth.yaml");
   writeFileSync(file, text);
   return file;
@@ -80,7 +86,12 @@ test("devices lists the known models with their entities", () => {
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   test(`run with the embedded defaults starts, and stops cleanly with exit code 0 on ${signal}`, async () => {
-    const child = Bun.spawn([bun, join(root, "src/cli.ts"), "run"], { cwd: root, env: { ...process.env, HEARTH_LOG_FORMAT: "json" }, stdout: "pipe", stderr: "pipe" });
+    // The embedded broker on a free port, not MQTT's 1883 (which another broker on this machine may hold).
+    const port = await freePort();
+    const data = mkdtempSync(join(tmpdir(), "hearth-cli-"));
+    cleanups.push(() => rmSync(data, { recursive: true, force: true }));
+    const env = { ...process.env, HEARTH_LOG_FORMAT: "json", HEARTH_MQTT_EMBEDDED_PORT: String(port), HEARTH_DATA_DIR: data };
+    const child = Bun.spawn([bun, join(root, "src/cli.ts"), "run"], { cwd: root, env, stdout: "pipe", stderr: "pipe" });
     const stdout = new OutputReader(child.stdout);
     await stdout.waitFor("hearth is running");
     // The embedded defaults run a simulated hearth-io board: its readings show in the log.
