@@ -5,11 +5,12 @@ import { join } from "node:path";
 import { ConfigError, parseConfig } from "../../src/config/load.ts";
 import { mqttPassword } from "../../src/config/secrets.ts";
 import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const mqtt = (m: Record<string, unknown>) => parseConfig({ mqtt: m }).mqtt;
 
 test("the MQTT password comes from the environment first, then the file, then the YAML", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "hearth-secret-"));
+  const dir = tempDir("hearth-secret-");
   const file = join(dir, "mqtt-password");
   writeFileSync(file, "from-file\n", { mode: 0o600 });
   expect(await mqttPassword(mqtt({ password: "from-yaml", password_file: file }), { HEARTH_MQTT_PASSWORD: "from-env" })).toBe("from-env");

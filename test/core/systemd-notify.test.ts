@@ -15,6 +15,7 @@ import { builtBinary } from "../deploy/binary.ts";
 import { OutputReader } from "../helpers/output-reader.ts";
 import { Peer, startBroker, type TestBroker } from "../mqtt/broker.ts";
 import { loggedHub } from "./helpers.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const root = join(import.meta.dir, "..", "..");
 const PYTHON = Bun.which("python3");
@@ -93,9 +94,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), "hearth-notify-"));
-}
+const notifyDir = () => tempDir("hearth-notify-");
 
 async function receiver(address: string): Promise<Receiver> {
   const r = await Receiver.bind(address);
@@ -111,7 +110,7 @@ async function broker(): Promise<TestBroker> {
 
 /** `hearth run` in a child process, as systemd would start it, with `env` added to its environment. */
 function runHearth(mqttUrl: string, env: Record<string, string>, command = [process.execPath, join(root, "src/cli.ts")]) {
-  const dir = tempDir();
+  const dir = notifyDir();
   const config = join(dir, "hearth.yaml");
   writeFileSync(config, `node_id: notify-test\nlog_level: info\nmqtt:\n  url: ${mqttUrl}\ndevices: []\n`);
   const childEnv: Record<string, string | undefined> = { ...process.env, HEARTH_LOG_FORMAT: "json", HEARTH_DATA_DIR: dir, ...env };
@@ -131,7 +130,7 @@ withReceiver("hearth tells systemd READY=1 once it is running, with its own pid"
   const mqtt = await broker();
   const peer = await Peer.connect(mqtt.url, ["hearth/notify-test/bridge/state"]);
   cleanups.push(() => peer.close());
-  const systemd = await receiver(join(tempDir(), "notify"));
+  const systemd = await receiver(join(notifyDir(), "notify"));
   const { child } = runHearth(mqtt.url, { NOTIFY_SOCKET: systemd.address });
 
   const ready = await systemd.next("READY=1");
@@ -143,7 +142,7 @@ withReceiver("hearth tells systemd READY=1 once it is running, with its own pid"
 
 withReceiver("watchdog pings arrive every half WATCHDOG_USEC, and STOPPING=1 comes on SIGTERM", async () => {
   const mqtt = await broker();
-  const systemd = await receiver(join(tempDir(), "notify"));
+  const systemd = await receiver(join(notifyDir(), "notify"));
   const { child } = runHearth(mqtt.url, { NOTIFY_SOCKET: systemd.address, WATCHDOG_USEC: "2000000" });
   const ready = await systemd.next("READY=1");
   await Bun.sleep(4500); // long enough for four pings at the 1 s period
@@ -169,7 +168,7 @@ withReceiver(
   async () => {
     const binary = await builtBinary(process.arch === "arm64" ? "arm64" : "x64");
     const mqtt = await broker();
-    const systemd = await receiver(join(tempDir(), "notify"));
+    const systemd = await receiver(join(notifyDir(), "notify"));
     const { child } = runHearth(mqtt.url, { NOTIFY_SOCKET: systemd.address, WATCHDOG_USEC: "1000000" }, [binary]);
     expect((await systemd.next("READY=1")).pid).toBe(child.pid);
     await systemd.next("WATCHDOG=1");
@@ -192,7 +191,7 @@ withReceiver("an abstract NOTIFY_SOCKET (@name) works", async () => {
 
 withReceiver("without NOTIFY_SOCKET nothing is sent and nothing about systemd is logged", async () => {
   const mqtt = await broker();
-  const systemd = await receiver(join(tempDir(), "notify"));
+  const systemd = await receiver(join(notifyDir(), "notify"));
   const { child, out, err } = runHearth(mqtt.url, { WATCHDOG_USEC: "200000" });
   await out.waitFor("hearth is running");
   await Bun.sleep(500); // a watchdog would have pinged several times at 100 ms
@@ -212,7 +211,7 @@ test("a WATCHDOG_PID of another process means no pings from this one", async () 
 });
 
 withReceiver("a stuck event loop stops the watchdog pings", async () => {
-  const systemd = await receiver(join(tempDir(), "notify"));
+  const systemd = await receiver(join(notifyDir(), "notify"));
   const { hub } = loggedHub();
   const notifier = new SystemdNotifier({ hub, log: hub.log, env: { NOTIFY_SOCKET: systemd.address, WATCHDOG_USEC: "200000" } });
   await notifier.start();
@@ -233,7 +232,7 @@ test("a failing send is logged once and never thrown into the loop", async () =>
   const { hub } = loggedHub();
   const log = createLogger({ level: "debug", destination: logs });
   // A path nobody listens on: every sendto fails with ENOENT.
-  const notifier = new SystemdNotifier({ hub, log, env: { NOTIFY_SOCKET: join(tempDir(), "nobody"), WATCHDOG_USEC: "100000" } });
+  const notifier = new SystemdNotifier({ hub, log, env: { NOTIFY_SOCKET: join(notifyDir(), "nobody"), WATCHDOG_USEC: "100000" } });
   await notifier.start();
   await Bun.sleep(400);
   notifier.status("still here");

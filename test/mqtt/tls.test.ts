@@ -3,12 +3,13 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { broker, cleanUpAfterEach, configFile, hearth, peer, yaml } from "./helpers.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 cleanUpAfterEach();
 
 /** A throwaway CA and a server certificate it signed for 127.0.0.1, made with openssl. */
 async function throwawayCa(): Promise<{ dir: string; ca: string; cert: string; key: string }> {
-  const dir = mkdtempSync(join(tmpdir(), "hearth-tls-"));
+  const dir = tempDir("hearth-tls-");
   const run = async (...args: string[]) => {
     const p = Bun.spawn(["openssl", ...args], { cwd: dir, stdout: "ignore", stderr: "pipe" });
     if ((await p.exited) !== 0) throw new Error(`openssl ${args[0]} failed: ${await new Response(p.stderr).text()}`);

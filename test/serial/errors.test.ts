@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { BunBinding } from "../../src/serial/binding.ts";
 import { isSerialError } from "../../src/serial/errors.ts";
 import { openPty, type Pty } from "../../src/serial/pty.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const root = join(import.meta.dir, "..", "..");
 const ptys: Pty[] = [];
@@ -67,7 +68,7 @@ describe("typed errors at open", () => {
   });
 
   test("a regular file gives SERIAL_NOT_A_TTY", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "hearth-serial-"));
+    const dir = tempDir("hearth-serial-");
     const file = join(dir, "not-a-tty");
     await writeFile(file, "");
     expect(isSerialError(await openError({ path: file, baudRate: 9600 }), "SERIAL_NOT_A_TTY")).toBe(true);
