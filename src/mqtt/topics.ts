@@ -1,4 +1,4 @@
-/** The topics of hearth's MQTT API under one base (DESIGN.md, "MQTT topic API"). */
+/** The topics of hearth's MQTT API under one base (the README's topic table). */
 export class Topics {
   readonly base: string;
 

@@ -35,7 +35,7 @@ export function costRatio(value: number, limit: number, measure: Measure): numbe
   return measure === "rate" ? limit / value : value / limit;
 }
 
-/** Rounds a ratio for display and JSON (two decimals, as in DESIGN.md's example). */
+/** Rounds a ratio for display and JSON (two decimals). */
 export function roundRatio(ratio: number): number {
   return Math.round(ratio * 100) / 100;
 }
