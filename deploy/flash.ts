@@ -8,8 +8,8 @@
 import { readFileSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { loadCheckedConfig } from "../src/commands/check-config.ts";
-import { ConfigError } from "../src/config/load.ts";
+import { builtInCatalogue } from "../src/catalogue.ts";
+import { ConfigError, loadCheckedConfig } from "../src/config/load.ts";
 import type { Config } from "../src/config/schema.ts";
 import { VERSION } from "../src/version.ts";
 import { binaryName, checksumName, parseSums, sha256Of } from "./lib/release.ts";
@@ -121,7 +121,7 @@ function osName(tree: RootTree): string {
 
 async function checkConfig(file: string): Promise<Config> {
   try {
-    return await loadCheckedConfig(file);
+    return await loadCheckedConfig(file, builtInCatalogue().names());
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     throw new FlashError("CONFIG_INVALID", `${err.file ?? file}: invalid\n${err.problems.map((p) => `  ${p}`).join("\n")}`, { cause: err });

@@ -1,7 +1,9 @@
 /**
- * The device models hearth knows. Definitions are imported statically (Bun parses the YAML at build
- * time), so a compiled binary carries them and no file is read at run time.
+ * The device models built into hearth. Definitions are imported statically (Bun parses the YAML at build
+ * time), so a compiled binary carries them and no file is read at run time. src/catalogue.ts makes the
+ * engine's catalogue of them; nothing in src/ below the composition root imports this file.
  */
+import type { ProbeSimulatorFactory, SimulatorFactory } from "../src/engine/simulator.ts";
 import ds18b20 from "./ds18b20/device.yaml";
 import { Ds18b20Simulator } from "./ds18b20/simulator.ts";
 import eastronSdm120 from "./eastron-sdm120/device.yaml";
@@ -13,7 +15,7 @@ import { NmeaGpsSimulator } from "./nmea-gps/simulator.ts";
 import modbusRtu from "./modbus-rtu/device.yaml";
 import { ModbusBusSimulator } from "./modbus-rtu/simulator.ts";
 
-/** Each model's raw definition, validated by src/engine/registry.ts. */
+/** Each model's raw definition, checked by src/catalogue.ts. */
 export const DEFINITION_SOURCES: Record<string, unknown> = {
   "hearth-io": hearthIo,
   "nmea-gps": nmeaGps,
@@ -22,30 +24,15 @@ export const DEFINITION_SOURCES: Record<string, unknown> = {
   ds18b20,
 };
 
-/** A simulator as the engine runs it: bytes from the host in, bytes to the host through `port`. */
-export interface Simulator {
-  start(): void;
-  stop(): void;
-  receive(bytes: Uint8Array): void;
-}
-
 /** Each model's simulator, played on a pseudo-terminal for `port: sim` and `hearth sim <model>`. */
-export const SIMULATORS: Record<string, (port: { write(bytes: Uint8Array): void }, options: Record<string, unknown>) => Simulator> = {
+export const SIMULATORS: Record<string, SimulatorFactory> = {
   "hearth-io": (port, options) => new HearthIoSimulator(port, options),
   "nmea-gps": (port, options) => new NmeaGpsSimulator(port, options),
   "eastron-sdm120": (port, options) => new Sdm120Simulator(port, options),
   "modbus-rtu": (port, options) => new ModbusBusSimulator(port, options),
 };
 
-/** A simulated sysfs device: a probe folder in a temporary sysfs-like root, for `port: sim`. */
-export interface ProbeSimulator {
-  /** The probe's folder (absolute path): the device's port while it runs. */
-  readonly folder: string;
-  start(): void;
-  stop(): void;
-}
-
 /** Simulators of models read through sysfs files rather than a serial line (no pty). */
-export const PROBE_SIMULATORS: Record<string, (options: Record<string, unknown>) => ProbeSimulator> = {
+export const PROBE_SIMULATORS: Record<string, ProbeSimulatorFactory> = {
   ds18b20: (options) => new Ds18b20Simulator(options),
 };

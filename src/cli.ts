@@ -3,18 +3,21 @@ import "./preload.ts"; // first: see its comment
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { checkConfigCommand, loadCheckedConfig } from "./commands/check-config.ts";
+import { builtInCatalogue } from "./catalogue.ts";
+import { checkConfigCommand } from "./commands/check-config.ts";
 import { devicesCommand } from "./commands/devices.ts";
 import { processOutput } from "./commands/output.ts";
 import { portsCommand } from "./commands/ports.ts";
 import { schemaCommand } from "./commands/schema.ts";
 import { simCommand } from "./commands/sim.ts";
-import { ConfigError } from "./config/load.ts";
+import { ConfigError, loadCheckedConfig } from "./config/load.ts";
 import type { Config } from "./config/schema.ts";
 import { isHearthError } from "./core/errors.ts";
 import { healthCommand } from "./commands/health.ts";
+import { sharedReaderPool } from "./serial/reader-pool.ts";
 import { startService } from "./service.ts";
 import { VERSION } from "./version.ts";
+import { workerScript } from "./worker-entries.ts";
 
 const USAGE = `hearth ${VERSION} — serial devices on single-board computers, bridged to MQTT
 
@@ -54,7 +57,7 @@ async function boardConfig(): Promise<string | undefined> {
 /** The validated configuration, or undefined after printing why it is invalid (the caller exits 2). */
 async function configOrExit(file: string | undefined): Promise<Config | undefined> {
   try {
-    return await loadCheckedConfig(file);
+    return await loadCheckedConfig(file, builtInCatalogue().names());
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`hearth: invalid configuration\n${err.message}\n`);
@@ -94,13 +97,15 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${VERSION}\n`);
       return 0;
     case "check-config":
-      return checkConfigCommand(positionals[1] ?? values.config ?? (await boardConfig()), processOutput);
+      return checkConfigCommand(positionals[1] ?? values.config ?? (await boardConfig()), builtInCatalogue().names(), processOutput);
     case "schema":
       return schemaCommand(processOutput);
     case "sim":
-      return simCommand(positionals[1], { count: values.count, interval: values.interval }, processOutput);
+      // Its pseudo-terminals are read by reader Workers, which inside a binary start on the bundled entry.
+      sharedReaderPool.configure({ workerScript: workerScript("executor") });
+      return simCommand(builtInCatalogue(), positionals[1], { count: values.count, interval: values.interval }, processOutput);
     case "devices":
-      return devicesCommand(processOutput, { json: values.json });
+      return devicesCommand(builtInCatalogue(), processOutput, { json: values.json });
     case "ports":
       return portsCommand(processOutput, { json: values.json });
     case "health": {

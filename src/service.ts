@@ -1,5 +1,5 @@
-import { readCheckedConfig } from "./commands/check-config.ts";
-import { ConfigError, type LoadedConfig } from "./config/load.ts";
+import { builtInCatalogue } from "./catalogue.ts";
+import { ConfigError, type LoadedConfig, readCheckedConfig } from "./config/load.ts";
 import { reloadRefusal, restartNotes } from "./config/reload.ts";
 import type { Config } from "./config/schema.ts";
 import { Hub } from "./core/hub.ts";
@@ -9,10 +9,12 @@ import { LoopMonitor } from "./core/loop-monitor.ts";
 import { installSignalHandlers } from "./core/signals.ts";
 import { sharedReaderPool } from "./serial/reader-pool.ts";
 import { SystemdNotifier } from "./core/systemd-notify.ts";
+import type { ModelCatalogue } from "./engine/catalogue.ts";
 import { DeviceManager } from "./engine/manager.ts";
 import { ConfiguredPorts, serialTransports } from "./engine/configured-ports.ts";
 import { logStateChanges } from "./engine/state-log.ts";
 import { VERSION } from "./version.ts";
+import { workerScript } from "./worker-entries.ts";
 import { mqttPassword } from "./config/secrets.ts";
 import { Bridge, type BridgeDeps } from "./mqtt/bridge.ts";
 import { SqliteOutbox } from "./storage/outbox.ts";
@@ -29,6 +31,8 @@ export interface ServiceOptions {
   exit?: (code: number) => void;
   /** Where hearth keeps its database (the durable outbox); without it, queued messages live in memory only. */
   dataDir?: string;
+  /** The models its devices can be (default: the ones built into hearth, src/catalogue.ts). */
+  catalogue?: ModelCatalogue;
   /** Overrides of the MQTT bridge's parts (tests: the embedded broker's port, reconnect backoff, outbox). */
   mqtt?: Partial<Pick<BridgeDeps, "embeddedPort" | "backoff" | "birthDelayMs" | "outbox" | "infoInterval">>;
 }
@@ -38,7 +42,9 @@ export class Service {
   readonly hub: Hub;
   readonly log: Logger;
   readonly monitor: LoopMonitor;
-  readonly ports = new ConfiguredPorts();
+  /** The models its devices can be; reloaded configurations are checked against it. */
+  readonly catalogue: ModelCatalogue;
+  readonly ports: ConfiguredPorts;
   readonly devices: DeviceManager;
   /** hearth on MQTT: created here, started with the service, stopped as its last step. */
   bridge: Bridge | undefined;
@@ -51,10 +57,14 @@ export class Service {
     this.config = config;
     this.options = options;
     this.log = options.log ?? createLogger({ level: config.log_level, base: { node: config.node_id } });
+    this.catalogue = options.catalogue ?? builtInCatalogue();
+    // The Workers start on hearth's own entries (src/worker-entries.ts), which find them inside a binary too.
+    const executorScript = workerScript("executor");
     this.hub = new Hub({
       log: this.log,
       startTimeout: config.start_timeout,
       executorWorkers: config.executor.workers,
+      executorScript,
       stageTimeouts: {
         shutdownJobs: config.shutdown.shutdown_jobs,
         cancel: config.shutdown.cancel,
@@ -63,10 +73,23 @@ export class Service {
         close: config.shutdown.close,
       },
     });
-    sharedReaderPool.useLog(this.log.child({ component: "serial" }));
-    this.monitor = new LoopMonitor({ hub: this.hub, slowThresholdMs: config.loop_monitor.slow_threshold_ms, blockingCalls: config.loop_monitor.blocking_calls });
+    sharedReaderPool.configure({ log: this.log.child({ component: "serial" }), workerScript: executorScript });
+    this.monitor = new LoopMonitor({
+      hub: this.hub,
+      slowThresholdMs: config.loop_monitor.slow_threshold_ms,
+      blockingCalls: config.loop_monitor.blocking_calls,
+      watchdogScript: workerScript("loopWatchdog"),
+    });
     const deviceLog = this.log.child({ component: "devices" });
-    this.devices = new DeviceManager({ hub: this.hub, log: deviceLog, nodeId: config.node_id, transports: serialTransports({ hub: this.hub, log: deviceLog }), ports: this.ports });
+    this.ports = new ConfiguredPorts({ catalogue: this.catalogue });
+    this.devices = new DeviceManager({
+      hub: this.hub,
+      log: deviceLog,
+      nodeId: config.node_id,
+      catalogue: this.catalogue,
+      transports: serialTransports({ hub: this.hub, log: deviceLog }),
+      ports: this.ports,
+    });
   }
 
   /** Starts everything: the monitor, the devices (set up while the hub starts), then the hub. */
@@ -138,7 +161,7 @@ export class Service {
     const file = this.options.configFile;
     let loaded: LoadedConfig;
     try {
-      loaded = await readCheckedConfig(file);
+      loaded = await readCheckedConfig(file, this.catalogue.names());
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       return this.refuseReload(err.problems);
@@ -174,7 +197,7 @@ export class Service {
     if (this.options.configFile !== undefined) {
       let problems: string[];
       try {
-        const loaded = await readCheckedConfig(this.options.configFile);
+        const loaded = await readCheckedConfig(this.options.configFile, this.catalogue.names());
         source = loaded.config;
         const refusal = reloadRefusal(this.config, loaded);
         problems = refusal === undefined ? [] : [refusal];

@@ -1,6 +1,8 @@
 /**
  * Every script hearth starts a Worker on, named in one place: deploy/build gives each to
  * `bun build --compile` as an entry point, and workerScript() finds each from source and inside a binary.
+ * Only the composition root (src/service.ts, src/cli.ts) reads it: it hands the core what to start
+ * (HubOptions.executorScript, LoopMonitorOptions.watchdogScript), so core never loads application code.
  */
 import { EMBEDDED_ROOT, isEmbeddedUrl } from "./core/compiled.ts";
 
@@ -23,9 +25,4 @@ export function workerScript(entry: WorkerEntry): string {
   const path = WORKER_ENTRIES[entry];
   if (isEmbeddedUrl(import.meta.url)) return `${EMBEDDED_ROOT}${path.replace(/\.ts$/, ".js")}`;
   return new URL(`./${path}`, import.meta.url).href;
-}
-
-/** Starts a Worker on one of hearth's entries. */
-export function startWorker(entry: WorkerEntry): Worker {
-  return new Worker(workerScript(entry));
 }

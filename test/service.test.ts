@@ -2,7 +2,8 @@ import { afterEach, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadCheckedConfig } from "../src/commands/check-config.ts";
+import { builtInCatalogue } from "../src/catalogue.ts";
+import { loadCheckedConfig } from "../src/config/load.ts";
 import { createLogger, MemoryLogDestination } from "../src/core/logger.ts";
 import { Service } from "../src/service.ts";
 import { stateOf } from "./engine/helpers.ts";
@@ -27,7 +28,7 @@ const board = (id: string, interval = 60000) => `  - id: ${id}\n    model: heart
 
 async function startFrom(file: { path: string }) {
   const logs = new MemoryLogDestination();
-  const config = await loadCheckedConfig(file.path);
+  const config = await loadCheckedConfig(file.path, builtInCatalogue().names());
   // No mqtt.url: the embedded broker, on a free port rather than 1883.
   const service = new Service(config, { configFile: file.path, log: createLogger({ level: "debug", destination: logs }), mqtt: { embeddedPort: await freePort() } });
   services.push(service);

@@ -1,17 +1,6 @@
-import { ConfigError, type LoadedConfig, loadConfig, readConfig } from "../config/load.ts";
+import { ConfigError, readCheckedConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
-import { deviceDefinitions } from "../engine/registry.ts";
 import type { Output } from "./output.ts";
-
-/** Loads and validates a configuration with the models hearth knows; ConfigError names each bad path. */
-export function loadCheckedConfig(file: string | undefined): Promise<Config> {
-  return loadConfig(file, { models: [...deviceDefinitions().keys()] });
-}
-
-/** loadCheckedConfig, telling also which top-level keys the file gave. */
-export function readCheckedConfig(file: string | undefined): Promise<LoadedConfig> {
-  return readConfig(file, { models: [...deviceDefinitions().keys()] });
-}
 
 /** A summary of a valid configuration, secrets left out; `given` says which top-level keys the file had. */
 export function summarize(config: Config, file: string | undefined, given?: ReadonlySet<string>): string {
@@ -30,10 +19,10 @@ export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:/@]+):[^@/]*@/, "//$1:***@");
 }
 
-/** `hearth check-config [file]`: 0 and a summary when valid, 2 and every problem when not. */
-export async function checkConfigCommand(file: string | undefined, output: Output): Promise<number> {
+/** `hearth check-config [file]`: 0 and a summary when valid, 2 and every problem when not; `models`: the models hearth runs. */
+export async function checkConfigCommand(file: string | undefined, models: readonly string[], output: Output): Promise<number> {
   try {
-    const { config, given } = await readCheckedConfig(file);
+    const { config, given } = await readCheckedConfig(file, models);
     output.out(summarize(config, file, given));
     return 0;
   } catch (err) {

@@ -1,9 +1,9 @@
-import { deviceDefinitions } from "../engine/registry.ts";
+import type { ModelCatalogue } from "../engine/catalogue.ts";
 import type { Output } from "./output.ts";
 
-/** `hearth devices`: the models hearth knows, with their entities. */
-export function devicesCommand(output: Output, options: { json?: boolean } = {}): number {
-  const definitions = [...deviceDefinitions().values()];
+/** `hearth devices`: the models of the catalogue hearth runs with, with their entities. */
+export function devicesCommand(catalogue: ModelCatalogue, output: Output, options: { json?: boolean } = {}): number {
+  const definitions = catalogue.definitions();
   if (options.json) {
     output.out(`${JSON.stringify(definitions, null, 2)}\n`);
     return 0;

@@ -1,5 +1,6 @@
-import { PROBE_SIMULATORS, type ProbeSimulator, SIMULATORS } from "../../devices/index.ts";
+import type { ModelCatalogue } from "../engine/catalogue.ts";
 import { type SimulatedPort, startSimulator } from "../engine/configured-ports.ts";
+import type { ProbeSimulator } from "../engine/simulator.ts";
 import type { Output } from "./output.ts";
 
 /**
@@ -7,9 +8,15 @@ import type { Output } from "./output.ts";
  * line (configure it as a device's port): a new pseudo-terminal for a serial model, a probe folder in
  * a temporary sysfs-like root for a 1-Wire one. Runs until SIGINT or SIGTERM, then removes what it made.
  */
-export async function simCommand(model: string | undefined, options: { count?: string; interval?: string }, output: Output): Promise<number> {
-  if (model === undefined || (SIMULATORS[model] === undefined && PROBE_SIMULATORS[model] === undefined)) {
-    output.err(`hearth sim: name a model with a simulator: ${[...Object.keys(SIMULATORS), ...Object.keys(PROBE_SIMULATORS)].join(", ")}\n`);
+export async function simCommand(
+  catalogue: ModelCatalogue,
+  model: string | undefined,
+  options: { count?: string; interval?: string },
+  output: Output,
+): Promise<number> {
+  const simulated = catalogue.simulated();
+  if (model === undefined || !simulated.includes(model)) {
+    output.err(`hearth sim: name a model with a simulator: ${simulated.join(", ")}\n`);
     return 2;
   }
   const count = options.count === undefined ? 1 : Number(options.count);
@@ -33,7 +40,7 @@ export async function simCommand(model: string | undefined, options: { count?: s
   });
   const running: SimulatedPort[] = [];
   const probes: ProbeSimulator[] = [];
-  const probe = PROBE_SIMULATORS[model];
+  const probe = catalogue.get(model)?.probe;
   for (let i = 0; i < count; i++) {
     if (probe !== undefined) {
       // Distinct 1-Wire ids, as probes on one bus have: 28- and 12 hex digits.
@@ -42,7 +49,7 @@ export async function simCommand(model: string | undefined, options: { count?: s
       probes.push(sim);
       output.out(`${sim.folder}\n`);
     } else {
-      const sim = startSimulator(model, { ...simOptions, seed: i + 1 });
+      const sim = startSimulator(catalogue.simulator(model), { ...simOptions, seed: i + 1 });
       running.push(sim);
       output.out(`${sim.pty.path}\n`);
     }

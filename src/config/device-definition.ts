@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { entitySchemaWith } from "../entities/description.ts";
+import { entitySchemaWith } from "./entity-description.ts";
 
 /** Standard baud rates a tty takes (termios B-constants on Linux). */
 export const BAUD_RATES = [

@@ -141,6 +141,19 @@ export async function loadConfig(file?: string, context: ConfigContext = {}): Pr
   return (await readConfig(file, context)).config;
 }
 
+/**
+ * Reads and validates hearth.yaml against the models hearth can run (`models`: the names of the
+ * composition root's catalogue, src/catalogue.ts); ConfigError names each bad path.
+ */
+export function loadCheckedConfig(file: string | undefined, models: readonly string[]): Promise<Config> {
+  return loadConfig(file, { models });
+}
+
+/** loadCheckedConfig, telling also which top-level keys the file gave. */
+export function readCheckedConfig(file: string | undefined, models: readonly string[]): Promise<LoadedConfig> {
+  return readConfig(file, { models });
+}
+
 /** loadConfig, telling also which top-level keys the file gave (a reload tells `devices: []` from no devices key). */
 export async function readConfig(file?: string, context: ConfigContext = {}): Promise<LoadedConfig> {
   if (file === undefined) return { config: parseConfig(structuredClone(DEFAULT_CONFIG), undefined, context), given: new Set(Object.keys(DEFAULT_CONFIG)) };

@@ -9,7 +9,8 @@ export type CoreErrorCode =
   | "SEMAPHORE_RELEASED_TOO_OFTEN"
   | "LOCK_NOT_HELD"
   | "INVALID_ARGUMENT"
-  | "BLOCKING_CALL";
+  | "BLOCKING_CALL"
+  | "WORKER_SCRIPT_MISSING";
 
 /** The one error class of hearth: a `code` to branch on, a `cause` to log. */
 export class HearthError<Code extends string = string> extends Error {

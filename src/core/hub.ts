@@ -5,6 +5,7 @@ import type { Event } from "./event.ts";
 import type { DedicatedWorker, DedicatedWorkerOptions } from "./executor/dedicated.ts";
 import { Executor, type ExecutorStats } from "./executor/executor.ts";
 import type { DedicatedTask, ExecutorTask } from "./executor/registered-task.ts";
+import type { WorkerScript } from "./executor/spawn.ts";
 import type { HubEvents } from "./hub-events.ts";
 import { Job, type JobTarget, JobType } from "./job.ts";
 import { jobSlot } from "./job-slot.ts";
@@ -48,6 +49,8 @@ export interface HubOptions {
   executor?: (hub: Hub) => HubExecutor;
   /** Workers in the default executor's pool (config `executor.workers`); default: cores − 1, at least 1. */
   executorWorkers?: number;
+  /** What the default executor's Workers start on (the composition root's entry); default, from source only: core's own Worker loop. */
+  executorScript?: WorkerScript;
 }
 
 export interface CreateTaskOptions {
@@ -89,8 +92,8 @@ export class Hub {
     this.clock = options.clock ?? systemClock;
     this.startTimeout = options.startTimeout ?? 300;
     this.stageTimeouts = { ...DEFAULT_STAGE_TIMEOUTS, ...options.stageTimeouts };
-    const workers = options.executorWorkers;
-    this.executorFactory = options.executor ?? ((hub) => new Executor({ hub, workers }));
+    const { executorWorkers: workers, executorScript: script } = options;
+    this.executorFactory = options.executor ?? ((hub) => new Executor({ hub, workers, script }));
     this.bus = new EventBus<HubEvents>({
       log: this.log.child({ component: "bus" }),
       runJob: (job, event) => this.runJob(job, event),

@@ -2,14 +2,16 @@ import { type BlockingCallMode, setBlockingCallReporter } from "./blocking-calls
 import type { Hub } from "./hub.ts";
 import { callback } from "./job.ts";
 import { heartbeat, JOB_SLOT_BUFFER, jobNameOf, jobSlot, SLOT_BLOCKED, SLOT_STOP } from "./job-slot.ts";
+import { scriptOrOwn, type WorkerScript } from "./executor/spawn.ts";
 import type { Logger } from "./logger.ts";
-import { startWorker } from "../worker-entries.ts";
 
 export interface LoopMonitorOptions {
   /** A callback or task step holding the loop longer than this (ms) is logged by name. */
   slowThresholdMs?: number;
   /** What to do about blocking calls (sync fs, sleepSync, spawnSync) on the loop while running. */
   blockingCalls?: BlockingCallMode;
+  /** What the watchdog Worker starts on (the composition root's entry); default, from source only: ./loop-watchdog.ts. */
+  watchdogScript?: WorkerScript;
 }
 
 /** Loop lag figures, for bridge/info. */
@@ -36,6 +38,7 @@ export class LoopMonitor {
   readonly thresholdMs: number;
   readonly tickMs: number;
   private readonly blockingCalls: BlockingCallMode;
+  private readonly watchdogScript: WorkerScript | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
   private watchdog: Worker | undefined;
   private lastTick = 0;
@@ -52,18 +55,20 @@ export class LoopMonitor {
     // A tick four times per threshold: a late tick tells how long the loop was held to within a quarter of it.
     this.tickMs = Math.max(5, Math.floor(this.thresholdMs / 4));
     this.blockingCalls = deps.blockingCalls ?? "warn";
+    this.watchdogScript = deps.watchdogScript;
   }
 
   /** Starts ticking and the watchdog; reports blocking calls once the hub runs, until it closes. */
   async start(): Promise<void> {
     if (this.timer !== undefined) return;
+    const script = scriptOrOwn(this.watchdogScript, "./loop-watchdog.ts", import.meta.url, "loop watchdog");
     this.lastTick = Date.now();
     heartbeat[0] = this.lastTick;
     Atomics.store(jobSlot, SLOT_STOP, 0);
     Atomics.store(jobSlot, SLOT_BLOCKED, 0);
     this.timer = setInterval(() => this.tick(), this.tickMs);
     this.timer.unref();
-    const watchdog = startWorker("loopWatchdog");
+    const watchdog = new Worker(script);
     watchdog.unref();
     watchdog.postMessage({ buffer: JOB_SLOT_BUFFER, thresholdMs: this.thresholdMs, tickMs: this.tickMs });
     this.watchdog = watchdog;

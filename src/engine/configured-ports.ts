@@ -1,9 +1,10 @@
-import { PROBE_SIMULATORS, type ProbeSimulator, SIMULATORS, type Simulator } from "../../devices/index.ts";
 import type { Hub } from "../core/hub.ts";
 import type { Logger } from "../core/logger.ts";
 import { SerialLink } from "../serial/link.ts";
 import { openPty, type Pty } from "../serial/pty.ts";
+import type { ModelCatalogue } from "./catalogue.ts";
 import type { ConfigEntry } from "./config-entry.ts";
+import type { ProbeSimulator, Simulator, SimulatorFactory } from "./simulator.ts";
 import type { TransportFactory } from "./transport.ts";
 import type { PortProvider } from "./manager.ts";
 
@@ -19,10 +20,8 @@ export interface SimulatedPort {
   stop(): Promise<void>;
 }
 
-/** Starts a model's simulator on a new pseudo-terminal. */
-export function startSimulator(model: string, options: Record<string, unknown> = {}): SimulatedPort {
-  const make = SIMULATORS[model];
-  if (make === undefined) throw new Error(`no simulator for model ${model} (simulated models: ${Object.keys(SIMULATORS).join(", ")})`);
+/** Starts a model's simulator (`catalogue.simulator(model)`) on a new pseudo-terminal. */
+export function startSimulator(make: SimulatorFactory, options: Record<string, unknown> = {}): SimulatedPort {
   const pty = openPty();
   const simulator = make({ write: (bytes) => void pty.write(bytes).catch(() => {}) }, options);
   // The simulator consumes each chunk during the call, so the reader's view needs no copy.
@@ -43,16 +42,21 @@ export function startSimulator(model: string, options: Record<string, unknown> =
   };
 }
 
-/** Ports as configured; `sim` gets the model's simulator on a pseudo-terminal of its own. */
+/** Ports as configured; `sim` gets the model's simulator (from the catalogue) on a pseudo-terminal of its own. */
 export class ConfiguredPorts implements PortProvider {
   /** Simulators running for `sim` devices, by device id (tests reach in to press buttons). */
   readonly simulators = new Map<string, SimulatedPort>();
   /** Simulated sysfs probes (ds18b20) for `sim` devices, by device id; their port is the probe's folder. */
   readonly probes = new Map<string, ProbeSimulator>();
+  private readonly catalogue: ModelCatalogue;
+
+  constructor(deps: { catalogue: ModelCatalogue }) {
+    this.catalogue = deps.catalogue;
+  }
 
   async acquire(entry: ConfigEntry): Promise<{ path: string; release: () => Promise<void> }> {
     if (entry.config.port !== "sim") return { path: entry.config.port, release: async () => {} };
-    const makeProbe = PROBE_SIMULATORS[entry.config.model];
+    const makeProbe = this.catalogue.get(entry.config.model)?.probe;
     if (makeProbe !== undefined) {
       const probe = makeProbe(entry.config.options);
       probe.start();
@@ -65,7 +69,7 @@ export class ConfiguredPorts implements PortProvider {
         },
       };
     }
-    const sim = startSimulator(entry.config.model, entry.config.options);
+    const sim = startSimulator(this.catalogue.simulator(entry.config.model), entry.config.options);
     this.simulators.set(entry.id, sim);
     return {
       path: sim.pty.path,

@@ -12,7 +12,7 @@ import type { DriverFactory } from "./driver.ts";
 import type { Transport, TransportFactory } from "./transport.ts";
 import { serialSettingsOf } from "../config/device-definition.ts";
 import { DRIVERS, effectiveDefinition, framingOf, ownTransportOf } from "./protocols.ts";
-import { deviceDefinition } from "./registry.ts";
+import type { ModelCatalogue } from "./catalogue.ts";
 
 /** Gives a device its port: a tty path as configured, or for `sim` a pseudo-terminal with the model's simulator on it. */
 export interface PortProvider {
@@ -23,6 +23,8 @@ export interface DeviceManagerDeps {
   hub: Hub;
   log: Logger;
   nodeId: string;
+  /** The models it can set devices up as (the composition root's, src/catalogue.ts). */
+  catalogue: ModelCatalogue;
   transports: TransportFactory;
   ports: PortProvider;
   drivers?: Record<string, DriverFactory>;
@@ -188,7 +190,7 @@ export class DeviceManager {
   }
 
   private addEntry(config: DeviceConfig): ConfigEntry {
-    const definition = deviceDefinition(config.model);
+    const definition = this.deps.catalogue.definition(config.model);
     if (definition === undefined) throw new DeviceError("DEVICE_SETUP_FAILED", config.id, `unknown model ${config.model}`);
     const entry = new ConfigEntry(config, effectiveDefinition(definition, config));
     this.entries.set(entry.id, entry);

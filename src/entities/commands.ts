@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { clipJson } from "../core/clip.ts";
 import { HearthError } from "../core/errors.ts";
-import type { EntityDescription } from "./description.ts";
+import type { EntityDescription } from "../config/entity-description.ts";
 
 /** A command for one entity, validated against its kind and range; `value` is in the entity's own terms. */
 export type EntityCommand =

@@ -1,5 +1,5 @@
 import { type Attributes, MAX_STATE_LENGTH } from "../core/state.ts";
-import { type EntityDescription, type EntityKind, keyToName } from "./description.ts";
+import { type EntityDescription, type EntityKind, keyToName } from "../config/entity-description.ts";
 
 /** State values of entities that have no reading (yet). */
 export const STATE_UNKNOWN = "unknown";

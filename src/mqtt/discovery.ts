@@ -2,7 +2,7 @@ import type { Hub } from "../core/hub.ts";
 import type { Logger } from "../core/logger.ts";
 import type { ConfigEntry } from "../engine/config-entry.ts";
 import type { DeviceManager } from "../engine/manager.ts";
-import { type EntityDescription, keyToName } from "../entities/description.ts";
+import { type EntityDescription, keyToName } from "../config/entity-description.ts";
 import { VERSION } from "../version.ts";
 import type { Topics } from "./topics.ts";
 

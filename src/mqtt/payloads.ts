@@ -2,7 +2,7 @@ import { z } from "zod";
 import { clip } from "../core/clip.ts";
 import { LOG_LEVELS } from "../core/logger.ts";
 import { DeviceIdSchema } from "../config/schema.ts";
-import { EntityKeySchema } from "../entities/description.ts";
+import { EntityKeySchema } from "../config/entity-description.ts";
 
 /** A correlation id a caller sends and gets back (Zigbee2MQTT's `transaction`). */
 export const TransactionSchema = z.union([z.string().max(128), z.number()]);

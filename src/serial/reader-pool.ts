@@ -1,3 +1,4 @@
+import type { WorkerScript } from "../core/executor/spawn.ts";
 import { createLogger, type Logger } from "../core/logger.ts";
 import { ReaderThread } from "./reader-thread.ts";
 import { S_ERROR, S_HEAD, S_STALLED, S_TAIL, S_WANT_WRITE, slotWord } from "./reader-protocol.ts";
@@ -27,6 +28,11 @@ export interface ReaderPoolOptions {
   coalesceMs?: number;
   /** Where a reader Worker's failure is told (default: a logger of its own on stdout, as ports may open without a hub). */
   log?: Logger;
+  /**
+   * What a reader Worker starts on: the executor's entry, handed down by the composition root
+   * (src/worker-entries.ts); default, from source only: core's own Worker loop.
+   */
+  workerScript?: WorkerScript;
 }
 
 /** How many reader Workers run and how many ports they poll. */
@@ -123,6 +129,7 @@ export class ReaderPool {
   private readonly ringSize: number;
   private readonly coalesceMs: number;
   private logger: Logger | undefined;
+  private workerScript: WorkerScript | undefined;
   private readonly threads = new Set<ReaderThread>();
   private readonly stopping = new Set<Promise<void>>();
 
@@ -131,15 +138,20 @@ export class ReaderPool {
     this.ringSize = options.ringSize ?? 64 * 1024;
     this.coalesceMs = options.coalesceMs ?? 0;
     this.logger = options.log;
+    this.workerScript = options.workerScript;
   }
 
   private get log(): Logger {
     return this.logger ?? defaultLog();
   }
 
-  /** Tells reader failures through `log` from now on (the service's, so its lines look like the rest). */
-  useLog(log: Logger): void {
-    this.logger = log;
+  /**
+   * From now on: tells reader failures through `log` (the service's, so its lines look like the rest),
+   * and starts reader Workers on `workerScript` (the composition root's executor entry).
+   */
+  configure(options: Pick<ReaderPoolOptions, "log" | "workerScript">): void {
+    if (options.log !== undefined) this.logger = options.log;
+    if (options.workerScript !== undefined) this.workerScript = options.workerScript;
   }
 
   /** Starts polling `fd` for `consumer`, on a Worker with a free slot or a new one. */
@@ -149,7 +161,7 @@ export class ReaderPool {
       const slot = thread.add(fd, consumer);
       if (slot >= 0) return new ReaderSlot(thread, slot);
     }
-    const thread = new ReaderThread(this.portsPerWorker, this.ringSize, this.coalesceMs, (t) => this.retire(t), this.log);
+    const thread = new ReaderThread(this.portsPerWorker, this.ringSize, this.coalesceMs, (t) => this.retire(t), this.log, this.workerScript);
     this.threads.add(thread);
     return new ReaderSlot(thread, thread.add(fd, consumer));
   }

@@ -1,4 +1,5 @@
 import { type DedicatedWorker, startDedicatedWorker } from "../core/executor/dedicated.ts";
+import type { WorkerScript } from "../core/executor/spawn.ts";
 import type { Logger } from "../core/logger.ts";
 import { lib } from "./libc.ts";
 import type { ReaderConsumer } from "./reader-pool.ts";
@@ -52,6 +53,7 @@ export class ReaderThread {
     coalesceMs: number,
     private readonly onEmpty: (thread: ReaderThread) => Promise<void>,
     log: Logger,
+    script: WorkerScript | undefined,
   ) {
     this.control = new Int32Array(new SharedArrayBuffer((HEADER_WORDS + slots * SLOT_WORDS) * 4));
     this.rings = new Uint8Array(new SharedArrayBuffer(slots * ringSize));
@@ -61,6 +63,7 @@ export class ReaderThread {
     this.worker = startDedicatedWorker(serialReaderLoop, [start], {
       name: "serial reader",
       log,
+      script,
       onMessage: (events) => this.dispatch(events as number[]),
       onStop: () => {
         // The facility has set the loop's stop flag; a forced wake makes its poll(2) return to see it.

@@ -9,6 +9,7 @@ import type { DeviceConfig } from "../../src/config/schema.ts";
 import { Hub } from "../../src/core/hub.ts";
 import { silentLogger } from "../../src/core/logger.ts";
 import { DeviceManager } from "../../src/engine/manager.ts";
+import { builtInCatalogue } from "../../src/catalogue.ts";
 import { ConfiguredPorts, serialTransports } from "../../src/engine/configured-ports.ts";
 import type { BenchResult } from "./result.ts";
 
@@ -48,7 +49,7 @@ async function fleet(count: number): Promise<BenchResult[]> {
   const sims = await startSimulators(count);
   const log = silentLogger();
   const hub = new Hub({ log });
-  const manager = new DeviceManager({ hub, log, nodeId: "bench", transports: serialTransports({ hub, log }), ports: new ConfiguredPorts() });
+  const manager = new DeviceManager({ hub, log, nodeId: "bench", catalogue: builtInCatalogue(), transports: serialTransports({ hub, log }), ports: new ConfiguredPorts({ catalogue: builtInCatalogue() }) });
   const configs: DeviceConfig[] = sims.paths.map((port, i) => ({ id: `board${i}`, model: "hearth-io", port, poll_interval: 1, options: {} }));
   await manager.setup(configs);
   await hub.start();
@@ -112,7 +113,7 @@ async function roundTrip(): Promise<BenchResult[]> {
 
   const log = silentLogger();
   const hub = new Hub({ log });
-  const manager = new DeviceManager({ hub, log, nodeId: "bench", transports: serialTransports({ hub, log }), ports: new ConfiguredPorts() });
+  const manager = new DeviceManager({ hub, log, nodeId: "bench", catalogue: builtInCatalogue(), transports: serialTransports({ hub, log }), ports: new ConfiguredPorts({ catalogue: builtInCatalogue() }) });
   await manager.setup([{ id: "board", model: "hearth-io", port: sims.paths[0]!, poll_interval: 3600, options: {} }]);
   await hub.start();
   const device = manager.device("board")!;

@@ -17,6 +17,7 @@ import { MqttSchema } from "../../src/config/schema.ts";
 import { Hub } from "../../src/core/hub.ts";
 import { silentLogger } from "../../src/core/logger.ts";
 import { DeviceManager } from "../../src/engine/manager.ts";
+import { builtInCatalogue } from "../../src/catalogue.ts";
 import { ConfiguredPorts, serialTransports } from "../../src/engine/configured-ports.ts";
 import { Bridge } from "../../src/mqtt/bridge.ts";
 import { startBroker } from "../mqtt/broker.ts";
@@ -45,8 +46,8 @@ export async function run(): Promise<BenchResult[]> {
   const broker = await startBroker();
   const log = silentLogger();
   const hub = new Hub({ log, stageTimeouts: { shutdownJobs: 2, cancel: 2, tracked: 2, finalWrite: 2, close: 2 } });
-  const ports = new ConfiguredPorts();
-  const devices = new DeviceManager({ hub, log, nodeId: "bench", transports: serialTransports({ hub, log }), ports });
+  const ports = new ConfiguredPorts({ catalogue: builtInCatalogue() });
+  const devices = new DeviceManager({ hub, log, nodeId: "bench", catalogue: builtInCatalogue(), transports: serialTransports({ hub, log }), ports });
   const bridge = new Bridge({ hub, log, nodeId: "bench", devices, mqtt: MqttSchema.parse({ url: broker.url, base_topic: "hearth/bench", discovery: { enabled: false } }) });
   const subscriber = await mqtt.connectAsync(broker.url);
   const direct = await mqtt.connectAsync(broker.url);

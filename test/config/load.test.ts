@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError, loadConfig, parseConfig, readConfig } from "../../src/config/load.ts";
+import { ConfigError, loadCheckedConfig, loadConfig, parseConfig, readCheckedConfig, readConfig } from "../../src/config/load.ts";
 
 const models = ["hearth-io"];
 
@@ -126,6 +126,21 @@ test("readConfig tells the keys the file gave from the defaults, and an empty fi
     const { config, given } = await readConfig(file);
     expect([...given]).toEqual(["node_id", "devices"]);
     expect(config.mqtt.max_payload).toBe(65536); // a missing section gets its schema's own defaults
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("loadCheckedConfig and readCheckedConfig check each device's model against the names they are given", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hearth-config-"));
+  try {
+    const file = join(dir, "hearth.yaml");
+    writeFileSync(file, "devices:\n  - { id: board, model: hearth-io, port: sim }\n");
+    expect((await loadCheckedConfig(file, ["hearth-io"])).devices[0]?.model).toBe("hearth-io");
+    expect([...(await readCheckedConfig(file, ["hearth-io"])).given]).toEqual(["devices"]);
+    const err = await loadCheckedConfig(file, ["nmea-gps", "ds18b20"]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).problems).toEqual(['devices[0].model: unknown model "hearth-io"; known models: nmea-gps, ds18b20']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -10,6 +10,7 @@ import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
 import { DeviceManager } from "../../src/engine/manager.ts";
 import { discoverProbes } from "../../src/engine/onewire/probes.ts";
 import { parseW1Slave } from "../../src/engine/onewire/w1-slave.ts";
+import { builtInCatalogue } from "../../src/catalogue.ts";
 import { ConfiguredPorts, serialTransports } from "../../src/engine/configured-ports.ts";
 import { stateOf } from "./helpers.ts";
 
@@ -36,7 +37,7 @@ function sysfs(probes: Record<string, string>): string {
 async function probes(root: string, devices: Array<Partial<DeviceConfig> & { id: string }>) {
   const log = createLogger({ level: "debug", destination: new MemoryLogDestination() });
   const hub = new Hub({ log, stageTimeouts: { shutdownJobs: 2, cancel: 2, tracked: 2, finalWrite: 2, close: 2 } });
-  const manager = new DeviceManager({ hub, log, nodeId: "test", transports: serialTransports({ hub, log }), ports: new ConfiguredPorts() });
+  const manager = new DeviceManager({ hub, log, nodeId: "test", catalogue: builtInCatalogue(), transports: serialTransports({ hub, log }), ports: new ConfiguredPorts({ catalogue: builtInCatalogue() }) });
   await manager.setup(devices.map((d) => ({ model: "ds18b20", port: "auto", options: { sysfs_root: root }, ...d }) as DeviceConfig));
   await hub.start();
   cleanups.push(async () => {
@@ -141,8 +142,8 @@ test("a probe read that blocks runs off the loop: the loop keeps working until t
 test("port: sim runs a simulated probe whose drifting temperature is read through the executor", async () => {
   const log = createLogger({ level: "debug", destination: new MemoryLogDestination() });
   const hub = new Hub({ log, stageTimeouts: { shutdownJobs: 2, cancel: 2, tracked: 2, finalWrite: 2, close: 2 } });
-  const ports = new ConfiguredPorts();
-  const manager = new DeviceManager({ hub, log, nodeId: "test", transports: serialTransports({ hub, log }), ports });
+  const ports = new ConfiguredPorts({ catalogue: builtInCatalogue() });
+  const manager = new DeviceManager({ hub, log, nodeId: "test", catalogue: builtInCatalogue(), transports: serialTransports({ hub, log }), ports });
   await manager.setup([{ id: "simprobe", model: "ds18b20", port: "sim", poll_interval: 0.05, options: { interval: 20, temperature: 18 } } as DeviceConfig]);
   await hub.start();
   cleanups.push(async () => {

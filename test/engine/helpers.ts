@@ -4,6 +4,7 @@ import { Hub } from "../../src/core/hub.ts";
 import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
 import type { State } from "../../src/core/state.ts";
 import { DeviceManager } from "../../src/engine/manager.ts";
+import { builtInCatalogue } from "../../src/catalogue.ts";
 import { ConfiguredPorts, serialTransports } from "../../src/engine/configured-ports.ts";
 
 /** A hub with a device manager on real ptys and serial links, as the service builds it; `clock` drives the hub's timers (a ManualClock for rate limits). */
@@ -11,8 +12,8 @@ export async function deviceHub(devices: Array<Partial<DeviceConfig> & { id: str
   const logs = new MemoryLogDestination();
   const log = createLogger({ level: "debug", destination: logs });
   const hub = new Hub({ log, clock: options.clock, stageTimeouts: { shutdownJobs: 2, cancel: 2, tracked: 2, finalWrite: 2, close: 2 } });
-  const ports = new ConfiguredPorts();
-  const manager = new DeviceManager({ hub, log, nodeId: "test", transports: serialTransports({ hub, log }), ports });
+  const ports = new ConfiguredPorts({ catalogue: builtInCatalogue() });
+  const manager = new DeviceManager({ hub, log, nodeId: "test", catalogue: builtInCatalogue(), transports: serialTransports({ hub, log }), ports });
   const configs = devices.map((d) => ({ model: "hearth-io", port: "sim", options: { interval: 60_000 }, ...d }) as DeviceConfig);
   await manager.setup(configs);
   await hub.start();

@@ -12,6 +12,7 @@ import { isModbusError, ModbusError } from "../../src/engine/modbus/errors.ts";
 import { readBits, readRegisters, writeCoil, writeCoils, writeRegister, writeRegisters } from "../../src/engine/modbus/pdu.ts";
 import { decodeValue } from "../../src/engine/modbus/registers.ts";
 import type { Transport } from "../../src/engine/transport.ts";
+import { builtInCatalogue } from "../../src/catalogue.ts";
 import { serialTransports, startSimulator, type SimulatedPort } from "../../src/engine/configured-ports.ts";
 import { openPty, type Pty } from "../../src/serial/pty.ts";
 import { deviceHub, stateOf } from "./helpers.ts";
@@ -270,7 +271,7 @@ test("a request given up while it waits out the silence is not sent", async () =
 
 describe("SDM120 meters on one bus (the simulator)", () => {
   async function meters(slaves: number[], configured: number[], overrides: Record<string, unknown> = {}, options: Record<string, unknown> = {}) {
-    const sim: SimulatedPort = startSimulator("eastron-sdm120", { slaves });
+    const sim: SimulatedPort = startSimulator(builtInCatalogue().simulator("eastron-sdm120"), { slaves });
     cleanups.push(() => sim.stop());
     const h = await deviceHub(
       configured.map((slave) => ({ id: `meter${slave}`, model: "eastron-sdm120", port: sim.pty.path, options: { slave, ...options }, ...overrides })),
@@ -316,7 +317,6 @@ describe("SDM120 meters on one bus (the simulator)", () => {
 
 test("a generic device's register list is checked, and an error names its path in the options", async () => {
   const { effectiveDefinition } = await import("../../src/engine/protocols.ts");
-  const { deviceDefinition } = await import("../../src/engine/registry.ts");
   const config = {
     id: "plc",
     model: "modbus-rtu",
@@ -325,7 +325,7 @@ test("a generic device's register list is checked, and an error names its path i
   };
   const err = (() => {
     try {
-      effectiveDefinition(deviceDefinition("modbus-rtu")!, config as never);
+      effectiveDefinition(builtInCatalogue().definition("modbus-rtu")!, config as never);
     } catch (e) {
       return e;
     }
@@ -338,7 +338,7 @@ const hasMbpoll = Bun.spawnSync(["sh", "-c", "command -v mbpoll"]).exitCode === 
 if (!hasMbpoll) console.warn("mbpoll not found (Debian mbpoll): the test against it is skipped");
 
 test.skipIf(!hasMbpoll)("the simulator answers mbpoll (Debian's libmodbus master) as a slave would, exceptions included", async () => {
-  const sim = startSimulator("modbus-rtu", { slaves: [1, 2] });
+  const sim = startSimulator(builtInCatalogue().simulator("modbus-rtu"), { slaves: [1, 2] });
   cleanups.push(() => sim.stop());
   const slaves = (sim.simulator as ModbusBusSimulator).slaves;
   slaves.get(2)!.holding.set(5, 1234);

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { Hub } from "../../src/core/hub.ts";
-import { EntityDescriptionSchema } from "../../src/entities/description.ts";
+import { EntityDescriptionSchema } from "../../src/config/entity-description.ts";
 import { Entity } from "../../src/entities/entity.ts";
 import { StateWriter } from "../../src/engine/state-writer.ts";
 

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { EntityDescriptionSchema } from "../../src/entities/description.ts";
+import { EntityDescriptionSchema } from "../../src/config/entity-description.ts";
 import { Entity, type EntityState, isRejected, type RawValue } from "../../src/entities/entity.ts";
 
 const make = (d: Record<string, unknown>) => new Entity({ description: EntityDescriptionSchema.parse(d), nodeId: "attic", deviceId: "Board-1" });

@@ -2,7 +2,8 @@ import { afterEach, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadCheckedConfig } from "../../src/commands/check-config.ts";
+import { builtInCatalogue } from "../../src/catalogue.ts";
+import { loadCheckedConfig } from "../../src/config/load.ts";
 import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
 import { startSimulator } from "../../src/engine/configured-ports.ts";
 import { REQUEST_HANDLERS, type RequestContext } from "../../src/mqtt/requests.ts";
@@ -21,7 +22,7 @@ afterEach(async () => {
 
 /** A hearth-io simulator on a pseudo-terminal that hearth opens as a configured port (not `sim`), so every restart reopens the same path. */
 function boardOnPty() {
-  const sim = startSimulator("hearth-io", { interval: 60_000 });
+  const sim = startSimulator(builtInCatalogue().simulator("hearth-io"), { interval: 60_000 });
   cleanups.push(() => sim.stop());
   return sim;
 }
@@ -93,7 +94,7 @@ test("20 device/restart requests at once over MQTT each get a reply, all ok and 
       `mqtt:\n  url: ${b.url}\n  base_topic: hearth/test\ndevices:\n  - id: board\n    model: hearth-io\n    port: ${sim.pty.path}\n`,
   );
   const logs = new MemoryLogDestination();
-  const service = new Service(await loadCheckedConfig(file), {
+  const service = new Service(await loadCheckedConfig(file, builtInCatalogue().names()), {
     configFile: file,
     log: createLogger({ level: "debug", destination: logs }),
     mqtt: { backoff: { initialMs: 50, maxMs: 500 }, birthDelayMs: 50 },

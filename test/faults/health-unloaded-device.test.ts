@@ -3,7 +3,8 @@ import { chmodSync, mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { layoutOf, waitHealthy } from "../../deploy/lib/board.ts";
 import { Ssh } from "../../deploy/lib/ssh.ts";
-import { loadCheckedConfig } from "../../src/commands/check-config.ts";
+import { builtInCatalogue } from "../../src/catalogue.ts";
+import { loadCheckedConfig } from "../../src/config/load.ts";
 import { HEALTH_EXIT, healthCommand } from "../../src/commands/health.ts";
 import { openPty } from "../../src/serial/pty.ts";
 import { broker, cleanUpAfterEach, configFile, hearth, peer, yaml } from "../mqtt/helpers.ts";
@@ -32,7 +33,7 @@ async function running(text: (url: string) => string) {
 
 async function health(path: string, options: { graceS?: number; json?: boolean } = {}) {
   const printed: string[] = [];
-  const code = await healthCommand(await loadCheckedConfig(path), { out: (t) => printed.push(t), err: (t) => printed.push(t) }, options);
+  const code = await healthCommand(await loadCheckedConfig(path, builtInCatalogue().names()), { out: (t) => printed.push(t), err: (t) => printed.push(t) }, options);
   return { code, text: printed.join("") };
 }
 

@@ -2,7 +2,8 @@ import { afterEach, expect, test } from "bun:test";
 import type { HearthIoSimulator } from "../../devices/hearth-io/simulator.ts";
 import { ManualClock } from "../../src/core/clock.ts";
 import { callback } from "../../src/core/job.ts";
-import { loadCheckedConfig } from "../../src/commands/check-config.ts";
+import { builtInCatalogue } from "../../src/catalogue.ts";
+import { loadCheckedConfig } from "../../src/config/load.ts";
 import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
 import { startSimulator } from "../../src/engine/configured-ports.ts";
 import { Service } from "../../src/service.ts";
@@ -72,7 +73,7 @@ test("2,000 HELLO lines log a few info lines and fire one reboot event, then one
 test("2,000 HELLO lines reach MQTT as at most one event while the interval lasts", async () => {
   const b = await startBroker();
   cleanups.push(() => b.stop());
-  const sim = startSimulator("hearth-io", { interval: 60_000 });
+  const sim = startSimulator(builtInCatalogue().simulator("hearth-io"), { interval: 60_000 });
   cleanups.push(() => sim.stop());
   const dir = mkdtempSync(join(tmpdir(), "hearth-faults-"));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
@@ -82,7 +83,7 @@ test("2,000 HELLO lines reach MQTT as at most one event while the interval lasts
     `node_id: test\nshutdown: { shutdown_jobs: 2, cancel: 2, tracked: 2, final_write: 2, close: 2 }\n` +
       `mqtt:\n  url: ${b.url}\n  base_topic: hearth/test\ndevices:\n  - id: board\n    model: hearth-io\n    port: ${sim.pty.path}\n`,
   );
-  const service = new Service(await loadCheckedConfig(file), {
+  const service = new Service(await loadCheckedConfig(file, builtInCatalogue().names()), {
     configFile: file,
     log: createLogger({ level: "debug", destination: new MemoryLogDestination() }),
     mqtt: { backoff: { initialMs: 50, maxMs: 500 }, birthDelayMs: 50 },

@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
-import { loadCheckedConfig } from "../../src/commands/check-config.ts";
+import { builtInCatalogue } from "../../src/catalogue.ts";
+import { loadCheckedConfig } from "../../src/config/load.ts";
 import { silentLogger } from "../../src/core/logger.ts";
 import { EmbeddedBroker } from "../../src/mqtt/embedded-broker.ts";
 import { isMqttError } from "../../src/mqtt/errors.ts";
@@ -47,7 +48,7 @@ test("hearth health asks the running hearth over MQTT and exits 0 when healthy",
   await hearth(file);
   await user.next("hearth/test/board/availability", (p) => p === "online");
   const printed: string[] = [];
-  const code = await healthCommand(await loadCheckedConfig(file.path), { out: (t) => printed.push(t), err: (t) => printed.push(t) });
+  const code = await healthCommand(await loadCheckedConfig(file.path, builtInCatalogue().names()), { out: (t) => printed.push(t), err: (t) => printed.push(t) });
   expect(printed.join("")).toMatch(/^hearth \S+ on test: healthy, up \d+ s, 0 message\(s\) queued\n  board +available\n$/);
   expect(code).toBe(0);
 });
@@ -55,7 +56,7 @@ test("hearth health asks the running hearth over MQTT and exits 0 when healthy",
 test("hearth health exits 3 when nobody answers", async () => {
   const b = await broker();
   const printed: string[] = [];
-  const code = await healthCommand(await loadCheckedConfig(configFile(yaml(b.url)).path), { out: (t) => printed.push(t), err: (t) => printed.push(t) }, { timeoutMs: 300 });
+  const code = await healthCommand(await loadCheckedConfig(configFile(yaml(b.url)).path, builtInCatalogue().names()), { out: (t) => printed.push(t), err: (t) => printed.push(t) }, { timeoutMs: 300 });
   expect(code).toBe(3);
   expect(printed.join("")).toContain("no answer on hearth/test/bridge/response/health within 0.3 s: is hearth running?");
 });

@@ -2,7 +2,8 @@ import { afterEach } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadCheckedConfig } from "../../src/commands/check-config.ts";
+import { builtInCatalogue } from "../../src/catalogue.ts";
+import { loadCheckedConfig } from "../../src/config/load.ts";
 import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
 import { Service, type ServiceOptions } from "../../src/service.ts";
 import { Peer, startBroker, type TestBroker } from "./broker.ts";
@@ -48,7 +49,7 @@ export function yaml(url: string, devices: string[] = ["board"], extra = ""): st
 /** A running hearth service from a config file, stopped after the test. */
 export async function hearth(file: { path: string }, options: ServiceOptions = {}) {
   const logs = new MemoryLogDestination();
-  const config = await loadCheckedConfig(file.path);
+  const config = await loadCheckedConfig(file.path, builtInCatalogue().names());
   const service = new Service(config, {
     configFile: file.path,
     log: createLogger({ level: "debug", destination: logs }),

@@ -3,7 +3,7 @@ import { CancelledError, HearthError, isCancelledError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { reviveError, type SerializedError, serializeError } from "./errors.ts";
 import { CALL, CALL_RESULT, type CallMessage, type DedicatedInit, ERROR, FATAL, OK, STOP, TASK_MESSAGE } from "./protocol.ts";
-import { endWorker, spawnExecutorWorker } from "./spawn.ts";
+import { endWorker, executorScript, type WorkerScript } from "./spawn.ts";
 import type { DedicatedTask } from "./registered-task.ts";
 
 export interface DedicatedWorkerOptions {
@@ -60,7 +60,7 @@ export class DedicatedWorker<Result = unknown> {
 
   /** Spawns the Worker and hands it the task. */
   start(): void {
-    const worker = spawnExecutorWorker();
+    const worker = new Worker(this.deps.script);
     this.worker = worker;
     worker.onmessage = (event: MessageEvent) => this.onMessage(event.data as [number, unknown]);
     worker.addEventListener("close", (event: Event) => this.onClose((event as CloseEvent).code));
@@ -139,6 +139,8 @@ export class DedicatedWorker<Result = unknown> {
 }
 
 interface DedicatedDeps<Result> {
+  /** What its Worker starts on (the executor's entry). */
+  script: WorkerScript;
   task: DedicatedTask<unknown[], Result>;
   args: unknown[];
   options: DedicatedWorkerOptions;
@@ -173,10 +175,11 @@ function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
 export function startDedicatedWorker<Args extends unknown[], Result>(
   task: DedicatedTask<Args, Result>,
   args: Args,
-  options: DedicatedWorkerOptions & { log: Logger },
+  options: DedicatedWorkerOptions & { log: Logger; script?: WorkerScript },
 ): DedicatedWorker<Result> {
-  const { log, ...rest } = options;
+  const { log, script, ...rest } = options;
   const worker = new DedicatedWorker<Result>({
+    script: executorScript(script),
     task: task as unknown as DedicatedTask<unknown[], Result>,
     args,
     options: rest,

@@ -10,6 +10,7 @@ import { ThreadsafeHost } from "./loop-calls.ts";
 import { type PoolStats, WorkerPool } from "./pool.ts";
 import type { CallMessage } from "./protocol.ts";
 import { type DedicatedTask, type ExecutorTask, isDedicatedTask } from "./registered-task.ts";
+import { executorScript, type WorkerScript } from "./spawn.ts";
 
 /** What the hub makes its executor with. */
 export interface ExecutorOptions {
@@ -17,6 +18,11 @@ export interface ExecutorOptions {
   log?: Logger;
   /** Workers in the pool; default: one fewer than the cores, at least one. */
   workers?: number;
+  /**
+   * What its Workers start on: the composition root's entry, which imports every module that declares a
+   * task (src/worker-entries.ts); default, from source only: core's own Worker loop.
+   */
+  script?: WorkerScript;
 }
 
 /** Figures for bridge/info. */
@@ -29,6 +35,7 @@ export interface ExecutorStats extends PoolStats {
 export class Executor implements HubExecutor {
   readonly pool: WorkerPool;
   private readonly log: Logger;
+  private readonly script: WorkerScript;
   private readonly closing = new Int32Array(new SharedArrayBuffer(4));
   private readonly host: ThreadsafeHost;
   private readonly dedicated = new Set<DedicatedWorker<unknown>>();
@@ -38,8 +45,9 @@ export class Executor implements HubExecutor {
 
   constructor(options: ExecutorOptions) {
     this.log = options.log ?? options.hub.log.child({ component: "executor" });
+    this.script = executorScript(options.script);
     this.host = new ThreadsafeHost({ hub: options.hub, isClosing: () => !this.accepting });
-    this.pool = new WorkerPool({ log: this.log, workers: options.workers, closing: this.closing.buffer as SharedArrayBuffer, onCall: this.onCall });
+    this.pool = new WorkerPool({ log: this.log, script: this.script, workers: options.workers, closing: this.closing.buffer as SharedArrayBuffer, onCall: this.onCall });
   }
 
   /** Queues `task(...args)` on the pool; a promise of its result. */
@@ -56,6 +64,7 @@ export class Executor implements HubExecutor {
     if (!this.accepting) throw new HearthError("SHUTTING_DOWN", `Dedicated Worker ${options.name ?? task.name} refused: the executor is shutting down`);
     if (!isDedicatedTask(task)) throw new HearthError("INVALID_ARGUMENT", "startDedicated needs a task registered with dedicatedTask()");
     const worker = new DedicatedWorker<Result>({
+      script: this.script,
       task: task as unknown as DedicatedTask<unknown[], Result>,
       args,
       options,

@@ -2,7 +2,7 @@
 import type { SerializedError } from "./errors.ts";
 import type { PoolJob } from "./pool-job.ts";
 import { CANCELLED, DEFINE, jobHeader, type PoolInit, QUEUED, WINDOW } from "./protocol.ts";
-import { endWorker, spawnExecutorWorker } from "./spawn.ts";
+import { endWorker, type WorkerScript } from "./spawn.ts";
 
 /** What a pool Worker reports to its pool. */
 export interface PoolWorkerEvents {
@@ -29,8 +29,8 @@ export class PoolWorker {
   private readonly known: boolean[] = [];
   private referenced = true;
 
-  constructor(closing: SharedArrayBuffer, events: PoolWorkerEvents) {
-    this.worker = spawnExecutorWorker();
+  constructor(script: WorkerScript, closing: SharedArrayBuffer, events: PoolWorkerEvents) {
+    this.worker = new Worker(script);
     this.worker.onmessage = (event: MessageEvent) => events.message(this, event.data);
     this.worker.addEventListener("close", (event: Event) => {
       if (!this.retired) events.close(this, (event as CloseEvent).code);

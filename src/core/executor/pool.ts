@@ -12,10 +12,13 @@ import { PoolJob } from "./pool-job.ts";
 import { PoolWorker } from "./pool-worker.ts";
 import { CALL, type CallMessage, ERROR, FATAL, MAX_ARGS, OK, RUNNING } from "./protocol.ts";
 import { type ExecutorTask, isExecutorTask } from "./registered-task.ts";
+import type { WorkerScript } from "./spawn.ts";
 
 /** What a pool is made with (by its Executor). */
 export interface WorkerPoolOptions {
   log: Logger;
+  /** What each Worker starts on (the executor's entry). */
+  script: WorkerScript;
   /** Workers in the pool; default: one fewer than the cores, at least one. */
   workers?: number;
   /** Int32[0] = 1 once the executor closed, shared with every Worker. */
@@ -59,6 +62,7 @@ export function defaultWorkerCount(): number {
 export class WorkerPool {
   readonly maxWorkers: number;
   private readonly log: Logger;
+  private readonly script: WorkerScript;
   private readonly closing: SharedArrayBuffer;
   private readonly onCall: (worker: Worker, message: CallMessage) => void;
   private readonly dispatch: Dispatcher;
@@ -81,6 +85,7 @@ export class WorkerPool {
 
   constructor(options: WorkerPoolOptions) {
     this.log = options.log;
+    this.script = options.script;
     this.closing = options.closing;
     this.onCall = options.onCall;
     this.maxWorkers = options.workers ?? defaultWorkerCount();
@@ -89,7 +94,7 @@ export class WorkerPool {
     }
     this.dispatch = new Dispatcher({
       maxWorkers: this.maxWorkers,
-      spawn: () => new PoolWorker(this.closing, this.events),
+      spawn: () => new PoolWorker(this.script, this.closing, this.events),
       started: (job) => this.started(job),
       unsendable: (job, err) => this.fail(job, err),
     });

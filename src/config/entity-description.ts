@@ -1,3 +1,4 @@
+/** The schema of an entity as a model definition states it (device.yaml's `entities:`); the entities, the engine and MQTT read it. */
 import { z } from "zod";
 
 /** The kinds of entity hearth publishes (Home Assistant's platforms of the same names). */

@@ -1,0 +1,25 @@
+/**
+ * What a model's simulator is to the engine: the contract devices/<model>/simulator.ts meets, so that
+ * `port: sim` and `hearth sim` run it on a real pseudo-terminal (or a probe folder) like a device.
+ */
+
+/** A simulator as the engine runs it: bytes from the host in, bytes to the host through `port`. */
+export interface Simulator {
+  start(): void;
+  stop(): void;
+  receive(bytes: Uint8Array): void;
+}
+
+/** Makes a serial model's simulator, writing to the host through `port` (a pseudo-terminal's master side). */
+export type SimulatorFactory = (port: { write(bytes: Uint8Array): void }, options: Record<string, unknown>) => Simulator;
+
+/** A simulated sysfs device: a probe folder in a temporary sysfs-like root, for `port: sim`. */
+export interface ProbeSimulator {
+  /** The probe's folder (absolute path): the device's port while it runs. */
+  readonly folder: string;
+  start(): void;
+  stop(): void;
+}
+
+/** Makes the simulator of a model read through sysfs files rather than a serial line (no pty). */
+export type ProbeSimulatorFactory = (options: Record<string, unknown>) => ProbeSimulator;
