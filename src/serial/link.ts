@@ -1,9 +1,9 @@
 import type { OpenOptions } from "@serialport/bindings-interface";
+import { type BackoffOptions, backoffDelay } from "../core/backoff.ts";
 import type { TimerHandle } from "../core/clock.ts";
 import type { Hub } from "../core/hub.ts";
 import { callback } from "../core/job.ts";
 import type { Logger } from "../core/logger.ts";
-import { type BackoffOptions, backoffDelay } from "./backoff.ts";
 import { BunBinding } from "./binding.ts";
 import { isSerialError, SerialError } from "./errors.ts";
 import "./events.ts";
@@ -24,9 +24,12 @@ export interface SerialLinkOptions {
   path: string;
   serial?: LinkSerialSettings;
   framing: Framing;
-  /** How the link retries after the device went away. */
-  reconnect?: BackoffOptions;
+  /** How the link retries after the device went away (default RECONNECT_BACKOFF). */
+  reconnect?: Partial<BackoffOptions>;
 }
+
+/** Reopening a port that went away: from 250 ms, doubling, up to 10 s. */
+export const RECONNECT_BACKOFF: BackoffOptions = { initialMs: 250, maxMs: 10_000 };
 
 /** What opens ports for a link (the BunBinding; tests may pass another). */
 export interface PortOpener {
@@ -252,7 +255,7 @@ export class SerialLink {
 
   private scheduleRetry(err: unknown): void {
     if (!this.wanted || this.retryTimer !== undefined) return;
-    const delayMs = backoffDelay(this.attempt, this.options.reconnect, this.deps.random);
+    const delayMs = backoffDelay(this.attempt, { ...RECONNECT_BACKOFF, ...this.options.reconnect }, this.deps.random);
     const attempt = ++this.attempt;
     const reason = err instanceof Error ? err.message : String(err);
     this.deps.hub.bus.fire("serial_link_retry", { path: this.path, attempt, delayMs, reason, code: isSerialError(err) ? err.code : undefined });

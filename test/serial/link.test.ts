@@ -217,7 +217,8 @@ describe("unplug and replug", () => {
     expect(transitions).toEqual(["closed→opening", "opening→open", "open→unavailable", "unavailable→open", "open→closed"]);
   });
 
-  test("retries back off exponentially up to the cap, and stop once the link is closed", async () => {
+  /** The delays of a link's first `count` retries after its device went away (random() is 0.5: no jitter). */
+  async function retryDelays(reconnect: SerialLinkOptions["reconnect"], count: number): Promise<number[]> {
     const clock = new ManualClock();
     const hub = new Hub({ clock });
     const dir = await mkdtemp(join(tmpdir(), "hearth-link-"));
@@ -225,23 +226,30 @@ describe("unplug and replug", () => {
     const path = join(dir, "ttyACM0");
     const device = pty();
     await symlink(device.path, path);
-    const l = link(hub, { path, framing: { kind: "raw" }, reconnect: { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0.2 } });
+    const l = link(hub, { path, framing: { kind: "raw" }, ...(reconnect ? { reconnect } : {}) });
     await l.open();
     const delays: number[] = [];
     hub.bus.listen("serial_link_retry", async (e) => void delays.push(e.data.delayMs));
     let next = hub.bus.waitFor("serial_link_retry");
     await device.close();
     await rm(path);
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < count - 1; i++) {
       const retry = await next;
       next = hub.bus.waitFor("serial_link_retry");
       clock.advance(retry.data.delayMs);
     }
     await next;
-    // random() is 0.5: no jitter, so the delays are the bare schedule.
-    expect(delays).toEqual([100, 200, 400, 800, 1000, 1000, 1000]);
     await l.close();
     expect(l.state).toBe("closed");
     expect(clock.pending).toBe(0);
+    return delays;
+  }
+
+  test("retries back off exponentially up to the cap, and stop once the link is closed", async () => {
+    expect(await retryDelays({ initialMs: 100, maxMs: 1000, factor: 2, jitter: 0.2 }, 7)).toEqual([100, 200, 400, 800, 1000, 1000, 1000]);
+  });
+
+  test("by default retries start at 250 ms and stop growing at 10 s", async () => {
+    expect(await retryDelays(undefined, 8)).toEqual([250, 500, 1000, 2000, 4000, 8000, 10_000, 10_000]);
   });
 });
