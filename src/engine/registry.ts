@@ -1,6 +1,6 @@
 import { DEFINITION_SOURCES } from "../../devices/index.ts";
 import { type DeviceDefinition, DeviceDefinitionSchema } from "../config/device-definition.ts";
-import { formatIssues } from "../config/load.ts";
+import { formatIssues } from "../config/issues.ts";
 import { HearthError } from "../core/errors.ts";
 
 let cache: Map<string, DeviceDefinition> | undefined;
@@ -12,7 +12,7 @@ export function deviceDefinitions(): ReadonlyMap<string, DeviceDefinition> {
   for (const [model, source] of Object.entries(DEFINITION_SOURCES)) {
     const parsed = DeviceDefinitionSchema.safeParse(source);
     if (!parsed.success) {
-      const problems = formatIssues(DeviceDefinitionSchema, parsed.error.issues, source);
+      const problems = formatIssues(parsed.error.issues, { schema: DeviceDefinitionSchema, input: source });
       throw new HearthError("DEVICE_DEFINITION_INVALID", `devices/${model}/device.yaml: ${problems.join("; ")}`);
     }
     if (parsed.data.model !== model) {
