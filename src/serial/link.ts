@@ -10,19 +10,12 @@ import "./events.ts";
 import { createFramer, encodeFrame, type Framer, type Framing } from "./framing/framer.ts";
 import type { LinkState } from "./link-state.ts";
 import type { BunPort } from "./port.ts";
-
-/** Serial settings as hearth.yaml and device definitions spell them. */
-export interface LinkSerialSettings {
-  baud?: number;
-  data_bits?: 5 | 6 | 7 | 8;
-  parity?: "none" | "even" | "odd" | "mark" | "space";
-  stop_bits?: 1 | 2;
-  rts_cts?: boolean;
-}
+import { DEFAULT_SERIAL_SETTINGS, type SerialSettings } from "./settings.ts";
 
 export interface SerialLinkOptions {
   path: string;
-  serial?: LinkSerialSettings;
+  /** The line's settings; what is left out is DEFAULT_SERIAL_SETTINGS'. */
+  serial?: Partial<SerialSettings>;
   framing: Framing;
   /** How the link retries after the device went away (default RECONNECT_BACKOFF). */
   reconnect?: Partial<BackoffOptions>;
@@ -198,16 +191,9 @@ export class SerialLink {
   }
 
   private openPort(): Promise<BunPort> {
-    const s = this.options.serial ?? {};
+    const s: SerialSettings = { ...DEFAULT_SERIAL_SETTINGS, ...this.options.serial };
     const binding = this.deps.binding ?? new BunBinding();
-    return binding.open({
-      path: this.path,
-      baudRate: s.baud ?? 9600,
-      dataBits: s.data_bits ?? 8,
-      parity: s.parity ?? "none",
-      stopBits: s.stop_bits ?? 1,
-      rtscts: s.rts_cts ?? false,
-    });
+    return binding.open({ path: this.path, baudRate: s.baud, dataBits: s.data_bits, parity: s.parity, stopBits: s.stop_bits, rtscts: s.rts_cts });
   }
 
   private attach(port: BunPort): void {

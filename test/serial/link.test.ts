@@ -2,6 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtemp, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SerialSettingsSchema } from "../../src/config/device-definition.ts";
 import { ManualClock } from "../../src/core/clock.ts";
 import { Hub } from "../../src/core/hub.ts";
 import type { Transport } from "../../src/engine/transport.ts";
@@ -13,7 +14,7 @@ import type { LinkState } from "../../src/serial/link-state.ts";
 import { openPty, type Pty } from "../../src/serial/pty.ts";
 import { ReaderPool } from "../../src/serial/reader-pool.ts";
 import { BunBinding } from "../../src/serial/binding.ts";
-import { firstDifference, randomBytes, receive } from "./helpers.ts";
+import { firstDifference, randomBytes, receive, stty } from "./helpers.ts";
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -142,6 +143,22 @@ describe("framed round trips", () => {
   test("a SerialLink is what the device engine takes as a Transport", () => {
     const l: Transport = new SerialLink({ hub: new Hub() }, { path: "/dev/null", framing: { kind: "delimiter", delimiter: "\n" } });
     expect(l.state).toBe("closed");
+  });
+});
+
+describe("line settings", () => {
+  test("every parity a model may name reaches the tty: mark and space as CMSPAR, odd and mark with PARODD", async () => {
+    // A pty keeps PARODD and CMSPAR (it clears only PARENB and the character size: see binding.test.ts).
+    const expected = { none: ["-parodd", "-cmspar", "-inpck"], even: ["-parodd", "-cmspar", "inpck"], odd: ["parodd", "-cmspar", "inpck"], mark: ["parodd", "cmspar", "inpck"], space: ["-parodd", "cmspar", "inpck"] };
+    const device = pty();
+    for (const [parity, flags] of Object.entries(expected)) {
+      const serial = SerialSettingsSchema.parse({ parity });
+      const l = link(new Hub(), { path: device.path, framing: { kind: "raw" }, serial });
+      await l.open();
+      const seen = (await stty(device.path)).flags;
+      expect({ parity, flags: flags.filter((f) => seen.has(f)) }).toEqual({ parity, flags });
+      await l.close();
+    }
   });
 });
 
