@@ -38,6 +38,7 @@ interface SharedTransport {
 /** Set-up retries back off from 5 s to this many seconds. */
 export const MAX_SETUP_BACKOFF = 300;
 
+// ±20% jitter, capped: devices that failed together (a hub unplugged) do not all retry in the same second.
 const SETUP_BACKOFF: BackoffOptions = { initialMs: 5000, maxMs: MAX_SETUP_BACKOFF * 1000 };
 
 /** What a restart did: the device's state once it was over (`loaded`: its transport is open and it runs). */

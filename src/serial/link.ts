@@ -14,7 +14,7 @@ import { DEFAULT_SERIAL_SETTINGS, type SerialSettings } from "./settings.ts";
 
 export interface SerialLinkOptions {
   path: string;
-  /** The line's settings; what is left out is DEFAULT_SERIAL_SETTINGS'. */
+  /** The line's settings; what is left out comes from DEFAULT_SERIAL_SETTINGS. */
   serial?: Partial<SerialSettings>;
   framing: Framing;
   /** How the link retries after the device went away (default RECONNECT_BACKOFF). */
