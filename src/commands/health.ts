@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import mqtt from "mqtt";
 import { baseTopicOf, type Config } from "../config/schema.ts";
 import { mqttPassword } from "../config/secrets.ts";
+import { boundedWait } from "../core/wait.ts";
 import type { Output } from "./output.ts";
 import { brokerOptions } from "../mqtt/broker-url.ts";
 import { embeddedBrokerPort } from "../mqtt/embedded-broker.ts";
@@ -51,18 +52,25 @@ export async function healthCommand(config: Config, output: Output, options: { j
     });
     const c = client;
     const responseTopic = topics.bridgeResponse("health");
-    const answer = new Promise<Record<string, unknown>>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no answer on ${responseTopic} within ${timeoutMs / 1000} s: is hearth running?`)), timeoutMs);
-      c.on("message", (topic, payload) => {
-        if (topic !== responseTopic) return;
-        try {
-          const reply = JSON.parse(payload.toString()) as Record<string, unknown>;
-          if (reply.transaction !== transaction) return;
-          clearTimeout(timer);
-          resolve(reply);
-        } catch {}
-      });
-    });
+    const answer = boundedWait<Record<string, unknown>>(
+      (resolve) => {
+        const onMessage = (topic: string, payload: Buffer) => {
+          if (topic !== responseTopic) return;
+          try {
+            const reply = JSON.parse(payload.toString()) as Record<string, unknown>;
+            if (reply.transaction === transaction) resolve(reply);
+          } catch {}
+        };
+        c.on("message", onMessage);
+        return () => c.off("message", onMessage);
+      },
+      {
+        timeoutMs,
+        onTimeout: () => {
+          throw new Error(`no answer on ${responseTopic} within ${timeoutMs / 1000} s: is hearth running?`);
+        },
+      },
+    );
     await c.subscribeAsync(responseTopic, { qos: 1 });
     const body = { transaction, ...(options.graceS === undefined ? {} : { grace: options.graceS }) };
     await c.publishAsync(`${topics.base}/bridge/request/health`, JSON.stringify(body), { qos: 1 });

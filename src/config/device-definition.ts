@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { entitySchemaWith } from "./entity-description.ts";
+import { DATA_BITS, DEFAULT_SERIAL_SETTINGS, PARITIES, STOP_BITS, type SerialSettings } from "../serial/settings.ts";
 
 /** Standard baud rates a tty takes (termios B-constants on Linux). */
 export const BAUD_RATES = [
@@ -20,15 +21,30 @@ export const BaudSchema = z
   )
   .transform((v) => Number(v));
 
-/** How the serial line is set up. */
+/** How the serial line is set up: serial's SerialSettings, each field defaulting as serial says. */
 export const SerialSettingsSchema = z.strictObject({
-  baud: BaudSchema.default(9600),
-  data_bits: z.union([z.literal(5), z.literal(6), z.literal(7), z.literal(8)]).default(8),
-  parity: z.enum(["none", "even", "odd"]).default("none"),
-  stop_bits: z.union([z.literal(1), z.literal(2)]).default(1),
-  rts_cts: z.boolean().default(false),
+  baud: BaudSchema.default(DEFAULT_SERIAL_SETTINGS.baud),
+  data_bits: z.literal(DATA_BITS).default(DEFAULT_SERIAL_SETTINGS.data_bits),
+  parity: z.enum(PARITIES).default(DEFAULT_SERIAL_SETTINGS.parity),
+  stop_bits: z.literal(STOP_BITS).default(DEFAULT_SERIAL_SETTINGS.stop_bits),
+  rts_cts: z.boolean().default(DEFAULT_SERIAL_SETTINGS.rts_cts),
 });
-export type SerialSettings = z.infer<typeof SerialSettingsSchema>;
+
+// The schema makes exactly serial's type: a field or a value on one side only fails to compile here.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const schemaMakesSerialSettings: Same<z.output<typeof SerialSettingsSchema>, SerialSettings> = true;
+void schemaMakesSerialSettings;
+
+/** A definition's serial settings: serial's defaults for what it leaves out, all of them when it names none. */
+const definitionSerial = SerialSettingsSchema.default({ ...DEFAULT_SERIAL_SETTINGS });
+
+/** What every device definition starts with, whatever its protocol family. */
+const definitionHead = {
+  model: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+  name: z.string().min(1),
+  manufacturer: z.string().min(1),
+  description: z.string().optional(),
+};
 
 /** A device's line settings: its model's, with the baud rate its config may set. */
 export function serialSettingsOf(definition: { serial: SerialSettings }, config: { baud?: number }): SerialSettings {
@@ -86,12 +102,9 @@ export type LineEntity = z.infer<typeof LineEntitySchema>;
 
 /** A device definition (devices/<model>/device.yaml) of the line protocol family. */
 export const LineDeviceDefinitionSchema = z.strictObject({
-  model: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
-  name: z.string().min(1),
-  manufacturer: z.string().min(1),
-  description: z.string().optional(),
+  ...definitionHead,
   protocol: z.literal("line"),
-  serial: SerialSettingsSchema.default({ baud: 9600, data_bits: 8, parity: "none", stop_bits: 1, rts_cts: false }),
+  serial: definitionSerial,
   line: LineProtocolSchema,
   /** Seconds between polls, unless the device's config says otherwise. */
   poll_interval: z.number().positive().default(30),
@@ -121,12 +134,9 @@ export const NMEA_TALKERS = ["GP", "GN", "GL", "GA", "BD", "GB"] as const;
 
 /** A device definition of the NMEA 0183 family: a receiver that streams sentences without being asked. */
 export const NmeaDeviceDefinitionSchema = z.strictObject({
-  model: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
-  name: z.string().min(1),
-  manufacturer: z.string().min(1),
-  description: z.string().optional(),
+  ...definitionHead,
   protocol: z.literal("nmea"),
-  serial: SerialSettingsSchema.default({ baud: 9600, data_bits: 8, parity: "none", stop_bits: 1, rts_cts: false }),
+  serial: definitionSerial,
   nmea: z
     .strictObject({
       /** Sentences from other talkers are ignored. */
@@ -161,12 +171,9 @@ export type ModbusEntity = z.infer<typeof ModbusEntitySchema>;
 
 /** A device definition of the Modbus RTU family: a slave on an RS-485 bus that answers one request at a time. */
 export const ModbusDeviceDefinitionSchema = z.strictObject({
-  model: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
-  name: z.string().min(1),
-  manufacturer: z.string().min(1),
-  description: z.string().optional(),
+  ...definitionHead,
   protocol: z.literal("modbus"),
-  serial: SerialSettingsSchema.default({ baud: 9600, data_bits: 8, parity: "none", stop_bits: 1, rts_cts: false }),
+  serial: definitionSerial,
   modbus: z
     .strictObject({
       /** The slave address, unless the device's `options.slave` says otherwise. */
@@ -189,13 +196,10 @@ export type ModbusDeviceDefinition = z.infer<typeof ModbusDeviceDefinitionSchema
 
 /** A device definition of the 1-Wire family: probes the kernel's w1 driver exposes under sysfs. */
 export const OneWireDeviceDefinitionSchema = z.strictObject({
-  model: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
-  name: z.string().min(1),
-  manufacturer: z.string().min(1),
-  description: z.string().optional(),
+  ...definitionHead,
   protocol: z.literal("onewire"),
   /** Unused (the kernel drives the bus); kept so every definition has serial settings to list. */
-  serial: SerialSettingsSchema.default({ baud: 9600, data_bits: 8, parity: "none", stop_bits: 1, rts_cts: false }),
+  serial: definitionSerial,
   onewire: z
     .strictObject({
       /** Where the w1 bus lists its slaves (the device's `options.sysfs_root` overrides it). */

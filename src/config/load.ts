@@ -1,7 +1,6 @@
 import { readFile } from "node:fs/promises";
-import type { z } from "zod";
-import { clipJson } from "../core/clip.ts";
 import { DEFAULT_CONFIG } from "./defaults.ts";
+import { closest, formatIssues } from "./issues.ts";
 import { type Config, ConfigSchema } from "./schema.ts";
 
 /** A configuration that cannot be used; `problems` name each bad path (`executor.workers: expected …`). */
@@ -18,93 +17,6 @@ export class ConfigError extends Error {
   }
 }
 
-/** Renders a path the way a user reads YAML: `devices[1].baud`. */
-export function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = "";
-  for (const key of path) {
-    if (typeof key === "number") out += `[${key}]`;
-    else out += out === "" ? String(key) : `.${String(key)}`;
-  }
-  return out || "(top level)";
-}
-
-function describe(value: unknown): string {
-  return value === undefined ? "nothing" : clipJson(value);
-}
-
-function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
-  for (const c of candidates) {
-    const d = levenshtein(word, c);
-    if (d < bestDistance) {
-      best = c;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-
-function levenshtein(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length]!;
-}
-
-function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
-  let v = root;
-  for (const key of path) {
-    if (v === null || typeof v !== "object") return undefined;
-    v = (v as Record<PropertyKey, unknown>)[key];
-  }
-  return v;
-}
-
-function knownKeys(schema: z.ZodType, path: ReadonlyArray<PropertyKey>): string[] {
-  // Walk the schema along the path to list the keys an object there accepts, for "did you mean".
-  let s: unknown = schema;
-  for (const key of [...path, undefined]) {
-    for (;;) {
-      const def = (s as { def?: { type?: string; innerType?: unknown; shape?: Record<string, unknown>; element?: unknown } }).def;
-      if (def?.type === "default" || def?.type === "optional" || def?.type === "nullable" || def?.type === "prefault") s = def.innerType;
-      else break;
-    }
-    const def = (s as { def?: { type?: string; shape?: Record<string, unknown>; element?: unknown } }).def;
-    if (key === undefined) return def?.type === "object" && def.shape ? Object.keys(def.shape) : [];
-    if (def?.type === "object" && def.shape && typeof key === "string") s = def.shape[key];
-    else if (def?.type === "array") s = def.element;
-    else return [];
-  }
-  return [];
-}
-
-/** Turns zod's issues into one line per problem, each starting with its path. */
-export function formatIssues(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], input: unknown): string[] {
-  const lines: string[] = [];
-  for (const issue of issues) {
-    if (issue.code === "unrecognized_keys") {
-      const keys = knownKeys(schema, issue.path);
-      for (const key of issue.keys) {
-        const hint = closest(key, keys);
-        lines.push(`${formatPath([...issue.path, key])}: unknown key${hint ? ` (did you mean "${hint}"?)` : keys.length ? ` (known: ${keys.join(", ")})` : ""}`);
-      }
-      continue;
-    }
-    const got = describe(valueAt(input, issue.path));
-    const message = issue.message.replace(/^(Invalid input|Invalid option|Too small|Too big): /, "");
-    lines.push(`${formatPath(issue.path)}: ${message}, got ${got}`);
-  }
-  return lines;
-}
-
 /** What validation needs to know beyond the schema. */
 export interface ConfigContext {
   /** Device models hearth knows; a device naming another is an error. */
@@ -114,7 +26,7 @@ export interface ConfigContext {
 /** Validates already-parsed YAML; throws ConfigError naming every bad path. */
 export function parseConfig(input: unknown, file?: string, context: ConfigContext = {}): Config {
   const result = ConfigSchema.safeParse(input ?? {});
-  if (!result.success) throw new ConfigError(file, formatIssues(ConfigSchema, result.error.issues, input));
+  if (!result.success) throw new ConfigError(file, formatIssues(result.error.issues, { schema: ConfigSchema, input }));
   const problems: string[] = [];
   if (context.models !== undefined) {
     const models = context.models;

@@ -3,6 +3,7 @@ import { Event, type EventOrigin } from "./event.ts";
 import { callback, Job, JobType, type JobTarget } from "./job.ts";
 import { jobSlot } from "./job-slot.ts";
 import type { Logger } from "./logger.ts";
+import { boundedWait } from "./wait.ts";
 
 /** Listen to this to receive every event. */
 export const MATCH_ALL = "*";
@@ -97,26 +98,11 @@ export class EventBus<M extends EventMap> {
     filter?: (data: M[K]) => boolean,
     signal?: AbortSignal,
   ): Promise<Event<K, M[K]>> {
-    return new Promise((resolve, reject) => {
-      const remove = this.add(
-        type,
-        new Job(
-          callback((e: Event<K, M[K]>) => {
-            signal?.removeEventListener("abort", onAbort);
-            resolve(e);
-          }),
-          { name: `waitFor ${type}` },
-        ),
-        { filter: filter as ((data: unknown) => boolean) | undefined },
-        true,
-      );
-      const onAbort = () => {
-        remove();
-        reject(signal?.reason);
-      };
-      if (signal?.aborted) onAbort();
-      else signal?.addEventListener("abort", onAbort, { once: true });
-    });
+    return boundedWait<Event<K, M[K]>>(
+      (resolve) =>
+        this.add(type, new Job(callback(resolve), { name: `waitFor ${type}` }), { filter: filter as ((data: unknown) => boolean) | undefined }, true),
+      { signal },
+    );
   }
 
   /** How many listeners each event type has. */

@@ -12,8 +12,9 @@ import { jobSlot } from "./job-slot.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import { DEFAULT_STAGE_TIMEOUTS, type StageTimeouts, type StopResult, settleWithin } from "./shutdown.ts";
 import { StateMachine } from "./state-machine.ts";
-import { abortable, Task, type TaskTarget } from "./task.ts";
+import { Task, type TaskTarget } from "./task.ts";
 import { TimeoutManager } from "./timeout.ts";
+import { abortable } from "./wait.ts";
 
 /** Lifecycle of a hub (HA's CoreState). */
 export type HubState = "not_running" | "starting" | "running" | "stopping" | "final_write" | "stopped";

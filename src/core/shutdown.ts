@@ -1,3 +1,5 @@
+import { within } from "./wait.ts";
+
 /** Seconds each shutdown stage may take before what is left is abandoned and named in the log. */
 export interface StageTimeouts {
   /** Shutdown jobs (`hub.addShutdownJob`). */
@@ -39,12 +41,5 @@ export function settleWithin(promises: ReadonlyArray<PromiseLike<unknown>>, ms: 
       }),
     ),
   );
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(pendingIndexes()), ms);
-    const pendingIndexes = () => done.flatMap((d, i) => (d ? [] : [i]));
-    all.then(() => {
-      clearTimeout(timer);
-      resolve([]);
-    });
-  });
+  return within(all, ms).then((settled) => (settled ? [] : done.flatMap((d, i) => (d ? [] : [i]))));
 }

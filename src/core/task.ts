@@ -157,41 +157,6 @@ function isThenable<T>(value: unknown): value is PromiseLike<T> {
   );
 }
 
-/** Resolves after `ms`, or rejects with CancelledError when `signal` fires first. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortReason(signal));
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortReason(signal!));
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-/** Waits for `promise`, but rejects as soon as `signal` fires (the promise's work is not stopped). */
-export function abortable<T>(promise: PromiseLike<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(abortReason(signal));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortReason(signal));
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(v);
-      },
-      (err) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(err);
-      },
-    );
-  });
-}
-
 /** The error a fired signal carries, as a CancelledError unless it carries its own. */
 export function abortReason(signal: AbortSignal): unknown {
   return signal.reason instanceof Error ? signal.reason : new CancelledError(String(signal.reason ?? "Aborted"));

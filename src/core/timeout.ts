@@ -1,6 +1,6 @@
 import type { Clock, TimerHandle } from "./clock.ts";
 import { HearthError, TimeoutError } from "./errors.ts";
-import { abortReason } from "./task.ts";
+import { abortable } from "./wait.ts";
 
 /** Work a timeout bounds: a promise, or a function given the scope's AbortSignal (fired at the timeout). */
 export type TimedWork<T> = PromiseLike<T> | ((signal: AbortSignal) => PromiseLike<T>);
@@ -44,12 +44,7 @@ export class TimeoutScope {
     this.manager.enter(this);
     try {
       const promise = typeof work === "function" ? work(this.controller.signal) : work;
-      return await new Promise<T>((resolve, reject) => {
-        const onAbort = () => reject(abortReason(this.controller.signal));
-        if (this.controller.signal.aborted) return onAbort();
-        this.controller.signal.addEventListener("abort", onAbort, { once: true });
-        promise.then(resolve, reject);
-      });
+      return await abortable(promise, this.controller.signal);
     } finally {
       this.finish();
     }

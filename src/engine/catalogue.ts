@@ -4,7 +4,7 @@
  * never imports the models (devices/) itself.
  */
 import { type DeviceDefinition, DeviceDefinitionSchema } from "../config/device-definition.ts";
-import { formatIssues } from "../config/load.ts";
+import { formatIssues } from "../config/issues.ts";
 import { HearthError } from "../core/errors.ts";
 import type { ProbeSimulatorFactory, SimulatorFactory } from "./simulator.ts";
 
@@ -87,7 +87,7 @@ export function catalogueOf(...sources: ReadonlyArray<Iterable<CatalogueModel>>)
 export function checkedDefinition(raw: unknown, source: string, model?: string): DeviceDefinition {
   const parsed = DeviceDefinitionSchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = formatIssues(DeviceDefinitionSchema, parsed.error.issues, raw);
+    const problems = formatIssues(parsed.error.issues, { schema: DeviceDefinitionSchema, input: raw });
     throw new HearthError("DEVICE_DEFINITION_INVALID", `${source}: ${problems.join("; ")}`);
   }
   if (model !== undefined && parsed.data.model !== model) {

@@ -7,7 +7,8 @@ import type { Hub } from "../core/hub.ts";
 import { LogLimiter } from "../core/log-limiter.ts";
 import type { Logger } from "../core/logger.ts";
 import { Semaphore } from "../core/semaphore.ts";
-import { sleep, type Task } from "../core/task.ts";
+import type { Task } from "../core/task.ts";
+import { boundedWait } from "../core/wait.ts";
 import { parseCommand } from "../entities/commands.ts";
 import { Entity, type RawValue, STATE_UNAVAILABLE } from "../entities/entity.ts";
 import { DeviceError } from "./device-error.ts";
@@ -283,11 +284,15 @@ export class Device {
       }
       // ±10% jitter, so that many devices on one interval do not poll together.
       const wait = interval * 1000 * (0.9 + Math.random() * 0.2);
-      await new Promise<void>((resolve, reject) => {
-        this.wakePoll = resolve;
-        sleep(wait, signal).then(resolve, reject);
-      });
-      this.wakePoll = undefined;
+      await boundedWait<void>(
+        (resolve) => {
+          this.wakePoll = () => resolve();
+          return () => {
+            this.wakePoll = undefined;
+          };
+        },
+        { signal, timeoutMs: wait, clock: this.deps.hub.clock, onTimeout: () => undefined },
+      );
     }
   }
 

@@ -1,9 +1,10 @@
 import type { DeviceConfig } from "../config/schema.ts";
+import { type BackoffOptions, backoffDelay } from "../core/backoff.ts";
 import type { Hub } from "../core/hub.ts";
 import type { Logger } from "../core/logger.ts";
 import { gatherWithLimitedConcurrency } from "../core/gather.ts";
 import { Lock } from "../core/semaphore.ts";
-import { sleep } from "../core/task.ts";
+import { sleep } from "../core/wait.ts";
 import type { Entity } from "../entities/entity.ts";
 import { ConfigEntry, type ConfigEntryState } from "./config-entry.ts";
 import { Device } from "./device.ts";
@@ -38,6 +39,9 @@ interface SharedTransport {
 
 /** Set-up retries back off from 5 s to this many seconds. */
 export const MAX_SETUP_BACKOFF = 300;
+
+// ±20% jitter, capped: devices that failed together (a hub unplugged) do not all retry in the same second.
+const SETUP_BACKOFF: BackoffOptions = { initialMs: 5000, maxMs: MAX_SETUP_BACKOFF * 1000 };
 
 /** What a restart did: the device's state once it was over (`loaded`: its transport is open and it runs). */
 export interface RestartResult {
@@ -232,9 +236,10 @@ export class DeviceManager {
       await this.unloadEntry(entry).catch(() => {});
       if (this.deps.hub.isStopping) return false;
       entry.state = "setup_retry";
-      const delay = Math.min(5 * 2 ** (entry.attempts - 1), MAX_SETUP_BACKOFF) * (0.8 + Math.random() * 0.4);
-      log.warn({ err, retryIn: Math.round(delay) }, `Setting up ${entry.id} failed; retrying in ${Math.round(delay)} s`);
-      this.scheduleRetry(entry, delay);
+      const delayMs = backoffDelay(entry.attempts - 1, SETUP_BACKOFF);
+      const retryIn = Math.round(delayMs / 1000);
+      log.warn({ err, retryIn }, `Setting up ${entry.id} failed; retrying in ${retryIn} s`);
+      this.scheduleRetry(entry, delayMs);
       return false;
     }
   }
@@ -267,10 +272,10 @@ export class DeviceManager {
     entry.state = "not_loaded";
   }
 
-  private scheduleRetry(entry: ConfigEntry, seconds: number): void {
+  private scheduleRetry(entry: ConfigEntry, delayMs: number): void {
     const task = this.deps.hub.createBackgroundTask(
       async (signal) => {
-        await sleep(seconds * 1000, signal);
+        await sleep(delayMs, signal, this.deps.hub.clock);
         this.retries.delete(entry.id);
         // Under the lock: a restart or reload meanwhile may have replaced the entry.
         await this.exclusive(entry.id, async () => {

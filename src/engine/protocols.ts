@@ -1,4 +1,5 @@
 import { type DeviceDefinition, ModbusEntitySchema } from "../config/device-definition.ts";
+import { describeIssues } from "../config/issues.ts";
 import type { DeviceConfig } from "../config/schema.ts";
 import { z } from "zod";
 import { DeviceError } from "./device-error.ts";
@@ -48,11 +49,11 @@ export function ownTransportOf(definition: DeviceDefinition, config: DeviceConfi
  */
 export function effectiveDefinition(definition: DeviceDefinition, config: DeviceConfig): DeviceDefinition {
   if (definition.protocol !== "modbus" || !definition.modbus.entities_from_options) return definition;
-  const parsed = z.array(ModbusEntitySchema).min(1).safeParse(config.options.registers);
+  const schema = z.array(ModbusEntitySchema).min(1);
+  const parsed = schema.safeParse(config.options.registers);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const path = ["options", "registers", ...issue.path].map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").slice(1);
-    throw new DeviceError("DEVICE_SETUP_FAILED", config.id, `${path}: ${issue.message}`);
+    const problems = describeIssues(parsed.error, { schema, input: config.options.registers, at: ["options", "registers"] });
+    throw new DeviceError("DEVICE_SETUP_FAILED", config.id, problems);
   }
   return { ...definition, entities: [...definition.entities, ...parsed.data] };
 }

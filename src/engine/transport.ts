@@ -1,6 +1,6 @@
-import type { SerialSettings } from "../config/device-definition.ts";
 import type { Framing } from "../serial/framing/framer.ts";
 import type { LinkState } from "../serial/link-state.ts";
+import type { SerialSettings } from "../serial/settings.ts";
 
 export type { Framing, LinkState };
 

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { clip } from "../core/clip.ts";
 import { LOG_LEVELS } from "../core/logger.ts";
 import { DeviceIdSchema } from "../config/schema.ts";
 import { EntityKeySchema } from "../config/entity-description.ts";
@@ -39,11 +38,7 @@ export function isRequestCommand(command: string): command is RequestCommand {
   return Object.hasOwn(REQUEST_SCHEMAS, command);
 }
 
-/** A zod error as one line: `level: expected one of …; id: …`. */
-export function describeIssues(error: z.ZodError): string {
-  // A path holds the payload's own keys: clipped, as any outside input quoted back.
-  return error.issues.map((i) => (i.path.length > 0 ? `${i.path.map((p) => clip(String(p), 64)).join(".")}: ${i.message}` : i.message)).join("; ");
-}
+export { describeIssues } from "../config/issues.ts";
 
 /** Parses text as JSON; undefined when it is not JSON. */
 export function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {

@@ -4,6 +4,7 @@ import { listPorts, type SerialPortInfo } from "./list.ts";
 import { BunPort, type PortOptions } from "./port.ts";
 import { type ReaderPool, sharedReaderPool } from "./reader-pool.ts";
 import { lib } from "./libc.ts";
+import { DATA_BITS, PARITIES } from "./settings.ts";
 import type { LineSettings } from "./termios.ts";
 import { checkBaudRate, configureTty, openTty } from "./tty.ts";
 
@@ -12,7 +13,7 @@ export interface BunBindingOptions {
   readers?: ReaderPool;
 }
 
-const PARITIES = new Set(["none", "even", "odd", "mark", "space"]);
+const PARITY_NAMES: ReadonlySet<string> = new Set(PARITIES);
 
 /** Fills in @serialport's defaults and rejects what Linux termios cannot do. */
 export function normalizeOpenOptions(options: OpenOptions): PortOptions {
@@ -26,11 +27,11 @@ export function normalizeOpenOptions(options: OpenOptions): PortOptions {
   }
   checkBaudRate(path, options.baudRate);
   const dataBits = options.dataBits ?? 8;
-  if (![5, 6, 7, 8].includes(dataBits)) throw invalid(`dataBits must be 5, 6, 7 or 8, got ${dataBits}`);
+  if (!(DATA_BITS as readonly number[]).includes(dataBits)) throw invalid(`dataBits must be 5, 6, 7 or 8, got ${dataBits}`);
   const stopBits = options.stopBits ?? 1;
   if (stopBits !== 1 && stopBits !== 2) throw invalid(`stopBits must be 1 or 2 on Linux, got ${stopBits}`);
   const parity = options.parity ?? "none";
-  if (!PARITIES.has(parity)) throw invalid(`parity must be none, even, odd, mark or space, got ${parity}`);
+  if (!PARITY_NAMES.has(parity)) throw invalid(`parity must be none, even, odd, mark or space, got ${parity}`);
   return {
     path,
     baudRate: options.baudRate,

@@ -1,32 +1,28 @@
 import type { OpenOptions } from "@serialport/bindings-interface";
+import { type BackoffOptions, backoffDelay } from "../core/backoff.ts";
 import type { TimerHandle } from "../core/clock.ts";
 import type { Hub } from "../core/hub.ts";
 import { callback } from "../core/job.ts";
 import type { Logger } from "../core/logger.ts";
-import { type BackoffOptions, backoffDelay } from "./backoff.ts";
 import { BunBinding } from "./binding.ts";
 import { isSerialError, SerialError } from "./errors.ts";
 import "./events.ts";
 import { createFramer, encodeFrame, type Framer, type Framing } from "./framing/framer.ts";
 import type { LinkState } from "./link-state.ts";
 import type { BunPort } from "./port.ts";
-
-/** Serial settings as hearth.yaml and device definitions spell them. */
-export interface LinkSerialSettings {
-  baud?: number;
-  data_bits?: 5 | 6 | 7 | 8;
-  parity?: "none" | "even" | "odd" | "mark" | "space";
-  stop_bits?: 1 | 2;
-  rts_cts?: boolean;
-}
+import { DEFAULT_SERIAL_SETTINGS, type SerialSettings } from "./settings.ts";
 
 export interface SerialLinkOptions {
   path: string;
-  serial?: LinkSerialSettings;
+  /** The line's settings; what is left out comes from DEFAULT_SERIAL_SETTINGS. */
+  serial?: Partial<SerialSettings>;
   framing: Framing;
-  /** How the link retries after the device went away. */
-  reconnect?: BackoffOptions;
+  /** How the link retries after the device went away (default RECONNECT_BACKOFF). */
+  reconnect?: Partial<BackoffOptions>;
 }
+
+/** Reopening a port that went away: from 250 ms, doubling, up to 10 s. */
+export const RECONNECT_BACKOFF: BackoffOptions = { initialMs: 250, maxMs: 10_000 };
 
 /** What opens ports for a link (the BunBinding; tests may pass another). */
 export interface PortOpener {
@@ -195,16 +191,9 @@ export class SerialLink {
   }
 
   private openPort(): Promise<BunPort> {
-    const s = this.options.serial ?? {};
+    const s: SerialSettings = { ...DEFAULT_SERIAL_SETTINGS, ...this.options.serial };
     const binding = this.deps.binding ?? new BunBinding();
-    return binding.open({
-      path: this.path,
-      baudRate: s.baud ?? 9600,
-      dataBits: s.data_bits ?? 8,
-      parity: s.parity ?? "none",
-      stopBits: s.stop_bits ?? 1,
-      rtscts: s.rts_cts ?? false,
-    });
+    return binding.open({ path: this.path, baudRate: s.baud, dataBits: s.data_bits, parity: s.parity, stopBits: s.stop_bits, rtscts: s.rts_cts });
   }
 
   private attach(port: BunPort): void {
@@ -252,7 +241,7 @@ export class SerialLink {
 
   private scheduleRetry(err: unknown): void {
     if (!this.wanted || this.retryTimer !== undefined) return;
-    const delayMs = backoffDelay(this.attempt, this.options.reconnect, this.deps.random);
+    const delayMs = backoffDelay(this.attempt, { ...RECONNECT_BACKOFF, ...this.options.reconnect }, this.deps.random);
     const attempt = ++this.attempt;
     const reason = err instanceof Error ? err.message : String(err);
     this.deps.hub.bus.fire("serial_link_retry", { path: this.path, attempt, delayMs, reason, code: isSerialError(err) ? err.code : undefined });

@@ -2,6 +2,7 @@ import type { BindingPortInterface, OpenOptions, PortStatus, SetOptions, UpdateO
 import { FdChannel, type ChannelListener } from "./channel.ts";
 import { SerialError } from "./errors.ts";
 import type { ReaderPool } from "./reader-pool.ts";
+import { bitsPerCharacter, type Parity } from "./settings.ts";
 import { TCIOFLUSH, TIOCM } from "./termios.ts";
 import { flushTty, getBaudRate, getModemBits, outputQueue, releaseExclusive, setBaudRate, setModemLines } from "./tty.ts";
 
@@ -111,7 +112,7 @@ export class BunPort implements BindingPortInterface {
   /** Start, data, parity and stop bits of one character on the line. */
   bitsPerCharacter(): number {
     const o = this.openOptions;
-    return 1 + o.dataBits + (o.parity === "none" ? 0 : 1) + (o.stopBits === 1 ? 1 : 2);
+    return bitsPerCharacter({ data_bits: o.dataBits, parity: o.parity as Parity, stop_bits: o.stopBits === 1 ? 1 : 2 });
   }
 
   /** The baud rate set at open or by the last update. */

@@ -5,6 +5,8 @@
  * Nothing here touches the system: the Worker and the loop both import it.
  */
 
+import type { Parity, SerialSettings } from "./settings.ts";
+
 /** Offsets and size of glibc's `struct termios` on one architecture. */
 export interface TermiosLayout {
   readonly size: number;
@@ -184,9 +186,9 @@ export function rateOfSpeed(speed: number): number {
 /** The serial settings termios encodes. */
 export interface LineSettings {
   baudRate: number;
-  dataBits: 5 | 6 | 7 | 8;
-  parity: "none" | "even" | "odd" | "mark" | "space";
-  stopBits: 1 | 2;
+  dataBits: SerialSettings["data_bits"];
+  parity: Parity;
+  stopBits: SerialSettings["stop_bits"];
   rtscts: boolean;
   xon: boolean;
   xoff: boolean;

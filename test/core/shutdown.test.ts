@@ -3,7 +3,8 @@ import { isCancelledError } from "../../src/core/errors.ts";
 import { Hub, type HubState } from "../../src/core/hub.ts";
 import { callback, Job } from "../../src/core/job.ts";
 import { settleWithin } from "../../src/core/shutdown.ts";
-import { sleep, type Task } from "../../src/core/task.ts";
+import type { Task } from "../../src/core/task.ts";
+import { sleep } from "../../src/core/wait.ts";
 import { loggedHub, settledWithinATurn } from "./helpers.ts";
 
 /** Stage timeouts short enough for work that never finishes; nothing here waits on them unless something is stuck. */

@@ -1,8 +1,8 @@
 import { expect, test } from "bun:test";
-import { CancelledError, isCancelledError } from "../../src/core/errors.ts";
+import { CancelledError } from "../../src/core/errors.ts";
 import { Hub } from "../../src/core/hub.ts";
 import { callback, Job } from "../../src/core/job.ts";
-import { abortable, sleep } from "../../src/core/task.ts";
+import { sleep } from "../../src/core/wait.ts";
 import { failureOf, isTracked, loggedHub, nextTurn } from "./helpers.ts";
 
 test("an eager task that never awaits has finished when createTask returns", () => {
@@ -177,20 +177,4 @@ test("a cancelled task is not logged as a failure", async () => {
   await task.settled().catch(() => {});
   await nextTurn();
   expect(logs.find("wait_for_reply")).toHaveLength(0);
-});
-
-test("sleep rejects with CancelledError when its signal fires", async () => {
-  const controller = new AbortController();
-  const slept = sleep(60_000, controller.signal);
-  controller.abort();
-  const err = await slept.catch((e: unknown) => e);
-  expect(isCancelledError(err)).toBe(true);
-});
-
-test("abortable stops waiting when the signal fires, and passes the value through otherwise", async () => {
-  const controller = new AbortController();
-  const never = abortable(new Promise(() => {}), controller.signal);
-  controller.abort(new CancelledError("link closed"));
-  await expect(never).rejects.toThrow("link closed");
-  expect(await abortable(Promise.resolve(7), new AbortController().signal)).toBe(7);
 });

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtemp, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SerialSettingsSchema } from "../../src/config/device-definition.ts";
 import { ManualClock } from "../../src/core/clock.ts";
 import { Hub } from "../../src/core/hub.ts";
 import type { Transport } from "../../src/engine/transport.ts";
@@ -13,7 +14,7 @@ import type { LinkState } from "../../src/serial/link-state.ts";
 import { openPty, type Pty } from "../../src/serial/pty.ts";
 import { ReaderPool } from "../../src/serial/reader-pool.ts";
 import { BunBinding } from "../../src/serial/binding.ts";
-import { firstDifference, randomBytes, receive } from "./helpers.ts";
+import { firstDifference, randomBytes, receive, stty } from "./helpers.ts";
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -145,6 +146,22 @@ describe("framed round trips", () => {
   });
 });
 
+describe("line settings", () => {
+  test("every parity a model may name reaches the tty: mark and space as CMSPAR, odd and mark with PARODD", async () => {
+    // A pty keeps PARODD and CMSPAR (it clears only PARENB and the character size: see binding.test.ts).
+    const expected = { none: ["-parodd", "-cmspar", "-inpck"], even: ["-parodd", "-cmspar", "inpck"], odd: ["parodd", "-cmspar", "inpck"], mark: ["parodd", "cmspar", "inpck"], space: ["-parodd", "cmspar", "inpck"] };
+    const device = pty();
+    for (const [parity, flags] of Object.entries(expected)) {
+      const serial = SerialSettingsSchema.parse({ parity });
+      const l = link(new Hub(), { path: device.path, framing: { kind: "raw" }, serial });
+      await l.open();
+      const seen = (await stty(device.path)).flags;
+      expect({ parity, flags: flags.filter((f) => seen.has(f)) }).toEqual({ parity, flags });
+      await l.close();
+    }
+  });
+});
+
 describe("opening and closing", () => {
   test("open on a missing path throws SERIAL_NOT_FOUND and leaves the link closed", async () => {
     const hub = new Hub();
@@ -217,7 +234,8 @@ describe("unplug and replug", () => {
     expect(transitions).toEqual(["closed→opening", "opening→open", "open→unavailable", "unavailable→open", "open→closed"]);
   });
 
-  test("retries back off exponentially up to the cap, and stop once the link is closed", async () => {
+  /** The delays of a link's first `count` retries after its device went away (random() is 0.5: no jitter). */
+  async function retryDelays(reconnect: SerialLinkOptions["reconnect"], count: number): Promise<number[]> {
     const clock = new ManualClock();
     const hub = new Hub({ clock });
     const dir = await mkdtemp(join(tmpdir(), "hearth-link-"));
@@ -225,23 +243,30 @@ describe("unplug and replug", () => {
     const path = join(dir, "ttyACM0");
     const device = pty();
     await symlink(device.path, path);
-    const l = link(hub, { path, framing: { kind: "raw" }, reconnect: { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0.2 } });
+    const l = link(hub, { path, framing: { kind: "raw" }, ...(reconnect ? { reconnect } : {}) });
     await l.open();
     const delays: number[] = [];
     hub.bus.listen("serial_link_retry", async (e) => void delays.push(e.data.delayMs));
     let next = hub.bus.waitFor("serial_link_retry");
     await device.close();
     await rm(path);
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < count - 1; i++) {
       const retry = await next;
       next = hub.bus.waitFor("serial_link_retry");
       clock.advance(retry.data.delayMs);
     }
     await next;
-    // random() is 0.5: no jitter, so the delays are the bare schedule.
-    expect(delays).toEqual([100, 200, 400, 800, 1000, 1000, 1000]);
     await l.close();
     expect(l.state).toBe("closed");
     expect(clock.pending).toBe(0);
+    return delays;
+  }
+
+  test("retries back off exponentially up to the cap, and stop once the link is closed", async () => {
+    expect(await retryDelays({ initialMs: 100, maxMs: 1000, factor: 2, jitter: 0.2 }, 7)).toEqual([100, 200, 400, 800, 1000, 1000, 1000]);
+  });
+
+  test("by default retries start at 250 ms and stop growing at 10 s", async () => {
+    expect(await retryDelays(undefined, 8)).toEqual([250, 500, 1000, 2000, 4000, 8000, 10_000, 10_000]);
   });
 });

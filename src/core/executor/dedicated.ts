@@ -1,6 +1,7 @@
 /** A Worker of its own for one long-lived blocking loop (a serial reader in poll()), outside the pool. */
 import { CancelledError, HearthError, isCancelledError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
+import { within } from "../wait.ts";
 import { reviveError, type SerializedError, serializeError } from "./errors.ts";
 import { CALL, CALL_RESULT, type CallMessage, type DedicatedInit, ERROR, FATAL, OK, STOP, TASK_MESSAGE } from "./protocol.ts";
 import { endWorker, executorScript, type WorkerScript } from "./spawn.ts";
@@ -148,23 +149,6 @@ interface DedicatedDeps<Result> {
   closing: SharedArrayBuffer;
   log: Logger;
   onCall: (worker: Worker, message: CallMessage) => void;
-}
-
-/** Whether `promise` settles within `ms`. */
-function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    promise.then(
-      () => {
-        clearTimeout(timer);
-        resolve(true);
-      },
-      () => {
-        clearTimeout(timer);
-        resolve(true);
-      },
-    );
-  });
 }
 
 /**

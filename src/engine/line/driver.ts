@@ -1,6 +1,6 @@
 import type { LineDeviceDefinition, LineEntity } from "../../config/device-definition.ts";
 import { clip } from "../../core/clip.ts";
-import { abortReason } from "../../core/task.ts";
+import { boundedWait } from "../../core/wait.ts";
 import type { EntityCommand } from "../../entities/commands.ts";
 import type { Entity, RawValue } from "../../entities/entity.ts";
 import { DeviceError } from "../device-error.ts";
@@ -97,30 +97,14 @@ export class LineDriver implements Driver {
     const id = String(this.nextId);
     this.nextId = this.nextId >= high ? low : this.nextId + 1;
     const line = fillTemplate(this.definition.line.command, { id, body }) + this.definition.line.delimiter;
-    return new Promise((resolve, reject) => {
-      if (signal.aborted) return reject(abortReason(signal));
-      const onAbort = () => {
-        this.pending.delete(id);
-        reject(abortReason(signal));
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      const done = () => signal.removeEventListener("abort", onAbort);
-      this.pending.set(id, {
-        resolve: (fields) => {
-          done();
-          resolve(fields);
-        },
-        reject: (err) => {
-          done();
-          reject(err);
-        },
-      });
-      this.ctx.transport.write(line).catch((err: Error) => {
-        this.pending.delete(id);
-        done();
-        reject(err);
-      });
-    });
+    return boundedWait<Map<string, string>>(
+      (resolve, reject) => {
+        this.pending.set(id, { resolve, reject });
+        this.ctx.transport.write(line).catch(reject);
+        return () => this.pending.delete(id);
+      },
+      { signal },
+    );
   }
 
   private onFrame(frame: Uint8Array): void {

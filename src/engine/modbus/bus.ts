@@ -1,5 +1,6 @@
 import { Lock } from "../../core/semaphore.ts";
 import { abortReason } from "../../core/task.ts";
+import { boundedWait, type WaitStart } from "../../core/wait.ts";
 import type { Transport } from "../transport.ts";
 import { crcValid, rtuFrame } from "./crc.ts";
 import { ModbusError } from "./errors.ts";
@@ -114,21 +115,8 @@ export class ModbusBus {
     const { signal, timeoutMs } = options;
     const fc = request.functionCode;
     this.stats.requests++;
-    return new Promise<T>((resolve, reject) => {
-      if (signal.aborted) return reject(abortReason(signal));
-      const finish = (err: unknown, value?: T) => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", onAbort);
-        this.pending = undefined;
-        if (err === undefined) resolve(value as T);
-        else reject(err);
-      };
-      const onAbort = () => finish(abortReason(signal));
-      const timer = setTimeout(() => {
-        this.stats.timeouts++;
-        finish(new ModbusError("MODBUS_TIMEOUT", `slave ${slave}: no reply to fc ${fc} within ${timeoutMs} ms`, { slave, functionCode: fc }));
-      }, timeoutMs);
-      signal.addEventListener("abort", onAbort, { once: true });
+    const start: WaitStart<T> = (resolve, reject) => {
+      const finish = (err: unknown, value?: T) => (err === undefined ? resolve(value as T) : reject(err));
       this.pending = {
         slave,
         frame: (frame) => {
@@ -150,6 +138,17 @@ export class ModbusBus {
         },
       };
       this.transport.write(rtuFrame(slave, request.pdu)).catch((err: unknown) => finish(err));
+      return () => {
+        this.pending = undefined;
+      };
+    };
+    return boundedWait(start, {
+      signal,
+      timeoutMs,
+      onTimeout: () => {
+        this.stats.timeouts++;
+        throw new ModbusError("MODBUS_TIMEOUT", `slave ${slave}: no reply to fc ${fc} within ${timeoutMs} ms`, { slave, functionCode: fc });
+      },
     });
   }
 

@@ -6,7 +6,7 @@
  * checks out is complete, so the master need not wait out the silence after it. Anything else (an
  * unknown function, garbage, a short or corrupt reply) is still ended by the silence.
  */
-import type { SerialSettings } from "../../config/device-definition.ts";
+import { bitsPerCharacter, type SerialSettings } from "../../serial/settings.ts";
 import { crcValid } from "./crc.ts";
 
 /** The length of the reply that `frame` starts, or undefined while it cannot be told (or never can). */
@@ -33,11 +33,6 @@ export function expectedReplyLength(frame: Uint8Array): number | undefined {
 /** Whether the bytes so far are one whole reply with a good CRC. */
 export function replyComplete(frame: Uint8Array): boolean {
   return frame.length === expectedReplyLength(frame) && crcValid(frame);
-}
-
-/** Bits one character takes on the line: start, data, parity and stop. */
-export function bitsPerCharacter(serial: Pick<SerialSettings, "data_bits" | "parity" | "stop_bits">): number {
-  return 1 + serial.data_bits + (serial.parity === "none" ? 0 : 1) + serial.stop_bits;
 }
 
 /**

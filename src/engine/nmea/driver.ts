@@ -1,5 +1,5 @@
 import type { NmeaDeviceDefinition } from "../../config/device-definition.ts";
-import { abortReason } from "../../core/task.ts";
+import { boundedWait } from "../../core/wait.ts";
 import type { RawValue } from "../../entities/entity.ts";
 import { DeviceError } from "../device-error.ts";
 import type { Driver, DriverContext } from "../driver.ts";
@@ -45,19 +45,14 @@ export class NmeaDriver implements Driver {
   async poll(signal: AbortSignal): Promise<void> {
     const interval = (this.ctx.config.poll_interval ?? this.definition.poll_interval) * 1000;
     if (performance.now() - this.lastValidAt <= interval) return;
-    await new Promise<void>((resolve, reject) => {
-      if (signal.aborted) return reject(abortReason(signal));
-      const onAbort = () => {
-        this.waiting.delete(done);
-        reject(abortReason(signal));
-      };
-      const done = () => {
-        signal.removeEventListener("abort", onAbort);
-        resolve();
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.waiting.add(done);
-    });
+    await boundedWait<void>(
+      (resolve) => {
+        const done = () => resolve();
+        this.waiting.add(done);
+        return () => this.waiting.delete(done);
+      },
+      { signal },
+    );
   }
 
   async execute(): Promise<void> {

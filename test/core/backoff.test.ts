@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { backoffDelay } from "../../src/serial/backoff.ts";
+import { backoffDelay } from "../../src/core/backoff.ts";
 
 test("retry delays double from the first one up to the cap", () => {
   const middle = () => 0.5; // no jitter
@@ -11,11 +11,13 @@ test("jitter spreads each delay by up to the given fraction either way, never pa
   const options = { initialMs: 1000, maxMs: 1500, jitter: 0.2 };
   expect(backoffDelay(0, options, () => 0)).toBe(800);
   expect(backoffDelay(0, options, () => 0.999999)).toBe(1200);
-  expect(backoffDelay(5, options, () => 0.999999)).toBe(1500);
   expect(backoffDelay(5, options, () => 0)).toBe(1200);
+  expect(backoffDelay(5, options, () => 0.999999)).toBe(1500);
 });
 
-test("the defaults start at 250 ms and stop at 10 s", () => {
-  expect(backoffDelay(0, {}, () => 0.5)).toBe(250);
-  expect(backoffDelay(20, {}, () => 0.5)).toBe(10_000);
+test("by default a delay doubles per attempt and spreads by ±20%", () => {
+  const options = { initialMs: 5000, maxMs: 300_000 };
+  expect([0, 1, 2, 6, 7].map((a) => backoffDelay(a, options, () => 0.5))).toEqual([5000, 10_000, 20_000, 300_000, 300_000]);
+  expect(backoffDelay(1, options, () => 0)).toBe(8000);
+  expect(backoffDelay(1, options, () => 0.999999)).toBe(12_000);
 });

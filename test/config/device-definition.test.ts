@@ -1,0 +1,30 @@
+import { expect, test } from "bun:test";
+import { DeviceDefinitionSchema, SerialSettingsSchema } from "../../src/config/device-definition.ts";
+import { formatIssues } from "../../src/config/issues.ts";
+
+const model = (serial?: Record<string, unknown>) => ({
+  model: "test-meter",
+  name: "Test meter",
+  manufacturer: "hearth",
+  protocol: "modbus",
+  ...(serial === undefined ? {} : { serial }),
+});
+
+test("a model that names no serial settings gets 9600 baud, 8N1, no flow control; one that names some gets the rest", () => {
+  expect(DeviceDefinitionSchema.parse(model()).serial).toEqual({ baud: 9600, data_bits: 8, parity: "none", stop_bits: 1, rts_cts: false });
+  expect(DeviceDefinitionSchema.parse(model({ baud: 2400, parity: "even" })).serial).toEqual({ baud: 2400, data_bits: 8, parity: "even", stop_bits: 1, rts_cts: false });
+});
+
+test("a model may name every parity a tty takes, mark and space too; another is refused with the list", () => {
+  for (const parity of ["none", "even", "odd", "mark", "space"] as const) expect(SerialSettingsSchema.parse({ parity }).parity).toBe(parity);
+  const input = model({ parity: "sticky" });
+  const parsed = DeviceDefinitionSchema.safeParse(input);
+  expect(parsed.success).toBe(false);
+  expect(formatIssues(parsed.error!.issues, { input })).toEqual(['serial.parity: expected one of "none"|"even"|"odd"|"mark"|"space", got "sticky"']);
+});
+
+test("data and stop bits outside what a tty takes are refused with what it takes", () => {
+  const input = model({ data_bits: 9, stop_bits: 1.5 });
+  const parsed = DeviceDefinitionSchema.safeParse(input);
+  expect(formatIssues(parsed.error!.issues, { input })).toEqual(["serial.data_bits: expected one of 5|6|7|8, got 9", "serial.stop_bits: expected one of 1|2, got 1.5"]);
+});
