@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import mqtt from "mqtt";
 import { baseTopicOf, type Config } from "../config/schema.ts";
 import { mqttPassword } from "../config/secrets.ts";
+import { HearthError, TimeoutError } from "../core/errors.ts";
 import type { Output } from "./output.ts";
 import { brokerOptions } from "../mqtt/broker-url.ts";
 import { EMBEDDED_BROKER_PORT } from "../mqtt/embedded-broker.ts";
@@ -52,7 +53,7 @@ export async function healthCommand(config: Config, output: Output, options: { j
     const c = client;
     const responseTopic = topics.bridgeResponse("health");
     const answer = new Promise<Record<string, unknown>>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no answer on ${responseTopic} within ${timeoutMs / 1000} s: is hearth running?`)), timeoutMs);
+      const timer = setTimeout(() => reject(new TimeoutError(`no answer on ${responseTopic} within ${timeoutMs / 1000} s: is hearth running?`)), timeoutMs);
       c.on("message", (topic, payload) => {
         if (topic !== responseTopic) return;
         try {
@@ -67,7 +68,7 @@ export async function healthCommand(config: Config, output: Output, options: { j
     const body = { transaction, ...(options.graceS === undefined ? {} : { grace: options.graceS }) };
     await c.publishAsync(`${topics.base}/bridge/request/health`, JSON.stringify(body), { qos: 1 });
     const reply = await answer;
-    if (reply.status === "error") throw new Error(`hearth refused the health request: ${String(reply.error)}`);
+    if (reply.status === "error") throw new HearthError("HEALTH_REFUSED", `hearth refused the health request: ${String(reply.error)}`);
     const data = (reply.data ?? {}) as HealthData;
     const status = data.healthy ? "healthy" : data.status === "starting" ? "starting" : "unhealthy";
     if (options.json) output.out(`${JSON.stringify(reply.data, null, 2)}\n`);

@@ -9,7 +9,11 @@ export type CoreErrorCode =
   | "SEMAPHORE_RELEASED_TOO_OFTEN"
   | "LOCK_NOT_HELD"
   | "INVALID_ARGUMENT"
-  | "BLOCKING_CALL";
+  | "BLOCKING_CALL"
+  /** start() on a component that has started already (and does not take a second start as the first). */
+  | "ALREADY_STARTED"
+  /** Something other than an Error was thrown (a string, a number); the value is the cause. */
+  | "NON_ERROR_THROWN";
 
 /** The one error class of hearth: a `code` to branch on, a `cause` to log. */
 export class HearthError<Code extends string = string> extends Error {

@@ -1,9 +1,11 @@
 import { PROBE_SIMULATORS, type ProbeSimulator, SIMULATORS, type Simulator } from "../../devices/index.ts";
+import { HearthError } from "../core/errors.ts";
 import type { Hub } from "../core/hub.ts";
 import type { Logger } from "../core/logger.ts";
 import { SerialLink } from "../serial/link.ts";
 import { openPty, type Pty } from "../serial/pty.ts";
 import type { ConfigEntry } from "./config-entry.ts";
+import type { DeviceErrorCode } from "./device-error.ts";
 import type { TransportFactory } from "./transport.ts";
 import type { PortProvider } from "./manager.ts";
 
@@ -22,7 +24,7 @@ export interface SimulatedPort {
 /** Starts a model's simulator on a new pseudo-terminal. */
 export function startSimulator(model: string, options: Record<string, unknown> = {}): SimulatedPort {
   const make = SIMULATORS[model];
-  if (make === undefined) throw new Error(`no simulator for model ${model} (simulated models: ${Object.keys(SIMULATORS).join(", ")})`);
+  if (make === undefined) throw new HearthError<DeviceErrorCode>("DEVICE_NO_SIMULATOR", `no simulator for model ${model} (simulated models: ${Object.keys(SIMULATORS).join(", ")})`);
   const pty = openPty();
   const simulator = make({ write: (bytes) => void pty.write(bytes).catch(() => {}) }, options);
   // The simulator consumes each chunk during the call, so the reader's view needs no copy.
