@@ -46,6 +46,7 @@ export class Service {
   config: Config;
   private readonly options: ServiceOptions;
   private readonly cleanups: Array<() => void> = [];
+  private starting: Promise<void> | undefined;
 
   constructor(config: Config, options: ServiceOptions = {}) {
     this.config = config;
@@ -63,15 +64,23 @@ export class Service {
         close: config.shutdown.close,
       },
     });
-    sharedReaderPool.useLog(this.log.child({ component: "serial" }));
     this.monitor = new LoopMonitor({ hub: this.hub, slowThresholdMs: config.loop_monitor.slow_threshold_ms, blockingCalls: config.loop_monitor.blocking_calls });
     const deviceLog = this.log.child({ component: "devices" });
     this.devices = new DeviceManager({ hub: this.hub, log: deviceLog, nodeId: config.node_id, transports: serialTransports({ hub: this.hub, log: deviceLog }), ports: this.ports });
   }
 
-  /** Starts everything: the monitor, the devices (set up while the hub starts), then the hub. */
-  async start(): Promise<void> {
+  /**
+   * Starts everything: the monitor, the devices (set up while the hub starts), then the hub. A second call
+   * gets the first one's promise: one bridge, one set of signal handlers.
+   */
+  start(): Promise<void> {
+    this.starting ??= this.runStart();
+    return this.starting;
+  }
+
+  private async runStart(): Promise<void> {
     const { hub, log, config } = this;
+    sharedReaderPool.useLog(log.child({ component: "serial" }));
     await this.monitor.start();
     this.bridge = new Bridge({
       hub,

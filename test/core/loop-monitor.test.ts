@@ -160,3 +160,16 @@ test("a hold that begins during start-up and ends once the hub runs is start-up'
   await nextTicks(monitor);
   expect(logs.find("held")).toHaveLength(1);
 });
+
+test("starting the monitor twice watches the loop once: one listener per hub event, one report per hold", async () => {
+  const { hub, monitor, logs } = await runningHub({ slowThresholdMs: 100, blockingCalls: "off" });
+  await monitor.start();
+  expect(hub.bus.listenerCounts().hub_started).toBe(1);
+  expect(hub.bus.listenerCounts().hub_close).toBe(1);
+  await hub.start();
+  await nextTicks(monitor, 2);
+  const until = Date.now() + 300;
+  while (Date.now() < until) {} // holds the loop without a blocking call
+  await nextTicks(monitor);
+  expect(logs.find("held")).toHaveLength(1);
+});

@@ -1,8 +1,12 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { BunBinding } from "../../src/serial/binding.ts";
-import type { BunPort } from "../../src/serial/port.ts";
+import { readdirSync } from "node:fs";
+import { silentLogger } from "../../src/core/logger.ts";
+import { BunBinding, normalizeOpenOptions } from "../../src/serial/binding.ts";
+import { BunPort } from "../../src/serial/port.ts";
 import { openPty, type Pty } from "../../src/serial/pty.ts";
 import { ReaderPool } from "../../src/serial/reader-pool.ts";
+import { ReaderThread } from "../../src/serial/reader-thread.ts";
+import { openTty } from "../../src/serial/tty.ts";
 import { firstDifference, randomBytes, receive } from "./helpers.ts";
 
 const cleanup: Array<() => Promise<unknown>> = [];
@@ -60,5 +64,42 @@ describe("reader Workers", () => {
     await pty.write("early");
     await port.waitReadable();
     expect(new TextDecoder().decode(await receive(port, 5))).toBe("early");
+  });
+
+  test("a port is polled from its start, not its making; started again it is still one port of its reader Worker", async () => {
+    const readers = new ReaderPool();
+    const pty = openPty({ readers });
+    cleanup.push(() => pty.close());
+    const port = new BunPort(openTty(pty.path, true), normalizeOpenOptions({ path: pty.path, baudRate: 115200 }), readers);
+    cleanup.push(() => port.close());
+    expect(readers.stats()).toEqual({ workers: 0, ports: 0 });
+    expect(port.isOpen).toBe(false);
+    port.start();
+    port.start();
+    expect(readers.stats()).toEqual({ workers: 1, ports: 1 });
+    await pty.write("once");
+    expect(new TextDecoder().decode(await receive(port, 4))).toBe("once");
+    await pty.write("!");
+    expect(new TextDecoder().decode(await receive(port, 1))).toBe("!");
+  });
+
+  test("a reader thread holds no pipe or Worker until started, and a second start makes no second pipe or Worker", async () => {
+    const openFds = () => readdirSync("/proc/self/fd").length;
+    const before = openFds();
+    const thread = new ReaderThread(4, 4096, 0, async () => {}, silentLogger());
+    expect(openFds()).toBe(before);
+    thread.start();
+    // Its Worker is up once it reports bytes on a port: from then on, only a new pipe (opened at once) changes the count.
+    const pty = openPty();
+    cleanup.push(() => pty.close());
+    const arrived = Promise.withResolvers<void>();
+    const slot = thread.add(pty.heldSlaveFd, { onData: () => arrived.resolve(), onWritable: () => {}, onError: () => {} });
+    await pty.write("x");
+    await arrived.promise;
+    const started = openFds();
+    thread.start();
+    expect(openFds()).toBe(started);
+    await thread.remove(slot);
+    await thread.stop();
   });
 });

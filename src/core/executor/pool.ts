@@ -12,6 +12,7 @@ import { PoolJob } from "./pool-job.ts";
 import { PoolWorker } from "./pool-worker.ts";
 import { CALL, type CallMessage, ERROR, FATAL, MAX_ARGS, OK, RUNNING } from "./protocol.ts";
 import { type ExecutorTask, isExecutorTask } from "./registered-task.ts";
+import { spawnExecutorWorker } from "./spawn.ts";
 
 /** What a pool is made with (by its Executor). */
 export interface WorkerPoolOptions {
@@ -89,7 +90,11 @@ export class WorkerPool {
     }
     this.dispatch = new Dispatcher({
       maxWorkers: this.maxWorkers,
-      spawn: () => new PoolWorker(this.closing, this.events),
+      spawn: () => {
+        const worker = new PoolWorker(spawnExecutorWorker(), this.closing, this.events);
+        worker.start();
+        return worker;
+      },
       started: (job) => this.started(job),
       unsendable: (job, err) => this.fail(job, err),
     });
