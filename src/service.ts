@@ -52,6 +52,8 @@ export class Service {
   config: Config;
   private readonly options: ServiceOptions;
   private readonly cleanups: Array<() => void> = [];
+  private starting: Promise<void> | undefined;
+  private readonly executorScript: ReturnType<typeof workerScript>;
 
   constructor(config: Config, options: ServiceOptions = {}) {
     this.config = config;
@@ -60,6 +62,7 @@ export class Service {
     this.catalogue = options.catalogue ?? builtInCatalogue();
     // The Workers start on hearth's own entries (src/worker-entries.ts), which find them inside a binary too.
     const executorScript = workerScript("executor");
+    this.executorScript = executorScript;
     this.hub = new Hub({
       log: this.log,
       startTimeout: config.start_timeout,
@@ -73,7 +76,6 @@ export class Service {
         close: config.shutdown.close,
       },
     });
-    sharedReaderPool.configure({ log: this.log.child({ component: "serial" }), workerScript: executorScript });
     this.monitor = new LoopMonitor({
       hub: this.hub,
       slowThresholdMs: config.loop_monitor.slow_threshold_ms,
@@ -92,9 +94,18 @@ export class Service {
     });
   }
 
-  /** Starts everything: the monitor, the devices (set up while the hub starts), then the hub. */
-  async start(): Promise<void> {
+  /**
+   * Starts everything: the monitor, the devices (set up while the hub starts), then the hub. A second call
+   * gets the first one's promise: one bridge, one set of signal handlers.
+   */
+  start(): Promise<void> {
+    this.starting ??= this.runStart();
+    return this.starting;
+  }
+
+  private async runStart(): Promise<void> {
     const { hub, log, config } = this;
+    sharedReaderPool.configure({ log: log.child({ component: "serial" }), workerScript: this.executorScript });
     await this.monitor.start();
     this.bridge = new Bridge({
       hub,

@@ -80,3 +80,29 @@ test("a device that fails to set up is retried without stopping the others", asy
   expect(ghost.reason).toContain("/dev/hearth-no-such-port");
   expect(logs.find("Setting up ghost failed; retrying in")).toHaveLength(1);
 });
+
+test("starting the service twice builds one bridge and installs its signal handlers once", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hearth-service-"));
+  try {
+    const path = join(dir, "hearth.yaml");
+    writeFileSync(path, base(board("kitchen")));
+    const logs = new MemoryLogDestination();
+    const config = await loadCheckedConfig(path, builtInCatalogue().names());
+    const listeners = () => ["SIGHUP", "SIGTERM", "SIGINT"].map((s) => process.listenerCount(s));
+    const before = listeners();
+    // Signals as the CLI has them (exit stubbed: the test process stays), and an embedded broker on a free port.
+    const service = new Service(config, { configFile: path, log: createLogger({ level: "debug", destination: logs }), signals: true, exit: () => {}, mqtt: { embeddedPort: 0 } });
+    services.push(service);
+    await Promise.all([service.start(), service.start()]);
+    const bridge = service.bridge;
+    await service.start();
+    expect(service.bridge).toBe(bridge!);
+    expect(listeners()).toEqual(before.map((n) => n + 1));
+    expect(logs.find("Embedded MQTT broker listening")).toHaveLength(1);
+    expect(logs.find("hearth is running")).toHaveLength(1);
+    await service.stop();
+    expect(listeners()).toEqual(before);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

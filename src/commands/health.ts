@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import mqtt from "mqtt";
 import { baseTopicOf, type Config } from "../config/schema.ts";
 import { mqttPassword } from "../config/secrets.ts";
+import { HearthError, TimeoutError } from "../core/errors.ts";
 import { boundedWait } from "../core/wait.ts";
 import type { Output } from "./output.ts";
 import { brokerOptions } from "../mqtt/broker-url.ts";
@@ -67,7 +68,7 @@ export async function healthCommand(config: Config, output: Output, options: { j
       {
         timeoutMs,
         onTimeout: () => {
-          throw new Error(`no answer on ${responseTopic} within ${timeoutMs / 1000} s: is hearth running?`);
+          throw new TimeoutError(`no answer on ${responseTopic} within ${timeoutMs / 1000} s: is hearth running?`);
         },
       },
     );
@@ -75,7 +76,7 @@ export async function healthCommand(config: Config, output: Output, options: { j
     const body = { transaction, ...(options.graceS === undefined ? {} : { grace: options.graceS }) };
     await c.publishAsync(`${topics.base}/bridge/request/health`, JSON.stringify(body), { qos: 1 });
     const reply = await answer;
-    if (reply.status === "error") throw new Error(`hearth refused the health request: ${String(reply.error)}`);
+    if (reply.status === "error") throw new HearthError("HEALTH_REFUSED", `hearth refused the health request: ${String(reply.error)}`);
     const data = (reply.data ?? {}) as HealthData;
     const status = data.healthy ? "healthy" : data.status === "starting" ? "starting" : "unhealthy";
     if (options.json) output.out(`${JSON.stringify(reply.data, null, 2)}\n`);

@@ -1,17 +1,22 @@
 import { readFile } from "node:fs/promises";
+import { clipJson } from "../core/clip.ts";
+import { HearthError } from "../core/errors.ts";
 import { DEFAULT_CONFIG } from "./defaults.ts";
 import { closest, formatIssues } from "./issues.ts";
 import { type Config, ConfigSchema } from "./schema.ts";
 
+/** Codes of the configuration's errors. */
+export type ConfigErrorCode = "CONFIG_INVALID";
+
 /** A configuration that cannot be used; `problems` name each bad path (`executor.workers: expected …`). */
-export class ConfigError extends Error {
+export class ConfigError extends HearthError<ConfigErrorCode> {
   override readonly name = "ConfigError";
-  readonly code = "CONFIG_INVALID";
   readonly problems: string[];
+  /** The file it came from, when it came from one. */
   readonly file: string | undefined;
 
   constructor(file: string | undefined, problems: string[]) {
-    super(`${file ?? "configuration"}: ${problems.length === 1 ? problems[0] : `\n  ${problems.join("\n  ")}`}`);
+    super("CONFIG_INVALID", `${file ?? "configuration"}: ${problems.length === 1 ? problems[0] : `\n  ${problems.join("\n  ")}`}`);
     this.file = file;
     this.problems = problems;
   }
@@ -23,23 +28,46 @@ export interface ConfigContext {
   models?: readonly string[];
 }
 
-/** Validates already-parsed YAML; throws ConfigError naming every bad path. */
+/**
+ * Validates already-parsed YAML; throws ConfigError naming every bad path. The checks across device
+ * entries run beside the schema's, on the devices as given, so one run names every problem at once.
+ */
 export function parseConfig(input: unknown, file?: string, context: ConfigContext = {}): Config {
   const result = ConfigSchema.safeParse(input ?? {});
-  if (!result.success) throw new ConfigError(file, formatIssues(result.error.issues, { schema: ConfigSchema, input }));
-  const problems: string[] = [];
-  if (context.models !== undefined) {
-    const models = context.models;
-    result.data.devices.forEach((device, i) => {
-      if (models.includes(device.model)) return;
-      const hint = closest(device.model, models);
-      problems.push(
-        `devices[${i}].model: unknown model ${JSON.stringify(device.model)}${hint ? ` (did you mean "${hint}"?)` : ""}; known models: ${models.join(", ")}`,
-      );
-    });
-  }
-  if (problems.length > 0) throw new ConfigError(file, problems);
+  const problems = [...(result.success ? [] : formatIssues(result.error.issues, { schema: ConfigSchema, input })), ...deviceEntryProblems(input, context)];
+  if (!result.success || problems.length > 0) throw new ConfigError(file, problems);
   return result.data;
+}
+
+/**
+ * What is wrong across the `devices` entries as given (the schema checks each entry alone): ids used twice,
+ * and models hearth does not know. Entries whose id or model is not even text are left to the schema.
+ */
+function deviceEntryProblems(input: unknown, context: ConfigContext): string[] {
+  const devices = input !== null && typeof input === "object" ? (input as { devices?: unknown }).devices : undefined;
+  if (!Array.isArray(devices)) return [];
+  const fieldOf = (entry: unknown, key: "id" | "model"): string | undefined => {
+    const value = entry !== null && typeof entry === "object" ? (entry as Record<string, unknown>)[key] : undefined;
+    return typeof value === "string" && value !== "" ? value : undefined;
+  };
+  const problems: string[] = [];
+  const seen = new Map<string, number>();
+  devices.forEach((entry, i) => {
+    const id = fieldOf(entry, "id");
+    if (id === undefined) return;
+    const first = seen.get(id);
+    if (first !== undefined) problems.push(`devices[${i}].id: duplicate id (devices[${first}] has it too), got ${clipJson(id)}`);
+    else seen.set(id, i);
+  });
+  const models = context.models;
+  if (models === undefined) return problems;
+  devices.forEach((entry, i) => {
+    const model = fieldOf(entry, "model");
+    if (model === undefined || models.includes(model)) return;
+    const hint = closest(model, models);
+    problems.push(`devices[${i}].model: unknown model ${JSON.stringify(model)}${hint ? ` (did you mean "${hint}"?)` : ""}; known models: ${models.join(", ")}`);
+  });
+  return problems;
 }
 
 /** A configuration as read, and the top-level keys its source gave itself (defaults filled in the others). */

@@ -109,17 +109,8 @@ export const ConfigSchema = z.strictObject({
   loop_monitor: LoopMonitorSchema.prefault({}),
   shutdown: ShutdownSchema.prefault({}),
   mqtt: MqttSchema.prefault({}),
-  devices: z
-    .array(DeviceConfigSchema)
-    .default([])
-    .superRefine((devices, ctx) => {
-      const seen = new Map<string, number>();
-      devices.forEach((d, i) => {
-        const first = seen.get(d.id);
-        if (first !== undefined) ctx.addIssue({ code: "custom", path: [i, "id"], message: `duplicate id (devices[${first}] has it too)` });
-        else seen.set(d.id, i);
-      });
-    }),
+  // Duplicate ids and unknown models are checked across the entries in load.ts, beside this schema.
+  devices: z.array(DeviceConfigSchema).default([]),
 });
 
 /** The topic prefix in force: `mqtt.base_topic`, else hearth/<node_id>. */

@@ -10,7 +10,11 @@ export type CoreErrorCode =
   | "LOCK_NOT_HELD"
   | "INVALID_ARGUMENT"
   | "BLOCKING_CALL"
-  | "WORKER_SCRIPT_MISSING";
+  | "WORKER_SCRIPT_MISSING"
+  /** start() on a component that has started already (and does not take a second start as the first). */
+  | "ALREADY_STARTED"
+  /** Something other than an Error was thrown (a string, a number); the value is the cause. */
+  | "NON_ERROR_THROWN";
 
 /** The one error class of hearth: a `code` to branch on, a `cause` to log. */
 export class HearthError<Code extends string = string> extends Error {

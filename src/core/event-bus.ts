@@ -8,8 +8,11 @@ import { boundedWait } from "./wait.ts";
 /** Listen to this to receive every event. */
 export const MATCH_ALL = "*";
 
-/** A map of event type to the type of its data. */
-export type EventMap = { [type: string]: unknown };
+/**
+ * A map of event type to the type of its data: an interface, closed (no index signature), so a name it
+ * does not list is a type error; other modules add their events to it by declaration merging.
+ */
+export type EventMap = object;
 
 type AnyEvent<M extends EventMap> = { [K in keyof M & string]: Event<K, M[K]> }[keyof M & string];
 /** The event a listener of `K` receives (every event for MATCH_ALL). */

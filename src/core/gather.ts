@@ -56,7 +56,7 @@ export function gatherWithLimitedConcurrency<T>(
             reject(err);
             return;
           }
-          settle(index, err instanceof Error ? err : new Error(String(err)));
+          settle(index, err instanceof Error ? err : new HearthError("NON_ERROR_THROWN", String(err), { cause: err }));
         },
       );
     };

@@ -3,7 +3,8 @@ import type { StateChangedData } from "./state-machine.ts";
 type NoData = Record<string, never>;
 
 /**
- * The hub's typed event map. Other layers add their events by augmenting this interface:
+ * The hub's typed event map, closed: `bus.fire("stat_changed", …)` does not type-check. Other layers add
+ * their events by augmenting this interface (src/engine/events.ts, src/serial/events.ts):
  * `declare module "../core/hub-events.ts" { interface HubEvents { device_added: {...} } }`.
  */
 export interface HubEvents {
@@ -18,5 +19,4 @@ export interface HubEvents {
   /** Close links and files. */
   hub_close: NoData;
   state_changed: StateChangedData;
-  [type: string]: unknown;
 }

@@ -233,7 +233,7 @@ export class Hub {
   /** Starts the hub: fires hub_start, waits for set-up tasks (up to `startTimeout`), then runs. */
   async start(): Promise<void> {
     this.verifyEventLoopThread("hub.start");
-    if (this.state !== "not_running") throw new HearthError("INVALID_ARGUMENT", `Cannot start a hub that is ${this.state}`);
+    if (this.state !== "not_running") throw new HearthError("ALREADY_STARTED", `Cannot start a hub that is ${this.state}`);
     this.state = "starting";
     this.log.info("Starting");
     this.bus.fire("hub_start", {});

@@ -6,9 +6,16 @@ export type DeviceErrorCode =
   | "DEVICE_BUSY"
   | "DEVICE_COMMAND_TIMEOUT"
   | "DEVICE_COMMAND_REJECTED"
+  /** No device of that id is configured. */
+  | "DEVICE_UNKNOWN"
+  /** The device has no entity of that key. */
   | "DEVICE_UNKNOWN_ENTITY"
   | "DEVICE_SETUP_FAILED"
-  | "DEVICE_NOT_WRITABLE";
+  | "DEVICE_NOT_WRITABLE"
+  /** A model's definition is broken (a bug in the model, not in the configuration): a HearthError, no one device being to blame. */
+  | "DEVICE_DEFINITION_INVALID"
+  /** `port: sim` (or `hearth sim`) for a model that has no simulator: a HearthError naming the model. */
+  | "DEVICE_NO_SIMULATOR";
 
 /** An error of one device, naming it. */
 export class DeviceError extends HearthError<DeviceErrorCode> {

@@ -96,6 +96,7 @@ export class Device {
   /** Fires when the device becomes unavailable: the commands waiting for the line fail at once. */
   private drain = new AbortController();
   private driver: Driver | undefined;
+  private starting: Promise<void> | undefined;
   private pollTask: Task<void> | undefined;
   private unlisten: Array<() => void> = [];
   private wakePoll: (() => void) | undefined;
@@ -134,8 +135,13 @@ export class Device {
     return { ...this.counters, tooLong: this.deps.transport.droppedFrames ?? 0 };
   }
 
-  /** Starts the driver and polling; the transport is already opening or open. */
-  async start(): Promise<void> {
+  /** Starts the driver and polling; the transport is already opening or open. A second call gets the first one's promise. */
+  start(): Promise<void> {
+    this.starting ??= this.runStart();
+    return this.starting;
+  }
+
+  private async runStart(): Promise<void> {
     const { hub, transport } = this.deps;
     for (const entity of this.entities.values()) this.writer.markUnavailable(entity);
     this.driver = this.deps.driverFactory(this.driverContext());
@@ -159,6 +165,7 @@ export class Device {
       this.log.warn({ err }, "Driver did not stop cleanly");
     }
     this.driver = undefined;
+    this.starting = undefined;
     this.writer.clear();
     this.setAvailable(false, "stopped");
     this.limiter.stop();

@@ -138,7 +138,7 @@ export class DeviceManager {
    * the state, `setup_retry`, and why) when the set-up failed.
    */
   restart(id: string): Promise<RestartResult> {
-    if (!this.entries.has(id)) return Promise.reject(new DeviceError("DEVICE_UNKNOWN_ENTITY", id, "no such device"));
+    if (!this.entries.has(id)) return Promise.reject(new DeviceError("DEVICE_UNKNOWN", id, "no such device"));
     const waiting = this.nextRestart.get(id);
     if (waiting !== undefined) return waiting;
     const lock = this.lockOf(id);
@@ -158,7 +158,7 @@ export class DeviceManager {
 
   private async restartEntry(id: string): Promise<RestartResult> {
     const entry = this.entries.get(id);
-    if (entry === undefined) throw new DeviceError("DEVICE_UNKNOWN_ENTITY", id, "no such device (it was removed meanwhile)");
+    if (entry === undefined) throw new DeviceError("DEVICE_UNKNOWN", id, "no such device (it was removed meanwhile)");
     this.cancelRetry(id);
     await this.unloadEntry(entry);
     const fresh = this.addEntry(entry.config);
@@ -221,7 +221,7 @@ export class DeviceManager {
       port = transport.path;
       if (transport.state !== "open") await transport.open();
       const factory = (this.deps.drivers ?? DRIVERS)[entry.definition.protocol];
-      if (factory === undefined) throw new Error(`no driver for protocol ${entry.definition.protocol}`);
+      if (factory === undefined) throw new DeviceError("DEVICE_SETUP_FAILED", entry.id, `no driver for protocol ${entry.definition.protocol}`);
       const device = new Device({ hub, log, nodeId: this.deps.nodeId, config: entry.config, definition: entry.definition, transport, driverFactory: factory });
       entry.runtime = { device, port };
       await this.forwardEntrySetups(entry, entry.platforms);

@@ -65,12 +65,14 @@ export class BunBinding implements BindingInterface<BunPort, OpenOptions, Serial
   async open(options: OpenOptions): Promise<BunPort> {
     const settings = normalizeOpenOptions(options);
     const fd = openTty(settings.path, settings.lock);
+    const port = new BunPort(fd, settings, this.readers);
     try {
       configureTty(fd, settings.path, settings as LineSettings);
+      port.start();
     } catch (err) {
       lib().close(fd);
       throw err;
     }
-    return new BunPort(fd, settings, this.readers);
+    return port;
   }
 }

@@ -50,8 +50,9 @@ export class FdChannel implements ReaderConsumer {
     private readonly pool: ReaderPool,
   ) {}
 
-  /** Starts polling the fd. */
+  /** Starts polling the fd. A second call, or one after close, does nothing. */
   start(): void {
+    if (this.closing !== undefined) return;
     this.slot ??= this.pool.add(this.fd, this);
   }
 

@@ -12,6 +12,7 @@ export type PortOptions = Required<OpenOptions>;
 /**
  * An open serial port: @serialport's BindingPortInterface in full, over an FdChannel. Beyond the
  * interface, `listen` delivers bytes as they arrive without a read per chunk (what SerialLink uses).
+ * `start()` hands its fd to the reader pool (BunBinding.open does), and `isOpen` holds from then on.
  */
 export class BunPort implements BindingPortInterface {
   readonly openOptions: PortOptions;
@@ -22,6 +23,10 @@ export class BunPort implements BindingPortInterface {
     this.openOptions = options;
     this.baudRate = options.baudRate;
     this.channel = new FdChannel(fd, options.path, pool);
+  }
+
+  /** Starts reading: the fd is polled by a reader Worker from now on. A second call does nothing. */
+  start(): void {
     this.channel.start();
   }
 

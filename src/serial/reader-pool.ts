@@ -162,6 +162,7 @@ export class ReaderPool {
       if (slot >= 0) return new ReaderSlot(thread, slot);
     }
     const thread = new ReaderThread(this.portsPerWorker, this.ringSize, this.coalesceMs, (t) => this.retire(t), this.log, this.workerScript);
+    thread.start();
     this.threads.add(thread);
     return new ReaderSlot(thread, thread.add(fd, consumer));
   }

@@ -1,7 +1,8 @@
 import { type DedicatedWorker, startDedicatedWorker } from "../core/executor/dedicated.ts";
 import type { WorkerScript } from "../core/executor/spawn.ts";
 import type { Logger } from "../core/logger.ts";
-import { lib } from "./libc.ts";
+import { errnoName, SerialError } from "./errors.ts";
+import { errno, lib } from "./libc.ts";
 import type { ReaderConsumer } from "./reader-pool.ts";
 import {
   ACTIVE,
@@ -34,7 +35,7 @@ const WAKE_BYTE = new Uint8Array([1]);
 /**
  * One reader Worker and its slots, seen from the loop. The Worker is a dedicated Worker of the executor's
  * facility; its loop (reader-worker.ts) tells of bytes through the facility's channel, and a stop writes
- * the wake pipe so that the loop, blocked in poll(2), sees it at once.
+ * the wake pipe so that the loop, blocked in poll(2), sees it at once. `start()` makes the pipe and the Worker.
  */
 export class ReaderThread {
   readonly control: Int32Array;
@@ -43,36 +44,54 @@ export class ReaderThread {
   /** Slots taken: registered, or removed and not yet acknowledged. */
   used = 0;
   stopping: Promise<void> | undefined;
-  private readonly worker: DedicatedWorker<void>;
-  private readonly wakeFds = new Int32Array(2);
+  private worker: DedicatedWorker<void> | undefined;
+  /** The wake pipe's read and write ends; -1 before `start()` and after `stop()`. */
+  private readonly wakeFds = new Int32Array([-1, -1]);
   private readonly removals = new Map<number, () => void>();
 
   constructor(
     readonly slots: number,
     readonly ringSize: number,
-    coalesceMs: number,
+    private readonly coalesceMs: number,
     private readonly onEmpty: (thread: ReaderThread) => Promise<void>,
-    log: Logger,
-    script: WorkerScript | undefined,
+    private readonly log: Logger,
+    private readonly script: WorkerScript | undefined,
   ) {
     this.control = new Int32Array(new SharedArrayBuffer((HEADER_WORDS + slots * SLOT_WORDS) * 4));
     this.rings = new Uint8Array(new SharedArrayBuffer(slots * ringSize));
     this.consumers = new Array(slots).fill(undefined);
-    if (lib().pipe2(this.wakeFds, O_NONBLOCK | O_CLOEXEC) !== 0) throw new Error("reader: pipe2 failed");
-    const start: ReaderStart = { control: this.control.buffer as SharedArrayBuffer, rings: this.rings.buffer as SharedArrayBuffer, slots, ringSize, wakeFd: this.wakeFds[0]!, coalesceMs };
-    this.worker = startDedicatedWorker(serialReaderLoop, [start], {
-      name: "serial reader",
-      log,
-      script,
-      onMessage: (events) => this.dispatch(events as number[]),
-      onStop: () => {
-        // The facility has set the loop's stop flag; a forced wake makes its poll(2) return to see it.
-        Atomics.store(this.control, H_WAKE_PENDING, 0);
-        this.wake();
-      },
-    });
+  }
+
+  /** Makes the wake pipe and starts the Worker's loop. A second call does nothing: the thread has one Worker. */
+  start(): void {
+    if (this.worker !== undefined || this.stopping !== undefined) return;
+    if (lib().pipe2(this.wakeFds, O_NONBLOCK | O_CLOEXEC) !== 0) {
+      const e = errno();
+      this.wakeFds.fill(-1);
+      throw new SerialError("SERIAL_IO_FAILED", `Cannot start a serial reader: pipe2 failed (${errnoName(e)})`, { errno: e });
+    }
+    const { control, rings, slots, ringSize, coalesceMs } = this;
+    const start: ReaderStart = { control: control.buffer as SharedArrayBuffer, rings: rings.buffer as SharedArrayBuffer, slots, ringSize, wakeFd: this.wakeFds[0]!, coalesceMs };
+    let worker: DedicatedWorker<void>;
+    try {
+      worker = startDedicatedWorker(serialReaderLoop, [start], {
+        name: "serial reader",
+        log: this.log,
+        script: this.script,
+        onMessage: (events) => this.dispatch(events as number[]),
+        onStop: () => {
+          // The facility has set the loop's stop flag; a forced wake makes its poll(2) return to see it.
+          Atomics.store(this.control, H_WAKE_PENDING, 0);
+          this.wake();
+        },
+      });
+    } catch (err) {
+      this.closePipe();
+      throw err;
+    }
+    this.worker = worker;
     // A loop that failed (it should not) ends its ports as disconnected; one asked to stop has stopped.
-    this.worker.done.catch(() => {
+    worker.done.catch(() => {
       if (this.stopping === undefined) this.crashed();
     });
   }
@@ -109,18 +128,26 @@ export class ReaderThread {
   /** Makes the Worker look at the table again. At most one byte is ever in the pipe. */
   wake(): void {
     Atomics.add(this.control, H_GENERATION, 1);
+    if (this.worker === undefined) return; // not started: its loop reads the table when it starts
     if (Atomics.compareExchange(this.control, H_WAKE_PENDING, 0, 1) === 0) lib().write(this.wakeFds[1]!, WAKE_BYTE, 1);
   }
 
   /** Ends the Worker's loop (through the facility, which wakes it here) and closes the pipe; resolves when the thread is gone. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      await this.worker.stop();
-      await this.worker.ended;
-      lib().close(this.wakeFds[0]!);
-      lib().close(this.wakeFds[1]!);
+      const worker = this.worker;
+      if (worker !== undefined) {
+        await worker.stop();
+        await worker.ended;
+      }
+      this.closePipe();
     })();
     return this.stopping;
+  }
+
+  private closePipe(): void {
+    for (const fd of this.wakeFds) if (fd >= 0) lib().close(fd);
+    this.wakeFds.fill(-1);
   }
 
   private dispatch(events: number[]): void {

@@ -7,6 +7,7 @@
  */
 import { ptr } from "bun:ffi";
 import { type DedicatedContext, dedicatedTask } from "../core/executor/registered-task.ts";
+import { errnoName, SerialError } from "./errors.ts";
 import { errno, lib } from "./libc.ts";
 import {
   ACTIVE,
@@ -203,8 +204,9 @@ export const serialReaderLoop = dedicatedTask(import.meta.url, "serialReaderLoop
     if (nap && c.poll(pollPointer, 1, coalesceMs) > 0) takeWake();
     const ready = c.poll(pollPointer, count, nap ? 0 : timeout);
     if (ready < 0) {
-      if (errno() === ERRNO.EINTR) continue;
-      throw new Error(`reader poll failed: errno ${errno()}`);
+      const e = errno();
+      if (e === ERRNO.EINTR) continue;
+      throw new SerialError("SERIAL_IO_FAILED", `reader poll failed: ${errnoName(e)}`, { errno: e });
     }
     if (pollShorts[3] !== 0) takeWake();
     for (let i = 1; i < count && ready > 0; i++) {

@@ -5,6 +5,7 @@
  */
 import * as jsc from "bun:jsc";
 import { EventEmitter } from "node:events";
+import type { EventBus } from "../../src/core/event-bus.ts";
 import type { StateChangedData } from "../../src/core/state-machine.ts";
 import { Hub } from "../../src/core/hub.ts";
 import { callback } from "../../src/core/job.ts";
@@ -18,6 +19,8 @@ const EVENTS = 1_000_000;
 /** Entities tracked by the state-change workloads, as in Home Assistant's script. */
 const TRACKED = 1000;
 const EVENT_TYPE = "benchmark_event";
+/** The hub's bus, typed to carry any name: the hub's own event map is closed, and the benchmark fires a made-up event (a cast costs nothing at run time). */
+type AnyBus = EventBus<Record<string, unknown>>;
 const ENTITY = "light.kitchen";
 const LIMIT_NAME = "node:events EventEmitter";
 
@@ -49,7 +52,7 @@ const emitOne = barrier((bus: EventEmitter, data: unknown) => {
   bus.emit(EVENT_TYPE, data);
 });
 const fireOne = barrier((hub: Hub, type: string, data: unknown) => {
-  hub.bus.fire(type, data);
+  (hub.bus as unknown as AnyBus).fire(type, data);
 });
 const setOne = barrier((hub: Hub, state: string) => {
   hub.states.set(ENTITY, state);
@@ -79,7 +82,7 @@ function emitter(data: unknown): Workload {
 const fireEvents: Workload = () => {
   const hub = new Hub();
   let count = 0;
-  hub.bus.listen(
+  (hub.bus as unknown as AnyBus).listen(
     EVENT_TYPE,
     callback(() => {
       count++;
@@ -97,7 +100,7 @@ const fireEvents: Workload = () => {
 const fireEventsWithFilter: Workload = () => {
   const hub = new Hub();
   let count = 0;
-  hub.bus.listen(
+  (hub.bus as unknown as AnyBus).listen(
     EVENT_TYPE,
     callback(() => {
       count++;

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, loadCheckedConfig, loadConfig, parseConfig, readCheckedConfig, readConfig } from "../../src/config/load.ts";
+import { isHearthError } from "../../src/core/errors.ts";
 
 const models = ["hearth-io"];
 
@@ -91,6 +92,39 @@ test("every problem in a file is reported at once", () => {
   expect(problems.some((p) => p.startsWith("log_level:") && p.includes('got "loud"'))).toBe(true);
   expect(problems.some((p) => p.startsWith("executor.workers: expected at least 1 Worker"))).toBe(true);
   expect(problems.some((p) => p.startsWith("mqtt.url: expected a broker URL"))).toBe(true);
+});
+
+test("a duplicate id and an unknown model are named beside the problems of the entries' shapes, not after them", () => {
+  const problems = problemsOf({
+    devices: [
+      { id: "meter", model: "hearth-io", port: "/dev/ttyUSB0", baud: "fast" },
+      { id: "meter", model: "hearth-io", port: "sim" },
+      { id: "board", model: "hearth-i0", port: "sim" },
+      { id: 7, model: 8, port: "sim" }, // not text: the schema says so, and no cross-entry check trips on it
+    ],
+  });
+  expect(problems).toEqual([
+    'devices[0].baud: expected one of 1200…921600, got "fast"',
+    "devices[3].id: expected a text id, got 7",
+    "devices[3].model: expected a model name (see `hearth devices`), got 8",
+    'devices[1].id: duplicate id (devices[0] has it too), got "meter"',
+    'devices[2].model: unknown model "hearth-i0" (did you mean "hearth-io"?); known models: hearth-io',
+  ]);
+});
+
+test("a configuration error is a HearthError coded CONFIG_INVALID, with its problems and its file", () => {
+  let caught: unknown;
+  try {
+    parseConfig({ log_level: "loud" }, "hearth.yaml", { models });
+  } catch (err) {
+    caught = err;
+  }
+  expect(isHearthError(caught, "CONFIG_INVALID")).toBe(true);
+  expect(caught).toBeInstanceOf(ConfigError);
+  expect((caught as ConfigError).name).toBe("ConfigError");
+  expect((caught as ConfigError).file).toBe("hearth.yaml");
+  expect((caught as ConfigError).problems).toHaveLength(1);
+  expect((caught as ConfigError).message).toStartWith("hearth.yaml: log_level:");
 });
 
 test("a file that is not YAML is refused with the parser's reason", async () => {

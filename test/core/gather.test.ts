@@ -110,3 +110,11 @@ test("an aborted signal stops thunks from starting and rejects with its reason",
   await expect(gathering).rejects.toThrow("shutting down");
   expect(work.started).toEqual([0]);
 });
+
+test("with returnExceptions a thrown non-Error takes its place as NON_ERROR_THROWN, the value kept as its cause", async () => {
+  const results = await gatherWithLimitedConcurrency(2, [() => Promise.reject("bus fault"), async () => "meter 2"], { returnExceptions: true });
+  expect(isHearthError(results[0], "NON_ERROR_THROWN")).toBe(true);
+  expect((results[0] as Error).message).toBe("bus fault");
+  expect((results[0] as Error).cause).toBe("bus fault");
+  expect(results[1]).toBe("meter 2");
+});

@@ -1,5 +1,7 @@
+import type { EventBus } from "../../src/core/event-bus.ts";
 import type { ExecutorTask } from "../../src/core/executor/registered-task.ts";
 import { Hub, type HubExecutor, type HubOptions } from "../../src/core/hub.ts";
+import type { HubEvents } from "../../src/core/hub-events.ts";
 import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
 
 /** A hub whose log lines a test can read. */
@@ -59,4 +61,15 @@ export function recordingExecutor(): HubExecutor & { submitted: string[] } {
     close() {},
     shutdown: async () => [],
   };
+}
+
+/** Made-up events the core's tests fire, beside the hub's own. */
+export type TestEvents = Record<"relay_switched" | "button_pressed" | "tick" | "reading" | "a" | "b" | "command" | "frame" | "capture_saved" | "slow_event", unknown>;
+
+/**
+ * The hub's own bus, typed to carry the tests' made-up events too. The hub's event map is closed, so
+ * `hub.bus.fire("tick", …)` does not type-check; the bus itself delivers any name, which is what these tests exercise.
+ */
+export function testBus(hub: Hub): EventBus<HubEvents & TestEvents> {
+  return hub.bus as unknown as EventBus<HubEvents & TestEvents>;
 }

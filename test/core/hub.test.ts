@@ -97,15 +97,19 @@ test("hub_started fires once set-up is over", async () => {
   expect(seen).toEqual(["running"]);
 });
 
-test("a hub cannot be started twice", async () => {
+test("a hub cannot be started twice: the second start is refused with ALREADY_STARTED and hub_start is not fired again", async () => {
   const hub = new Hub();
+  let starts = 0;
+  hub.bus.listen("hub_start", callback(() => starts++));
   await hub.start();
   let caught: unknown;
   await hub.start().catch((err: unknown) => {
     caught = err;
   });
-  expect(isHearthError(caught, "INVALID_ARGUMENT")).toBe(true);
+  expect(isHearthError(caught, "ALREADY_STARTED")).toBe(true);
   expect((caught as Error).message).toContain("running");
+  expect(starts).toBe(1);
+  expect(hub.state).toBe("running");
 });
 
 test("blockTillDone waits for tracked tasks and the tasks they create", async () => {

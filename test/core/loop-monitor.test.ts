@@ -6,6 +6,7 @@ import { Hub } from "../../src/core/hub.ts";
 import { callback, Job } from "../../src/core/job.ts";
 import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
 import { LoopMonitor } from "../../src/core/loop-monitor.ts";
+import { testBus } from "./helpers.ts";
 
 const monitors: LoopMonitor[] = [];
 
@@ -39,7 +40,7 @@ test("a callback that holds the loop past the threshold is logged with its name 
   const { hub, monitor, logs } = await runningHub({ slowThresholdMs: 100, blockingCalls: "off" });
   await hub.start();
   await nextTicks(monitor, 2); // the watchdog is up and the heartbeat flows
-  hub.bus.listen(
+  testBus(hub).listen(
     "slow_event",
     callback(() => {
       const until = Date.now() + 400;
@@ -47,7 +48,7 @@ test("a callback that holds the loop past the threshold is logged with its name 
     }),
     { name: "crunch_numbers" },
   );
-  hub.bus.fire("slow_event", {});
+  testBus(hub).fire("slow_event", {});
   await nextTicks(monitor);
   const line = logs.find("held the event loop")[0];
   expect(line?.msg).toContain("crunch_numbers");
@@ -156,6 +157,19 @@ test("a hold that begins during start-up and ends once the hub runs is start-up'
   // A hold once running is still news.
   const again = Date.now() + 300;
   while (Date.now() < again) {}
+  await nextTicks(monitor);
+  expect(logs.find("held")).toHaveLength(1);
+});
+
+test("starting the monitor twice watches the loop once: one listener per hub event, one report per hold", async () => {
+  const { hub, monitor, logs } = await runningHub({ slowThresholdMs: 100, blockingCalls: "off" });
+  await monitor.start();
+  expect(hub.bus.listenerCounts().hub_started).toBe(1);
+  expect(hub.bus.listenerCounts().hub_close).toBe(1);
+  await hub.start();
+  await nextTicks(monitor, 2);
+  const until = Date.now() + 300;
+  while (Date.now() < until) {} // holds the loop without a blocking call
   await nextTicks(monitor);
   expect(logs.find("held")).toHaveLength(1);
 });

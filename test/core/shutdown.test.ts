@@ -16,7 +16,7 @@ const stubborn = () => new Promise<never>(() => {});
 test("the hub moves through not_running, starting, running, stopping, final_write and stopped", async () => {
   const hub = new Hub();
   const seen: HubState[] = [hub.state];
-  for (const event of ["hub_start", "hub_started", "hub_stop", "hub_final_write", "hub_close"]) {
+  for (const event of ["hub_start", "hub_started", "hub_stop", "hub_final_write", "hub_close"] as const) {
     hub.bus.listen(event, callback(() => seen.push(hub.state)));
   }
   await hub.start();

@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Subprocess, spawn } from "bun";
+import { ManualClock } from "../../src/core/clock.ts";
 import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
 import { notifySocketAddress } from "../../src/core/notify-socket.ts";
 import { SystemdNotifier } from "../../src/core/systemd-notify.ts";
@@ -253,4 +254,26 @@ test("NOTIFY_SOCKET addresses: a path is NUL-terminated, an @name is abstract, a
   expect([...abstract.subarray(2)]).toEqual([0, ...Buffer.from("hearth")]);
   expect(() => notifySocketAddress("run/notify")).toThrow("absolute path");
   expect(() => notifySocketAddress(`/${"x".repeat(120)}`)).toThrow("longer than");
+});
+
+test("starting the notifier twice sends READY=1 once and keeps one watchdog ping going", async () => {
+  const { hub } = loggedHub();
+  const clock = new ManualClock();
+  const sent: string[] = [];
+  let opened = 0;
+  // The socket is the real one in the tests above; here the datagrams are counted, and time is driven.
+  const open = () => {
+    opened++;
+    return { send: (message: string) => void sent.push(message), close: () => {} };
+  };
+  const notifier = new SystemdNotifier({ hub, log: hub.log, clock, open, env: { NOTIFY_SOCKET: "/run/notify", WATCHDOG_USEC: "2000000" } });
+  cleanups.push(() => notifier.stop());
+  await notifier.start();
+  await notifier.start();
+  expect(opened).toBe(1);
+  expect(sent.filter((m) => m.startsWith("READY=1"))).toHaveLength(1);
+  expect(hub.bus.listenerCounts().hub_stop).toBe(1);
+  clock.advance(1000);
+  clock.advance(1000);
+  expect(sent.filter((m) => m === "WATCHDOG=1")).toHaveLength(2); // one ping per second, not two
 });

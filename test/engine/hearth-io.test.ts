@@ -141,6 +141,27 @@ test("a board rebooting again within the minute is told once the minute is over,
   expect(events).toEqual([1, 2]);
 });
 
+test("starting a running device again starts no second driver or poll task: each line from the board is handled once", async () => {
+  const { hub, sim, device } = await board();
+  await device.start();
+  expect([...hub.backgroundTasks].filter((t) => t.name === "poll board")).toHaveLength(1);
+  const before = device.stats.reboots;
+  sim.reboot();
+  await until(() => device.stats.reboots > before);
+  await device.command("relay1", "ON"); // its reply, too, reaches one driver: a second would count it as a stray
+  expect(device.stats.reboots).toBe(before + 1);
+  expect(device.stats.garbage).toBe(0);
+});
+
+test("restarting a device that is not configured is refused with DEVICE_UNKNOWN (an unknown entity is another error)", async () => {
+  const { manager, device } = await board();
+  const err = await manager.restart("cellar").catch((e: unknown) => e);
+  expect(isHearthError(err, "DEVICE_UNKNOWN")).toBe(true);
+  expect((err as Error).message).toBe("cellar: no such device");
+  const entity = await device.command("relay9", "ON").catch((e: unknown) => e);
+  expect(isHearthError(entity, "DEVICE_UNKNOWN_ENTITY")).toBe(true);
+});
+
 test("garbage lines are counted and skipped without disturbing the states", async () => {
   const { hub, sim, device } = await board();
   const before = hub.states.get("sensor.board_temperature")!.state;

@@ -1,8 +1,12 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { BunBinding } from "../../src/serial/binding.ts";
-import type { BunPort } from "../../src/serial/port.ts";
+import { readdirSync } from "node:fs";
+import { silentLogger } from "../../src/core/logger.ts";
+import { BunBinding, normalizeOpenOptions } from "../../src/serial/binding.ts";
+import { BunPort } from "../../src/serial/port.ts";
 import { openPty, type Pty } from "../../src/serial/pty.ts";
 import { ReaderPool } from "../../src/serial/reader-pool.ts";
+import { ReaderThread } from "../../src/serial/reader-thread.ts";
+import { openTty } from "../../src/serial/tty.ts";
 import { firstDifference, randomBytes, receive } from "./helpers.ts";
 
 const cleanup: Array<() => Promise<unknown>> = [];
@@ -60,5 +64,47 @@ describe("reader Workers", () => {
     await pty.write("early");
     await port.waitReadable();
     expect(new TextDecoder().decode(await receive(port, 5))).toBe("early");
+  });
+
+  test("a port is polled from its start, not its making; started again it is still one port of its reader Worker", async () => {
+    const readers = new ReaderPool();
+    const pty = openPty({ readers });
+    cleanup.push(() => pty.close());
+    const port = new BunPort(openTty(pty.path, true), normalizeOpenOptions({ path: pty.path, baudRate: 115200 }), readers);
+    cleanup.push(() => port.close());
+    expect(readers.stats()).toEqual({ workers: 0, ports: 0 });
+    expect(port.isOpen).toBe(false);
+    port.start();
+    port.start();
+    expect(readers.stats()).toEqual({ workers: 1, ports: 1 });
+    await pty.write("once");
+    expect(new TextDecoder().decode(await receive(port, 4))).toBe("once");
+    await pty.write("!");
+    expect(new TextDecoder().decode(await receive(port, 1))).toBe("!");
+  });
+
+  test("a reader thread holds no pipe or Worker until started, and a second start makes no second pipe or Worker", async () => {
+    // Read off the thread itself: the process's descriptor count moves with whatever else is closing.
+    const inside = (t: ReaderThread) => t as unknown as { wakeFds: Int32Array; worker: unknown };
+    const thread = new ReaderThread(4, 4096, 0, async () => {}, silentLogger(), undefined);
+    expect([...inside(thread).wakeFds]).toEqual([-1, -1]);
+    expect(inside(thread).worker).toBeUndefined();
+    thread.start();
+    const pipe = [...inside(thread).wakeFds];
+    const worker = inside(thread).worker;
+    expect(pipe.every((fd) => fd >= 0)).toBe(true);
+    expect(worker).toBeDefined();
+    // Its Worker runs: bytes on a port reach the loop.
+    const pty = openPty();
+    cleanup.push(() => pty.close());
+    const arrived = Promise.withResolvers<void>();
+    const slot = thread.add(pty.heldSlaveFd, { onData: () => arrived.resolve(), onWritable: () => {}, onError: () => {} });
+    await pty.write("x");
+    await arrived.promise;
+    thread.start();
+    expect([...inside(thread).wakeFds]).toEqual(pipe);
+    expect(inside(thread).worker).toBe(worker);
+    await thread.remove(slot);
+    await thread.stop();
   });
 });

@@ -59,8 +59,9 @@ export class DedicatedWorker<Result = unknown> {
     this.ended = this.gone.promise;
   }
 
-  /** Spawns the Worker and hands it the task. */
+  /** Spawns the Worker and hands it the task. A second call does nothing: one loop, one Worker. */
   start(): void {
+    if (this.worker !== undefined) return;
     const worker = new Worker(this.deps.script);
     this.worker = worker;
     worker.onmessage = (event: MessageEvent) => this.onMessage(event.data as [number, unknown]);

@@ -16,7 +16,9 @@ export type ExecutorErrorCode =
   /** The result (or a thread-safe call's arguments) could not be structured-cloned. */
   | "EXECUTOR_NOT_CLONEABLE"
   /** `runCallbackThreadsafe` was called where it cannot run (the loop thread, a Worker the executor did not start). */
-  | "EXECUTOR_NOT_IN_WORKER";
+  | "EXECUTOR_NOT_IN_WORKER"
+  /** Two different functions were registered under one module and name (an executor task, a dedicated task, a thread-safe callback). */
+  | "EXECUTOR_REGISTERED_TWICE";
 
 /** An error as it travels in a message. */
 export interface SerializedError {

@@ -2,7 +2,7 @@
 import type { SerializedError } from "./errors.ts";
 import type { PoolJob } from "./pool-job.ts";
 import { CANCELLED, DEFINE, jobHeader, type PoolInit, QUEUED, WINDOW } from "./protocol.ts";
-import { endWorker, type WorkerScript } from "./spawn.ts";
+import { endWorker } from "./spawn.ts";
 
 /** What a pool Worker reports to its pool. */
 export interface PoolWorkerEvents {
@@ -13,7 +13,8 @@ export interface PoolWorkerEvents {
 /**
  * A Worker and the jobs sent to it (up to WINDOW, so the next is already there when one ends). Jobs
  * run in the order sent; `jobs[0]` is the one running. A withdrawn job leaves `undefined` in its place
- * until the Worker's SKIPPED for it arrives, so outcomes always match the oldest entry.
+ * until the Worker's SKIPPED for it arrives, so outcomes always match the oldest entry. `start()` tells
+ * the Worker it is a pool Worker and begins hearing from it.
  */
 export class PoolWorker {
   readonly worker: Worker;
@@ -28,15 +29,28 @@ export class PoolWorker {
   private sent = 0;
   private readonly known: boolean[] = [];
   private referenced = true;
+  private started = false;
 
-  constructor(script: WorkerScript, closing: SharedArrayBuffer, events: PoolWorkerEvents) {
-    this.worker = new Worker(script);
-    this.worker.onmessage = (event: MessageEvent) => events.message(this, event.data);
-    this.worker.addEventListener("close", (event: Event) => {
+  constructor(
+    /** A Worker just spawned on the executor's entry, not yet told anything. */
+    worker: Worker,
+    private readonly closing: SharedArrayBuffer,
+    private readonly events: PoolWorkerEvents,
+  ) {
+    this.worker = worker;
+  }
+
+  /** Listens to the Worker and hands it its slots. A second call does nothing. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    const { worker, events } = this;
+    worker.onmessage = (event: MessageEvent) => events.message(this, event.data);
+    worker.addEventListener("close", (event: Event) => {
       if (!this.retired) events.close(this, (event as CloseEvent).code);
     });
-    const init: PoolInit = { kind: "pool", slots: this.slots.buffer as SharedArrayBuffer, closing };
-    this.worker.postMessage(init);
+    const init: PoolInit = { kind: "pool", slots: this.slots.buffer as SharedArrayBuffer, closing: this.closing };
+    worker.postMessage(init);
   }
 
   /** Hands jobs to the Worker in one message. Throws, holding none of them, when an argument cannot be cloned. */

@@ -94,7 +94,11 @@ export class WorkerPool {
     }
     this.dispatch = new Dispatcher({
       maxWorkers: this.maxWorkers,
-      spawn: () => new PoolWorker(this.script, this.closing, this.events),
+      spawn: () => {
+        const worker = new PoolWorker(new Worker(this.script), this.closing, this.events);
+        worker.start();
+        return worker;
+      },
       started: (job) => this.started(job),
       unsendable: (job, err) => this.fail(job, err),
     });

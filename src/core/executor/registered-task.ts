@@ -4,6 +4,8 @@
  * free of side effects and of imports that need the loop thread: Workers import it.
  */
 import { isEmbeddedUrl } from "../compiled.ts";
+import { HearthError } from "../errors.ts";
+import type { ExecutorErrorCode } from "./errors.ts";
 
 const EXECUTOR_TASK: unique symbol = Symbol.for("hearth.executorTask");
 const DEDICATED_TASK: unique symbol = Symbol.for("hearth.dedicatedTask");
@@ -72,7 +74,8 @@ function register(kind: string, moduleUrl: string, name: string, fn: unknown, ta
   const key = taskKey(moduleUrl, name);
   const existing = registry.get(key);
   if (existing && existing.fn !== fn) {
-    throw new Error(`${kind} ${name} is registered twice in ${isEmbeddedUrl(moduleUrl) ? "this compiled binary (task names must be unique)" : moduleUrl}`);
+    const where = isEmbeddedUrl(moduleUrl) ? "this compiled binary (task names must be unique)" : moduleUrl;
+    throw new HearthError<ExecutorErrorCode>("EXECUTOR_REGISTERED_TWICE", `${kind} ${name} is registered twice in ${where}`);
   }
   registry.set(key, task);
 }

@@ -11,7 +11,7 @@
  */
 import { HearthError } from "../errors.ts";
 import type { Hub } from "../hub.ts";
-import { reviveError, type SerializedError } from "./errors.ts";
+import { type ExecutorErrorCode, reviveError, type SerializedError } from "./errors.ts";
 import { CALL, type CallMessage, OK } from "./protocol.ts";
 import { taskKey } from "./registered-task.ts";
 
@@ -39,7 +39,9 @@ export function threadsafeCallback<Args extends unknown[], Result>(
   const cb: ThreadsafeCallback<Args, Result> = Object.freeze({ [THREADSAFE_CALLBACK]: true as const, moduleUrl, name, fn });
   const key = taskKey(moduleUrl, name);
   const existing = registry.get(key);
-  if (existing && existing.fn !== (fn as unknown)) throw new Error(`threadsafeCallback ${name} is registered twice in ${moduleUrl}`);
+  if (existing && existing.fn !== (fn as unknown)) {
+    throw new HearthError<ExecutorErrorCode>("EXECUTOR_REGISTERED_TWICE", `threadsafeCallback ${name} is registered twice in ${moduleUrl}`);
+  }
   registry.set(key, cb as unknown as ThreadsafeCallback<never[], unknown>);
   return cb;
 }

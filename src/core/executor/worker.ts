@@ -3,8 +3,8 @@
  * told its path). A pool Worker runs jobs (job-runner.ts); a dedicated Worker runs one long loop. Both
  * can call back into the loop (threadsafe.ts). Nothing here touches the loop's state.
  */
-import { CancelledError } from "../errors.ts";
-import { serializeError } from "./errors.ts";
+import { CancelledError, HearthError } from "../errors.ts";
+import { type ExecutorErrorCode, serializeError } from "./errors.ts";
 import { JobRunner, taskNotFound } from "./job-runner.ts";
 import { OutcomeBatch } from "./outcome-batch.ts";
 import { CALL_RESULT, type CallMessage, DEFINE, type DefineMessage, ERROR, FATAL, type Init, OK, STOP, TASK_MESSAGE, type ToWorker } from "./protocol.ts";
@@ -21,7 +21,7 @@ let stopDedicated: (() => void) | undefined;
 self.addEventListener("error", (event: ErrorEvent) => {
   try {
     outcomes.flush();
-    self.postMessage([FATAL, serializeError(event.error ?? new Error(event.message))]);
+    self.postMessage([FATAL, serializeError(event.error ?? new HearthError<ExecutorErrorCode>("EXECUTOR_WORKER_DIED", event.message))]);
   } catch {
     // nothing more can be said
   }

@@ -48,7 +48,7 @@ export class LineDriver implements Driver {
   }
 
   async start(): Promise<void> {
-    this.unlisten = this.ctx.transport.onFrame((frame) => this.onFrame(frame));
+    this.unlisten ??= this.ctx.transport.onFrame((frame) => this.onFrame(frame)); // once, however often started
   }
 
   async stop(): Promise<void> {

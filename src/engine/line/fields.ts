@@ -1,3 +1,6 @@
+import { HearthError } from "../../core/errors.ts";
+import type { DeviceErrorCode } from "../device-error.ts";
+
 /** Parses `key=value key=value` (single spaces; a value has no spaces). Pairs without `=` are skipped. */
 export function parseFields(text: string | undefined): Map<string, string> {
   const fields = new Map<string, string>();
@@ -13,7 +16,9 @@ export function parseFields(text: string | undefined): Map<string, string> {
 export function fillTemplate(template: string, values: Readonly<Record<string, string | number>>): string {
   return template.replace(/\{([a-z_]+)\}/g, (_, name: string) => {
     const value = values[name];
-    if (value === undefined) throw new Error(`template "${template}" uses {${name}}, which this command does not provide`);
+    if (value === undefined) {
+      throw new HearthError<DeviceErrorCode>("DEVICE_DEFINITION_INVALID", `template "${template}" uses {${name}}, which this command does not provide`);
+    }
     return String(value);
   });
 }

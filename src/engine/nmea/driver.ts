@@ -34,7 +34,7 @@ export class NmeaDriver implements Driver {
   }
 
   async start(): Promise<void> {
-    this.unlisten = this.ctx.transport.onFrame((frame) => this.onFrame(frame));
+    this.unlisten ??= this.ctx.transport.onFrame((frame) => this.onFrame(frame)); // once, however often started
   }
 
   async stop(): Promise<void> {

@@ -1,3 +1,5 @@
+import { HearthError } from "../../core/errors.ts";
+import type { DeviceErrorCode } from "../device-error.ts";
 import type { Transport, LinkState } from "../transport.ts";
 
 /**
@@ -14,7 +16,7 @@ export class SysfsTransport implements Transport {
   async close(): Promise<void> {}
 
   async write(): Promise<void> {
-    throw new Error(`${this.path}: a sysfs device is read through its files, not written to`);
+    throw new HearthError<DeviceErrorCode>("DEVICE_NOT_WRITABLE", `${this.path}: a sysfs device is read through its files, not written to`);
   }
 
   onFrame(): () => void {

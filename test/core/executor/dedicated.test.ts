@@ -7,7 +7,7 @@ import type { Executor } from "../../../src/core/executor/executor.ts";
 import type { Hub } from "../../../src/core/hub.ts";
 import { startDedicatedWorker } from "../../../src/core/executor/dedicated.ts";
 import { createLogger, MemoryLogDestination } from "../../../src/core/logger.ts";
-import { callBack, failingLoop, ignoreStop, pollUntilStopped, postThenSleep, readFifo, stuckInOpen, untilStopped } from "./fixtures/loops.ts";
+import { callBack, countStarts, failingLoop, ignoreStop, pollUntilStopped, postThenSleep, readFifo, stuckInOpen, untilStopped } from "./fixtures/loops.ts";
 import { add, SINK } from "./fixtures/tasks.ts";
 import { poolHub, rejection, sharedInts, untilAtLeast } from "./helpers.ts";
 
@@ -119,6 +119,20 @@ test("a dedicated loop that throws fails its done promise and is logged with its
   expect(err.stack).toContain("fixtures/loops.ts:");
   expect(loop.state).toBe("failed");
   expect(logs.find("Dedicated Worker failingLoop failed")).toHaveLength(1);
+});
+
+test("starting a dedicated Worker again does nothing: its loop runs on one Worker, and one stop ends it", async () => {
+  const { hub } = hubWith(1);
+  const { buffer, view } = sharedInts(4);
+  const worker = hub.startDedicatedWorker(countStarts, [buffer], { name: "reader" });
+  worker.start(); // a second start, while the first Worker boots
+  await untilAtLeast(view, 0, 1);
+  expect(await worker.stop()).toBe(true);
+  await worker.ended;
+  await untilAtLeast(view, 1, 1);
+  expect(Atomics.load(view, 0)).toBe(1); // a second Worker would have run the loop too (seen here: 2)
+  expect(worker.state).toBe("stopped");
+  expect((await hub.stop()).abandoned).toEqual([]);
 });
 
 test("no dedicated Worker starts once shutdown has begun", async () => {

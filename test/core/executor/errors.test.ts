@@ -58,6 +58,21 @@ test("a system error from a Worker keeps its code, errno, syscall and path", asy
   expect(typeof err.errno).toBe("number");
 });
 
+test("two functions registered under one module and name are refused with EXECUTOR_REGISTERED_TWICE", () => {
+  const moduleUrl = new URL("./fixtures/registered-twice.ts", import.meta.url).href; // a name no Worker imports
+  const first = () => 1;
+  executorTask(moduleUrl, "readMeter", first);
+  expect(() => executorTask(moduleUrl, "readMeter", first)).not.toThrow(); // the same function again: a module imported twice
+  let caught: unknown;
+  try {
+    executorTask(moduleUrl, "readMeter", () => 2);
+  } catch (err) {
+    caught = err;
+  }
+  expect(isHearthError(caught, "EXECUTOR_REGISTERED_TWICE")).toBe(true);
+  expect((caught as Error).message).toContain("readMeter is registered twice");
+});
+
 test("a task the Worker cannot find in its module fails with EXECUTOR_TASK_NOT_FOUND", async () => {
   const { hub } = poolHub(1);
   hubs.push(hub);

@@ -3,6 +3,7 @@ import { HearthError, isHearthError } from "../../../src/core/errors.ts";
 import { Executor } from "../../../src/core/executor/executor.ts";
 import type { Hub } from "../../../src/core/hub.ts";
 import { Job } from "../../../src/core/job.ts";
+import { PoolWorker } from "../../../src/core/executor/pool-worker.ts";
 import { add, asyncEcho, blockFor, echo, failWithHearthError, failWithProbeError, failWithTypeError, gated, logOrder, returnFunction } from "./fixtures/tasks.ts";
 import { open, poolHub, rejection, sharedInts, untilAtLeast } from "./helpers.ts";
 
@@ -25,6 +26,28 @@ test("a job's result comes back from a Worker, structured-cloned", async () => {
   expect(back).toEqual(reading);
   expect(back).not.toBe(reading);
   expect(await hub.addExecutorJob(asyncEcho, "probe")).toBe("async probe");
+});
+
+test("a pool Worker started twice is handed its slots once and heard once", async () => {
+  const worker = new Worker(new URL("./fixtures/counting-worker.ts", import.meta.url).href);
+  try {
+    const replies: unknown[] = [];
+    const answered = Promise.withResolvers<void>();
+    const pooled = new PoolWorker(worker, new SharedArrayBuffer(4), {
+      message: (_w, data) => {
+        replies.push(data);
+        answered.resolve();
+      },
+      close: () => {},
+    });
+    pooled.start();
+    pooled.start();
+    worker.postMessage("count?");
+    await answered.promise;
+    expect(replies).toEqual([2]); // its init, then the question: one init, and one listener to hear the answer
+  } finally {
+    worker.terminate();
+  }
 });
 
 test("hub.runJob sends a Job of an executor task to the pool", async () => {
