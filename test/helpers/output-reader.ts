@@ -23,6 +23,13 @@ export class OutputReader {
     }
   }
 
+  /** Resolves when more output arrives or the stream ends. */
+  changed(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.waiters.push(resolve);
+    });
+  }
+
   private async pump(stream: ReadableStream<Uint8Array>): Promise<string> {
     const decoder = new TextDecoder();
     try {
