@@ -112,7 +112,7 @@ export class Device {
     this.name = deps.config.name ?? deps.config.id;
     this.log = deps.log;
     this.queueLimit = deps.queueLimit ?? COMMAND_QUEUE_LIMIT;
-    this.writer = new StateWriter({ states: deps.hub.states });
+    this.writer = new StateWriter({ states: deps.hub.states, clock: deps.hub.clock });
     this.limiter = new LogLimiter({ log: deps.log, clock: deps.hub.clock });
     this.eventLimiter = new LogLimiter({ clock: deps.hub.clock, burst: 1 });
     for (const description of deps.definition.entities) {

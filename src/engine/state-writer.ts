@@ -1,10 +1,11 @@
+import type { Clock, TimerHandle } from "../core/clock.ts";
 import type { Context } from "../core/context.ts";
 import type { StateMachine } from "../core/state-machine.ts";
 import { type Entity, type EntityState, isRejected, type RawValue, STATE_UNAVAILABLE } from "../entities/entity.ts";
 
 interface Pending {
   state: EntityState;
-  timer: ReturnType<typeof setTimeout>;
+  timer: TimerHandle;
 }
 
 /**
@@ -14,11 +15,14 @@ interface Pending {
  */
 export class StateWriter {
   private readonly states: StateMachine;
+  private readonly clock: Clock;
   private readonly lastWritten = new Map<string, { value: EntityState["value"]; at: number }>();
   private readonly pending = new Map<string, Pending>();
 
-  constructor(deps: { states: StateMachine }) {
+  /** `clock` times the throttle windows: the hub's, so a test can drive them. */
+  constructor(deps: { states: StateMachine; clock: Clock }) {
     this.states = deps.states;
+    this.clock = deps.clock;
   }
 
   /**
@@ -44,19 +48,18 @@ export class StateWriter {
       return;
     }
     const throttleMs = (d.throttle ?? 0) * 1000;
-    const now = Date.now();
+    const now = this.clock.now();
     if (throttleMs > 0 && last !== undefined && now - last.at < throttleMs) {
       const waiting = this.pending.get(entity.entityId);
       if (waiting !== undefined) {
         waiting.state = next; // the latest value wins
         return;
       }
-      const timer = setTimeout(() => {
+      const timer = this.clock.setTimeout(() => {
         const p = this.pending.get(entity.entityId);
         this.pending.delete(entity.entityId);
         if (p !== undefined) this.commit(entity, p.state, context);
       }, throttleMs - (now - last.at));
-      timer.unref?.();
       this.pending.set(entity.entityId, { state: next, timer });
       return;
     }
@@ -73,18 +76,18 @@ export class StateWriter {
   /** Drops a throttled write of an entity. */
   cancel(entity: Entity): void {
     const p = this.pending.get(entity.entityId);
-    if (p !== undefined) clearTimeout(p.timer);
+    if (p !== undefined) this.clock.clearTimeout(p.timer);
     this.pending.delete(entity.entityId);
   }
 
   /** Drops every throttled write (the device is unloading). */
   clear(): void {
-    for (const p of this.pending.values()) clearTimeout(p.timer);
+    for (const p of this.pending.values()) this.clock.clearTimeout(p.timer);
     this.pending.clear();
   }
 
   private commit(entity: Entity, state: EntityState, context?: Context): void {
-    this.lastWritten.set(entity.entityId, { value: state.value, at: Date.now() });
+    this.lastWritten.set(entity.entityId, { value: state.value, at: this.clock.now() });
     this.states.set(entity.entityId, state.state, state.attributes, { context });
   }
 }

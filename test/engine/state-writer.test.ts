@@ -1,16 +1,18 @@
 import { expect, test } from "bun:test";
+import { ManualClock } from "../../src/core/clock.ts";
 import { Hub } from "../../src/core/hub.ts";
 import { EntityDescriptionSchema } from "../../src/config/entity-description.ts";
 import { Entity } from "../../src/entities/entity.ts";
 import { StateWriter } from "../../src/engine/state-writer.ts";
 
 function setup(d: Record<string, unknown>) {
-  const hub = new Hub();
+  const clock = new ManualClock();
+  const hub = new Hub({ clock });
   const entity = new Entity({ description: EntityDescriptionSchema.parse(d), nodeId: "n", deviceId: "dev" });
-  const writer = new StateWriter({ states: hub.states });
+  const writer = new StateWriter({ states: hub.states, clock });
   const seen: string[] = [];
   hub.bus.listen("state_changed", async (e) => void seen.push(e.data.newState?.state ?? "removed"));
-  return { hub, entity, writer, seen };
+  return { hub, clock, entity, writer, seen };
 }
 
 test("a change smaller than the deadband is no change", () => {
@@ -23,14 +25,17 @@ test("a change smaller than the deadband is no change", () => {
 });
 
 test("a throttled entity is written at most once per window, and the latest value wins", async () => {
-  const { hub, entity, writer } = setup({ key: "t", kind: "sensor", throttle: 0.1 });
+  const { hub, clock, entity, writer } = setup({ key: "t", kind: "sensor", throttle: 0.1 });
   writer.write(entity, "1");
   writer.write(entity, "2");
   writer.write(entity, "3");
   expect(hub.states.get(entity.entityId)?.state).toBe("1");
-  const next = await hub.bus.waitFor("state_changed", (d) => d.entityId === entity.entityId);
-  expect(next.data.newState?.state).toBe("3");
-  expect(next.data.oldState?.state).toBe("1");
+  clock.advance(99);
+  expect(hub.states.get(entity.entityId)?.state).toBe("1");
+  const next = hub.bus.waitFor("state_changed", (d) => d.entityId === entity.entityId);
+  clock.advance(1);
+  expect((await next).data.newState?.state).toBe("3");
+  expect((await next).data.oldState?.state).toBe("1");
 });
 
 test("unavailable is written at once, even within a throttle window", () => {
