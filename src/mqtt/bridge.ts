@@ -203,7 +203,7 @@ export class Bridge {
     return {
       ...bridgeInfo(this.infoSources()),
       healthy: connected && devices.every((d) => d.available),
-      mqtt: { connected, queued: this.outbox.size, dropped: this.outbox.dropped },
+      mqtt: { connected, queued: this.outbox.size, dropped: this.outbox.dropped, set_aside: this.outbox.counts().set_aside },
       devices: Object.fromEntries([...this.deps.devices.entries.values()].map((e) => [e.id, { state: e.state, available: e.runtime?.device.available ?? false }])),
     };
   }
@@ -242,6 +242,7 @@ export class Bridge {
         queued: this.outbox.size,
         dropped: this.outbox.dropped,
       }),
+      outbox: () => this.outbox.counts(),
     };
   }
 }

@@ -9,6 +9,9 @@ export type MqttErrorCode =
   | "MQTT_TLS_FILE"
   | "MQTT_BROKER_PORT_TAKEN"
   | "MQTT_NOT_CONNECTED"
+  | "MQTT_ACK_LOST"
+  | "MQTT_PUBLISH_REFUSED"
+  | "MQTT_PACKET_TOO_LARGE"
   | "MQTT_REQUEST_FAILED";
 
 /** An error of the MQTT bridge. */
