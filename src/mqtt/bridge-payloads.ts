@@ -1,6 +1,7 @@
 import type { Hub } from "../core/hub.ts";
 import type { LoopStats } from "../core/loop-monitor.ts";
 import type { DeviceManager } from "../engine/manager.ts";
+import type { OutboxCounts } from "./outbox.ts";
 import { VERSION } from "../version.ts";
 
 /** `<base>/bridge/devices`: every configured device with its entities. */
@@ -38,6 +39,8 @@ export interface InfoSources {
   startedAt: number;
   loop?: () => LoopStats;
   messages: () => Record<string, number>;
+  /** The outbox: queued, dropped and set-aside messages. */
+  outbox?: () => OutboxCounts;
   logLevel: () => string;
 }
 
@@ -55,5 +58,6 @@ export function bridgeInfo(s: InfoSources): Record<string, unknown> {
     loop: s.loop?.() ?? null,
     executor: typeof executor?.stats === "function" ? executor.stats() : null,
     messages: s.messages(),
+    outbox: s.outbox?.() ?? null,
   };
 }

@@ -226,7 +226,7 @@ export class Bridge {
       status: verdict.status,
       problems: verdict.problems,
       grace_s: graceS,
-      mqtt: { connected, queued: this.outbox.size, dropped: this.outbox.dropped },
+      mqtt: { connected, queued: this.outbox.size, dropped: this.outbox.dropped, set_aside: this.outbox.counts().set_aside },
       devices: verdict.devices,
     };
   }
@@ -265,6 +265,7 @@ export class Bridge {
         queued: this.outbox.size,
         dropped: this.outbox.dropped,
       }),
+      outbox: () => this.outbox.counts(),
     };
   }
 }

@@ -3,6 +3,7 @@ import type { IClientOptions, MqttClient } from "mqtt";
 import type { Logger } from "../core/logger.ts";
 import { connectByOptions } from "./broker-url.ts";
 import { MqttError } from "./errors.ts";
+import { publishPacketSize } from "./packet-size.ts";
 
 /** Makes an MQTT.js client; injected so a test can hand in its own. */
 export type MqttClientFactory = (url: string, options: IClientOptions) => MqttClient;
@@ -39,6 +40,8 @@ export interface MqttConnectionDeps {
 export interface PublishOptions {
   retain?: boolean;
   qos?: 0 | 1;
+  /** The outbox's id of the message: sent as the `message_id` user property under MQTT 5. */
+  messageId?: string;
 }
 
 /** Counters for bridge/info. */
@@ -69,6 +72,8 @@ export class MqttConnection {
   private retry: ReturnType<typeof setTimeout> | undefined;
   private stopping: Promise<void> | undefined;
   private ready = false;
+  /** The broker's Maximum Packet Size from the CONNACK of this connection (MQTT 5 only). */
+  private brokerMaxPacket: number | undefined;
   /** How to fail each QoS 1+ publish awaiting its acknowledgement, when the connection drops. */
   private readonly awaitingAck = new Set<() => void>();
 
@@ -117,7 +122,10 @@ export class MqttConnection {
     };
     const client = (this.deps.factory ?? connectByOptions)(options.url, clientOptions);
     this.client = client;
-    client.on("connect", () => void this.onConnected(client));
+    client.on("connect", (connack) => {
+      this.brokerMaxPacket = connack.properties?.maximumPacketSize;
+      void this.onConnected(client);
+    });
     client.on("close", () => this.onClosed());
     client.on("error", (err) => {
       // A live connection breaking is told by onClosed, with this reason.
@@ -137,13 +145,28 @@ export class MqttConnection {
     log.info({ url: redactUrl(options.url), clientId: options.clientId }, `Connecting to MQTT broker ${redactUrl(options.url)}`);
   }
 
-  /** Publishes one message; rejects with MQTT_NOT_CONNECTED when the broker is away (nothing is queued here). */
+  /**
+   * Publishes one message. Rejects with MQTT_NOT_CONNECTED when the broker is away (nothing was sent and
+   * nothing is queued here), MQTT_PACKET_TOO_LARGE when the broker announced a smaller Maximum Packet Size
+   * (nothing was sent: sending it would only get the connection dropped), MQTT_ACK_LOST when the
+   * connection dropped before a QoS 1 message was acknowledged, MQTT_PUBLISH_REFUSED when the broker
+   * answered it with an error (MQTT 5 reason codes).
+   */
   async publish(topic: string, payload: string | Buffer, options: PublishOptions = {}): Promise<void> {
     const client = this.client;
     if (client === undefined || !client.connected) throw new MqttError("MQTT_NOT_CONNECTED", `Not connected; ${topic} was not published`);
-    if ((options.qos ?? 0) === 0) {
+    const qos = options.qos ?? 0;
+    const v5 = this.deps.options.protocolVersion === 5;
+    const userProperties = v5 && options.messageId !== undefined ? { message_id: options.messageId } : undefined;
+    const limit = this.brokerMaxPacket;
+    if (limit !== undefined) {
+      const size = publishPacketSize({ topic, payload, qos, protocolVersion: this.deps.options.protocolVersion, userProperties });
+      if (size > limit) throw new MqttError("MQTT_PACKET_TOO_LARGE", `${topic} makes a packet of ${size} bytes; the broker takes at most ${limit}`);
+    }
+    const publishOptions = { qos, retain: options.retain ?? false, ...(userProperties === undefined ? {} : { properties: { userProperties } }) };
+    if (qos === 0) {
       // Fire and forget (state, whose latest value is republished on every connect): no ack to wait for.
-      client.publish(topic, payload, { qos: 0, retain: options.retain ?? false });
+      client.publish(topic, payload, publishOptions);
       this.stats.published++;
       return;
     }
@@ -152,10 +175,18 @@ export class MqttConnection {
     // EventEmitter's limit of ten while the outbox drains).
     const lost = Promise.withResolvers<never>();
     lost.promise.catch(() => {});
-    const fail = () => lost.reject(new MqttError("MQTT_NOT_CONNECTED", `Connection lost before ${topic} was acknowledged`));
+    const fail = () => lost.reject(new MqttError("MQTT_ACK_LOST", `Connection lost before ${topic} was acknowledged`));
     this.awaitingAck.add(fail);
     try {
-      await Promise.race([client.publishAsync(topic, payload, { qos: options.qos ?? 0, retain: options.retain ?? false }), lost.promise]);
+      await Promise.race([
+        client.publishAsync(topic, payload, publishOptions).catch((err: unknown) => {
+          // Only an error with a reason code comes from the broker; the rest (the client is disconnecting,
+          // the connection closed) mean the message was not taken, as when not connected.
+          if (typeof (err as { code?: unknown }).code === "number") throw new MqttError("MQTT_PUBLISH_REFUSED", `The broker refused ${topic}: ${(err as Error).message}`, { cause: err });
+          throw new MqttError("MQTT_NOT_CONNECTED", `${topic} was not published: ${(err as Error).message}`, { cause: err });
+        }),
+        lost.promise,
+      ]);
     } finally {
       this.awaitingAck.delete(fail);
     }
@@ -204,6 +235,7 @@ export class MqttConnection {
   private onClosed(): void {
     const wasReady = this.ready;
     this.ready = false;
+    this.brokerMaxPacket = undefined;
     for (const fail of this.awaitingAck) fail();
     this.awaitingAck.clear();
     if (this.stopping !== undefined || this.retry !== undefined) return;

@@ -10,6 +10,9 @@ export type MqttErrorCode =
   | "MQTT_BROKER_PORT_TAKEN"
   | "MQTT_BAD_EMBEDDED_PORT"
   | "MQTT_NOT_CONNECTED"
+  | "MQTT_ACK_LOST"
+  | "MQTT_PUBLISH_REFUSED"
+  | "MQTT_PACKET_TOO_LARGE"
   | "MQTT_REQUEST_FAILED";
 
 /** An error of the MQTT bridge. */

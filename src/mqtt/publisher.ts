@@ -1,3 +1,4 @@
+import { clip } from "../core/clip.ts";
 import type { Hub } from "../core/hub.ts";
 import type { Logger } from "../core/logger.ts";
 import type { DeviceManager } from "../engine/manager.ts";
@@ -7,8 +8,18 @@ import type { MqttConnection } from "./client.ts";
 import { deviceState } from "./device-state.ts";
 import type { Discovery } from "./discovery.ts";
 import { isMqttError } from "./errors.ts";
-import type { Outbox } from "./outbox.ts";
+import type { Outbox, OutboxMessage } from "./outbox.ts";
+import { publishPacketSize } from "./packet-size.ts";
 import type { Topics } from "./topics.ts";
+
+/** Deliveries of one message that may be lost (the connection dropped while it was in flight, or the broker refused it) before it is set aside. */
+export const MAX_ATTEMPTS = 3;
+
+/** No queued message larger than this (bytes, as a packet) is sent, whatever the broker takes: hearth's events and replies are far smaller. */
+export const MAX_MESSAGE_BYTES = 256 * 1024;
+
+/** What became of one message handed to the broker. */
+type Delivery = "delivered" | "set aside" | "again" | "stop";
 
 export interface PublisherDeps {
   hub: Hub;
@@ -43,27 +54,75 @@ export class Publisher {
 
   /** Puts a non-retained message in the outbox and delivers what the outbox holds, oldest first. */
   enqueue(topic: string, payload: unknown): void {
-    this.deps.outbox.push(topic, typeof payload === "string" ? payload : JSON.stringify(payload), 1);
+    this.deps.outbox.push(topic, payload, 1);
     void this.drain();
   }
 
+  /**
+   * Delivers the outbox, oldest first, one message in flight at a time, while connected. A message whose
+   * delivery is lost (the connection dropped before its ack, or the broker refused it) counts an attempt;
+   * after MAX_ATTEMPTS, or at once when it is larger than the broker takes, it is set aside so that it
+   * can never hold up the ones behind it.
+   */
   async drain(): Promise<void> {
     const connection = this.deps.connection();
     const { outbox } = this.deps;
     if (this.draining || connection === undefined) return;
     this.draining = true;
     try {
-      while (connection.connected && outbox.size > 0) {
+      let outcome: Delivery = "delivered";
+      while (outcome !== "stop" && connection.connected && outbox.size > 0) {
+        let delivered = 0;
         for (const message of outbox.peek(100)) {
-          await connection.publish(message.topic, message.payload, { qos: message.qos });
-          outbox.remove(message.id);
+          outcome = await this.deliver(connection, message);
+          if (outcome === "delivered") delivered++;
+          if (outcome === "stop" || outcome === "again") break;
         }
+        // A backlog's removals are committed as each batch of it is through (a lone message's within
+        // the outbox's 100 ms), so a kill just after a backlog went out sends little of it again.
+        if (delivered > 1) outbox.flush();
       }
     } catch (err) {
-      if (!isMqttError(err, "MQTT_NOT_CONNECTED")) this.deps.log.debug({ err }, "Outbox delivery stopped; it goes on after the next connect");
+      this.deps.log.warn({ err }, "Outbox delivery stopped; it goes on with the next message queued or the next connect");
     } finally {
       this.draining = false;
     }
+  }
+
+  /** Sends one message; says whether to go on with the next, to peek again (it was refused) or to stop (the connection is gone). */
+  private async deliver(connection: MqttConnection, message: OutboxMessage): Promise<Delivery> {
+    const { outbox } = this.deps;
+    if (!connection.connected) return "stop";
+    const size = publishPacketSize({ topic: message.topic, payload: message.payload, qos: message.qos, protocolVersion: 4 });
+    if (size > MAX_MESSAGE_BYTES) {
+      this.setAside(message, `larger than hearth sends (${size} bytes, at most ${MAX_MESSAGE_BYTES})`);
+      return "set aside";
+    }
+    try {
+      await connection.publish(message.topic, message.payload, { qos: message.qos, messageId: message.messageId });
+      outbox.remove(message.id);
+      return "delivered";
+    } catch (err) {
+      if (isMqttError(err, "MQTT_NOT_CONNECTED")) return "stop"; // never sent: no attempt
+      if (isMqttError(err, "MQTT_PACKET_TOO_LARGE")) {
+        this.setAside(message, err.message);
+        return "set aside";
+      }
+      const attempts = outbox.failed(message.id);
+      if (attempts >= MAX_ATTEMPTS) this.setAside(message, `${attempts} deliveries failed, the last: ${(err as Error).message}`, attempts);
+      else this.deps.log.debug({ err, topic: message.topic, attempts }, "Delivery of an outbox message failed; it is sent again");
+      return isMqttError(err, "MQTT_ACK_LOST") ? "stop" : "again"; // lost: the next connect goes on
+    }
+  }
+
+  /** Takes a message out of the queue for good, says so once (its topic and size, not its content) and updates bridge/info. */
+  private setAside(message: OutboxMessage, reason: string, attempts = message.attempts): void {
+    const { outbox, log } = this.deps;
+    outbox.setAside(message.id, reason);
+    const bytes = Buffer.byteLength(message.payload);
+    const { set_aside } = outbox.counts();
+    log.warn({ topic: message.topic, bytes, messageId: message.messageId, attempts, reason: clip(reason, 200) }, `Outbox message to ${message.topic} (${bytes} bytes) set aside: ${clip(reason, 200)}; ${set_aside} kept aside`);
+    void this.publishInfo();
   }
 
   markDirty(deviceId: string): void {
@@ -156,7 +215,7 @@ export class Publisher {
       await connection.publish(topic, payload, { retain: true, qos });
       return true;
     } catch (err) {
-      if (!isMqttError(err, "MQTT_NOT_CONNECTED")) this.deps.log.debug({ err, topic }, "Publish failed; it is republished on the next connect");
+      if (!isMqttError(err, "MQTT_NOT_CONNECTED") && !isMqttError(err, "MQTT_ACK_LOST")) this.deps.log.debug({ err, topic }, "Publish failed; it is republished on the next connect");
       return false;
     }
   }

@@ -30,11 +30,14 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts a broker for one test. */
-export async function startBroker(options: { persistent?: boolean; tls?: { ca: string; cert: string; key: string }; users?: Record<string, string> } = {}): Promise<TestBroker> {
+export async function startBroker(
+  options: { persistent?: boolean; tls?: { ca: string; cert: string; key: string }; users?: Record<string, string>; maxPacketSize?: number; acl?: string } = {},
+): Promise<TestBroker> {
   const port = await freePort();
   if (MOSQUITTO === null) {
     if (options.tls) throw new Error("TLS tests need mosquitto");
     if (options.users) throw new Error("tests with broker users need mosquitto");
+    if (options.maxPacketSize !== undefined || options.acl !== undefined) throw new Error("tests of the broker's max_packet_size or ACL need mosquitto");
     if (!announced) console.warn("mosquitto not found: the MQTT tests run against hearth's embedded broker (aedes) instead");
     announced = true;
     return embedded(port);
@@ -59,7 +62,14 @@ export async function startBroker(options: { persistent?: boolean; tls?: { ca: s
     }
     auth = `allow_anonymous false\npassword_file ${passwords}\n`;
   }
-  writeFileSync(conf, `listener ${port} 127.0.0.1\n${tls}${auth}${user}${persistence}log_dest stderr\nlog_type error\nlog_type warning\nlog_type information\n`);
+  // A broker that refuses (and disconnects for) any packet larger than this, as a small or strict one does.
+  let limits = options.maxPacketSize === undefined ? "" : `max_packet_size ${options.maxPacketSize}\n`;
+  if (options.acl !== undefined) {
+    // Mosquitto's acl_file text (`topic deny <topic>` …): MQTT 5 clients get "not authorized" acks for what it denies.
+    writeFileSync(join(dir, "acl"), options.acl);
+    limits += `acl_file ${join(dir, "acl")}\n`;
+  }
+  writeFileSync(conf, `listener ${port} 127.0.0.1\n${tls}${auth}${user}${persistence}${limits}log_dest stderr\nlog_type error\nlog_type warning\nlog_type information\n`);
   let proc: Subprocess<"ignore", "ignore", "pipe"> | undefined;
   const launch = async () => {
     const child = spawn([MOSQUITTO, "-c", conf], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
@@ -74,6 +84,7 @@ export async function startBroker(options: { persistent?: boolean; tls?: { ca: s
     child.kill(signal);
     await child.exited;
   };
+  // Stopped for good: its folder (config, ACL, persistence) goes too.
   const stop = async () => {
     await kill();
     rmSync(dir, { recursive: true, force: true });

@@ -4,7 +4,7 @@ import { broker, cleanUpAfterEach, configFile, hearth, json, peer, yaml } from "
 
 cleanUpAfterEach();
 
-type Reply = { status: string; data: Record<string, unknown>; error?: string; transaction?: unknown };
+type Reply = { status: string; data: Record<string, unknown>; error?: string; transaction?: unknown; message_id?: unknown };
 
 async function running() {
   const b = await broker();
@@ -54,7 +54,7 @@ test("a set with a transaction gets its outcome on the device's response topic",
   const { user } = await running();
   const ok = user.json<Reply>("hearth/test/board/response", (r) => r.transaction === "t-1");
   await set(user, "board/set", JSON.stringify({ relay1: "ON", transaction: "t-1" }));
-  expect(await ok).toEqual({ status: "ok", data: { relay1: "ON" }, transaction: "t-1" });
+  expect(await ok).toEqual({ status: "ok", data: { relay1: "ON" }, transaction: "t-1", message_id: expect.any(String) });
 
   const plain = user.json<Reply>("hearth/test/board/response", (r) => r.transaction === 7);
   await set(user, "board/set/led", JSON.stringify({ brightness: 40, transaction: 7 }));
@@ -62,7 +62,7 @@ test("a set with a transaction gets its outcome on the device's response topic",
 
   const bad = user.json<Reply>("hearth/test/board/response", (r) => r.transaction === "t-2");
   await set(user, "board/set", JSON.stringify({ relay1: "MAYBE", transaction: "t-2" }));
-  expect(await bad).toEqual({ status: "error", data: {}, error: 'relay1: expected ON, OFF or TOGGLE, got "MAYBE"', transaction: "t-2" });
+  expect(await bad).toEqual({ status: "error", data: {}, error: 'relay1: expected ON, OFF or TOGGLE, got "MAYBE"', transaction: "t-2", message_id: expect.any(String) });
 });
 
 test("a bad set of every shape is answered with its reason and the bridge goes on working", async () => {
