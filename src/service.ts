@@ -17,7 +17,7 @@ import { VERSION } from "./version.ts";
 import { workerScript } from "./worker-entries.ts";
 import { mqttPassword } from "./config/secrets.ts";
 import { Bridge, type BridgeDeps } from "./mqtt/bridge.ts";
-import { SqliteOutbox } from "./storage/outbox.ts";
+import { SqliteOutbox } from "./storage/sqlite-outbox.ts";
 import { StateStore } from "./storage/state-store.ts";
 import { join } from "node:path";
 import type { ConfigReloadResult, DeviceReloadResult } from "./config/reload.ts";
