@@ -1,7 +1,7 @@
 import type { Hub } from "../core/hub.ts";
 import type { LoopStats } from "../core/loop-monitor.ts";
 import type { DeviceManager } from "../engine/manager.ts";
-import type { OutboxCounts } from "./outbox.ts";
+import type { OutboxCounts } from "../storage/outbox.ts";
 import { VERSION } from "../version.ts";
 
 /** `<base>/bridge/devices`: every configured device with its entities. */

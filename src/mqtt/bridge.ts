@@ -12,7 +12,7 @@ import { Discovery } from "./discovery.ts";
 import { EmbeddedBroker } from "./embedded-broker.ts";
 import { DEFAULT_HEALTH_GRACE, judgeHealth } from "./health.ts";
 import { Inbound } from "./inbound.ts";
-import { MemoryOutbox, type Outbox } from "./outbox.ts";
+import { MemoryOutbox, type Outbox } from "../storage/outbox.ts";
 import { Publisher } from "./publisher.ts";
 import { Topics } from "./topics.ts";
 import type { StateStore } from "../storage/state-store.ts";

@@ -8,7 +8,7 @@ import type { MqttConnection } from "./client.ts";
 import { deviceState } from "./device-state.ts";
 import type { Discovery } from "./discovery.ts";
 import { isMqttError } from "./errors.ts";
-import type { Outbox, OutboxMessage } from "./outbox.ts";
+import type { Outbox, OutboxMessage } from "../storage/outbox.ts";
 import { publishPacketSize } from "./packet-size.ts";
 import type { Topics } from "./topics.ts";
 

@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
 import type { Logger } from "../core/logger.ts";
-import { MAX_SET_ASIDE, MessageIds, type Outbox, type OutboxCounts, type OutboxMessage, stampPayload } from "../mqtt/outbox.ts";
+import { MAX_SET_ASIDE, MessageIds, type Outbox, type OutboxCounts, type OutboxMessage, stampPayload } from "./outbox.ts";
 import { openDatabase } from "./database.ts";
 
 export interface SqliteOutboxOptions {

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger, MemoryLogDestination, silentLogger } from "../../src/core/logger.ts";
-import { MAX_SET_ASIDE } from "../../src/mqtt/outbox.ts";
+import { MAX_SET_ASIDE } from "../../src/storage/outbox.ts";
 import { publishPacketSize } from "../../src/mqtt/packet-size.ts";
 import { SqliteOutbox } from "../../src/storage/sqlite-outbox.ts";
 // Only to check the packet size against the encoder MQTT.js uses (a dependency of mqtt).
