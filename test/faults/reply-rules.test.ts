@@ -23,7 +23,7 @@ test("a set with a transaction to a device hearth does not have is answered on b
   const { user } = await running();
   const reply = user.json<Reply>("hearth/test/bridge/response/set", (r) => r.transaction === "g-1");
   await user.publish("hearth/test/ghost/set", JSON.stringify({ relay1: "ON", transaction: "g-1" }));
-  expect(await reply).toEqual({ status: "error", data: {}, error: 'no device "ghost" (devices: board)', transaction: "g-1" });
+  expect(await reply).toEqual({ status: "error", data: {}, error: 'no device "ghost" (devices: board)', transaction: "g-1", message_id: expect.any(String) });
   expect(user.received.some((m) => m.topic === "hearth/test/ghost/response")).toBe(false);
   const get = user.json<Reply>("hearth/test/bridge/response/get", (r) => r.transaction === 2);
   await user.publish("hearth/test/ghost/get", JSON.stringify({ transaction: 2 }));
