@@ -1,5 +1,5 @@
 import { afterEach } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadCheckedConfig } from "../../src/commands/check-config.ts";
@@ -30,9 +30,10 @@ export async function peer(url: string, topics: string[] = ["hearth/test/#", "ho
   return p;
 }
 
-/** A hearth.yaml for one test, rewritable for reloads. */
+/** A hearth.yaml for one test, rewritable for reloads; its folder is removed after the test. */
 export function configFile(text: string): { path: string; write: (text: string) => void } {
   const dir = mkdtempSync(join(tmpdir(), "hearth-mqtt-"));
+  cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, "hearth.yaml");
   writeFileSync(path, text);
   return { path, write: (t) => writeFileSync(path, t) };
