@@ -8,7 +8,7 @@ import { broker, cleanUpAfterEach, configFile, hearth, json, peer, yaml } from "
 
 cleanUpAfterEach();
 
-type Reply = { status: string; data: Record<string, unknown>; error?: string; transaction?: unknown };
+type Reply = { status: string; data: Record<string, unknown>; error?: string; transaction?: unknown; message_id?: unknown };
 
 async function running(maxPayload = 1024) {
   const b = await broker();
