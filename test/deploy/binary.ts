@@ -24,7 +24,9 @@ export interface BuiltRelease {
 
 const ROOT = join(import.meta.dir, "..", "..");
 const BUILD = join(ROOT, "deploy", "build");
-const CACHE = join(tmpdir(), "hearth-test-builds");
+// Kept across runs on purpose (a build takes a minute), so not in the temporary directory: in the
+// checkout's ignored .hearth/ folder.
+const CACHE = join(ROOT, ".hearth", "test-builds");
 /** What a build reads: a change to any of these makes a new cache key. */
 const INPUTS = ["src", "devices", "deploy/build.ts", "deploy/lib/release.ts", "package.json", "tsconfig.json"];
 /** A build of both targets takes well under this; the arm64 one downloads Bun's runtime the first time. */

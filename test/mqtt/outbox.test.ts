@@ -10,6 +10,7 @@ import { SqliteOutbox } from "../../src/storage/sqlite-outbox.ts";
 // Only to check the packet size against the encoder MQTT.js uses (a dependency of mqtt).
 import mqttPacket from "mqtt-packet";
 import { broker, cleanUpAfterEach, configFile, hearth, peer, yaml } from "./helpers.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 cleanUpAfterEach();
 
@@ -18,7 +19,7 @@ afterEach(() => {
   for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 const dataDir = () => {
-  const dir = mkdtempSync(join(tmpdir(), "hearth-data-"));
+  const dir = tempDir("hearth-data-");
   made.push(dir);
   return dir;
 };

@@ -3,11 +3,12 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { broker, cleanUpAfterEach, configFile, hearth, json, peer, yaml } from "./helpers.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 cleanUpAfterEach();
 
 test("after a restart the last known state is republished, marked restored, until the device reports afresh", async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "hearth-data-"));
+  const dataDir = tempDir("hearth-data-");
   const b = await broker();
   const user = await peer(b.url);
   const first = await hearth(configFile(yaml(b.url)), { dataDir });
@@ -26,7 +27,7 @@ test("after a restart the last known state is republished, marked restored, unti
 });
 
 test("once the device reports after a restart, its state is live again and no longer marked restored", async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "hearth-data-"));
+  const dataDir = tempDir("hearth-data-");
   const b = await broker();
   const file = configFile(yaml(b.url));
   const first = await hearth(file, { dataDir });
