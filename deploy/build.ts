@@ -40,7 +40,6 @@ export interface BuildOptions {
   readonly out: string;
 }
 
-
 /** The entry points given to `bun build`: the CLI first, then every Worker entry (src/worker-entries.ts). */
 export function entryPoints(): string[] {
   return [join(SRC, "cli.ts"), ...Object.values(WORKER_ENTRIES).map((path) => join(SRC, path))];
@@ -106,7 +105,6 @@ export async function writeChecksums(version: string, out: string): Promise<stri
   }
   return target;
 }
-
 
 /** Builds every requested binary, then the checksum file; prints each binary's size. */
 export async function build(options: BuildOptions, print: (line: string) => void): Promise<void> {

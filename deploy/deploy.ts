@@ -12,7 +12,7 @@ import { DeployError, isDeployError } from "./lib/errors.ts";
 import { type HostTarget, hostFromArgument, readFleet } from "./lib/fleet.ts";
 import { eachLimited } from "./lib/pool.ts";
 import { type HostResult, Progress, succeeded, summaryTable } from "./lib/progress.ts";
-import { checkVersion, checksumName, LocalRelease } from "./lib/release.ts";
+import { checksumName, checkVersion, LocalRelease } from "./lib/release.ts";
 import type { SshSettings } from "./lib/ssh.ts";
 
 const USAGE = `Usage: deploy/deploy [options] user@host[:port]…
@@ -123,19 +123,24 @@ export async function deploy(invocation: Invocation, io: { write: (text: string)
   const progress = new Progress({ write, tty, hosts: invocation.hosts.map((h) => h.label) });
   const results: HostResult[] = invocation.hosts.map((h) => ({ host: h.label, outcome: "not started", detail: "interrupted", seconds: 0 }));
   write(`${invocation.dryRun ? "dry run: " : ""}deploying hearth ${invocation.version} to ${invocation.hosts.length} host(s), ${invocation.parallel} at once\n`);
-  await eachLimited(invocation.hosts, invocation.parallel, async (host, i) => {
-    const ctx: DeployContext = {
-      release,
-      ssh: invocation.ssh,
-      dryRun: invocation.dryRun,
-      healthTimeoutS: invocation.healthTimeoutS,
-      signal,
-      report: (text, transient) => progress.update(i, text, transient),
-    };
-    const result = await deployHost(host, ctx);
-    results[i] = result;
-    progress.update(i, `${result.outcome}${result.detail === "" ? "" : `: ${result.detail}`}`);
-  }, signal);
+  await eachLimited(
+    invocation.hosts,
+    invocation.parallel,
+    async (host, i) => {
+      const ctx: DeployContext = {
+        release,
+        ssh: invocation.ssh,
+        dryRun: invocation.dryRun,
+        healthTimeoutS: invocation.healthTimeoutS,
+        signal,
+        report: (text, transient) => progress.update(i, text, transient),
+      };
+      const result = await deployHost(host, ctx);
+      results[i] = result;
+      progress.update(i, `${result.outcome}${result.detail === "" ? "" : `: ${result.detail}`}`);
+    },
+    signal,
+  );
   for (const r of results) {
     if (r.plan === undefined) continue;
     write(`\n${r.host} (dry run) would:\n${r.plan.map((step) => `  - ${step}\n`).join("")}`);

@@ -86,7 +86,10 @@ async function makePlan(options: FlashOptions): Promise<Plan> {
   const found = treeArch(tree);
   if (found === undefined) throw new FlashError("NOT_A_ROOTFS", `${tree.root}: cannot tell its architecture (no ELF /bin/sh, no var/lib/dpkg/arch)`);
   if ("other" in found.arch) {
-    throw new FlashError("UNSUPPORTED_ARCH", `${tree.root} is a ${found.arch.other} system (from ${found.from}); hearth needs a 64-bit OS: it is built for aarch64 and x86_64 only (Bun has no 32-bit ARM build)`);
+    throw new FlashError(
+      "UNSUPPORTED_ARCH",
+      `${tree.root} is a ${found.arch.other} system (from ${found.from}); hearth needs a 64-bit OS: it is built for aarch64 and x86_64 only (Bun has no 32-bit ARM build)`,
+    );
   }
   const arch = found.arch.arch;
   const config = await checkConfig(options.config);
@@ -132,7 +135,8 @@ function checkSecrets(tree: RootTree, config: Config, source: string | undefined
   const target = config.mqtt.password_file;
   if (source === undefined) {
     if (target !== undefined && !tree.isFile(target)) notes.push(`the config names mqtt.password_file ${target}, which is not on the card: pass --secrets FILE to install it`);
-    if (config.mqtt.password !== undefined) notes.push("the config holds mqtt.password itself: it is installed readable by root and hearth only, but a password_file (--secrets) keeps it out of the config");
+    if (config.mqtt.password !== undefined)
+      notes.push("the config holds mqtt.password itself: it is installed readable by root and hearth only, but a password_file (--secrets) keeps it out of the config");
     return undefined;
   }
   if (target === undefined) throw new FlashError("SECRETS", "--secrets needs mqtt.password_file in the config (for example /etc/hearth/mqtt-password): that is where hearth reads it");

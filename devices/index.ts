@@ -10,10 +10,10 @@ import eastronSdm120 from "./eastron-sdm120/device.yaml";
 import { Sdm120Simulator } from "./eastron-sdm120/simulator.ts";
 import hearthIo from "./hearth-io/device.yaml";
 import { HearthIoSimulator } from "./hearth-io/simulator.ts";
-import nmeaGps from "./nmea-gps/device.yaml";
-import { NmeaGpsSimulator } from "./nmea-gps/simulator.ts";
 import modbusRtu from "./modbus-rtu/device.yaml";
 import { ModbusBusSimulator } from "./modbus-rtu/simulator.ts";
+import nmeaGps from "./nmea-gps/device.yaml";
+import { NmeaGpsSimulator } from "./nmea-gps/simulator.ts";
 
 /** Each model's raw definition, checked by src/catalogue.ts. */
 export const DEFINITION_SOURCES: Record<string, unknown> = {

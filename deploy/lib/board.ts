@@ -183,7 +183,10 @@ export async function checkConfig(ssh: Ssh, dir: string): Promise<void> {
  */
 export async function switchCurrent(ssh: Ssh, layout: Layout, release: string, previous: string | undefined): Promise<void> {
   const etc = shq(layout.etcConfig);
-  const adopt = previous === undefined ? "" : `if [ -f ${etc} ] && [ ! -L ${etc} ] && [ ! -e ${shq(join(layout.releases, previous, "hearth.yaml"))} ]; then cp -p ${etc} ${shq(join(layout.releases, previous, "hearth.yaml"))}; fi\n`;
+  const adopt =
+    previous === undefined
+      ? ""
+      : `if [ -f ${etc} ] && [ ! -L ${etc} ] && [ ! -e ${shq(join(layout.releases, previous, "hearth.yaml"))} ]; then cp -p ${etc} ${shq(join(layout.releases, previous, "hearth.yaml"))}; fi\n`;
   await ssh.runOk(
     `set -e
 ${adopt}mkdir -p "$(dirname ${etc})"
@@ -258,7 +261,11 @@ export function releasesToRemove(newestFirst: readonly string[], keep: readonly 
 /** Removes all but the last `count` releases, never `keep`; returns what it removed. */
 export async function pruneReleases(ssh: Ssh, layout: Layout, keep: readonly string[], count = 3): Promise<string[]> {
   const listing = await ssh.runOk(`ls -1t ${shq(layout.releases)}`, "listing releases");
-  const remove = releasesToRemove(listing.split("\n").filter((l) => l.trim() !== ""), keep, count);
+  const remove = releasesToRemove(
+    listing.split("\n").filter((l) => l.trim() !== ""),
+    keep,
+    count,
+  );
   if (remove.length > 0) await ssh.runOk(`cd ${shq(layout.releases)} && rm -rf -- ${remove.map(shq).join(" ")}`, "removing old releases");
   return remove;
 }

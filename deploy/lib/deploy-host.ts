@@ -136,7 +136,9 @@ async function install(args: {
   if (now.currentRelease !== previous) throw new DeployError("BOARD_LOCKED", `another deploy switched this board to ${now.currentRelease ?? "nothing"} meanwhile; run again`);
   ctx.report(`uploading ${binary.arch} binary (${mb(binary.size)})`);
   const upload: UploadResult = await uploadBinary(ssh, dir, binary, found, (sent) => ctx.report(`uploading ${binary.arch} binary: ${mb(sent)} of ${mb(binary.size)}`, true));
-  ctx.report(upload.kind === "present" ? "binary already there (checksum matches)" : upload.kind === "resumed" ? `upload resumed at ${mb(upload.from)}, checksum verified` : "uploaded, checksum verified");
+  ctx.report(
+    upload.kind === "present" ? "binary already there (checksum matches)" : upload.kind === "resumed" ? `upload resumed at ${mb(upload.from)}, checksum verified` : "uploaded, checksum verified",
+  );
   await installConfig(ssh, layout, dir, config);
   const newVersion = await binaryVersion(ssh, dir);
   args.versions.newVersion = newVersion;

@@ -60,7 +60,15 @@ export async function readFleet(file: string): Promise<HostTarget[]> {
   if (parsed === null || typeof parsed !== "object") return plainLines(file, text);
   const result = fleetSchema.safeParse(parsed);
   if (!result.success) {
-    const problems = result.error.issues.map((i) => `  ${i.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "") || "(file)"}: ${i.message}`);
+    const problems = result.error.issues.map(
+      (i) =>
+        `  ${
+          i.path
+            .map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))
+            .join("")
+            .replace(/^\./, "") || "(file)"
+        }: ${i.message}`,
+    );
     throw new DeployError("FLEET_INVALID", `${file}: invalid fleet file\n${problems.join("\n")}`);
   }
   const fleet = Array.isArray(result.data) ? { defaults: undefined, hosts: result.data } : result.data;

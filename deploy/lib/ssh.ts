@@ -183,7 +183,10 @@ async function send(sink: FileSink, data: Blob, onSent?: (bytes: number) => void
 
 /** The last few lines of a command's output, for an error message. */
 export function lastLines(text: string, count = 3): string {
-  const lines = text.trim().split("\n").filter((l) => l.trim() !== "");
+  const lines = text
+    .trim()
+    .split("\n")
+    .filter((l) => l.trim() !== "");
   return lines.slice(-count).join(" / ") || "(no output)";
 }
 
@@ -191,10 +194,16 @@ export function lastLines(text: string, count = 3): string {
 function sshFailure(host: string, stderr: string): DeployError {
   const detail = lastLines(stderr.replace(/^Warning: Permanently added .*$/gm, ""));
   if (/REMOTE HOST IDENTIFICATION HAS CHANGED/.test(stderr)) {
-    return new DeployError("SSH_HOST_KEY", `its host key has CHANGED since it was recorded in known_hosts; not connecting. If the board was reinstalled, remove the old key (ssh-keygen -R) and check the new one`);
+    return new DeployError(
+      "SSH_HOST_KEY",
+      `its host key has CHANGED since it was recorded in known_hosts; not connecting. If the board was reinstalled, remove the old key (ssh-keygen -R) and check the new one`,
+    );
   }
   if (/Host key verification failed|No .*host key is known/i.test(stderr)) {
-    return new DeployError("SSH_HOST_KEY", `its host key is not in known_hosts, so it cannot be verified. Connect once with ssh and check the fingerprint, or pass --accept-new-host-keys to trust keys seen for the first time`);
+    return new DeployError(
+      "SSH_HOST_KEY",
+      `its host key is not in known_hosts, so it cannot be verified. Connect once with ssh and check the fingerprint, or pass --accept-new-host-keys to trust keys seen for the first time`,
+    );
   }
   if (/Permission denied|Too many authentication failures/i.test(stderr)) {
     return new DeployError("SSH_AUTH", `ssh login as ${host} refused (${detail}); deploy uses your ssh agent and keys, and never prompts`);

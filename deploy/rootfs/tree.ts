@@ -4,23 +4,7 @@
  * `usr/lib/os-release`, never the host's, and `..` stops at the tree's root. So nothing is read from or
  * written to the laptop's own /etc by mistake.
  */
-import {
-  chmodSync,
-  chownSync,
-  closeSync,
-  copyFileSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readlinkSync,
-  readSync,
-  renameSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { chmodSync, chownSync, closeSync, copyFileSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FlashError } from "./errors.ts";
 

@@ -2,7 +2,7 @@
  * An Eastron SDM120-Modbus meter (or several on one bus): its input registers hold float32 readings
  * at the addresses of the maker's register map, refreshed from a simple load model.
  */
-import { ModbusBusSimulator, type ModbusBusOptions, SlaveData, type SimulatorPort } from "../modbus-rtu/simulator.ts";
+import { type ModbusBusOptions, ModbusBusSimulator, type SimulatorPort, SlaveData } from "../modbus-rtu/simulator.ts";
 
 /** Input register addresses of the SDM120's readings. */
 export const SDM120_REGISTERS = {

@@ -113,7 +113,11 @@ export class ModbusBusSimulator {
     const slave = frame[0]!;
     const fc = frame[1]!;
     this.received.push({ slave, functionCode: fc, at: performance.now() });
-    this.watchers = this.watchers.filter((w) => !(w.until() && (w.resolve(), true)));
+    this.watchers = this.watchers.filter((w) => {
+      if (!w.until()) return true;
+      w.resolve();
+      return false;
+    });
     const data = this.slaves.get(slave);
     if (data === undefined || this.silent.has(slave)) return;
     const reply = rtuFrame(slave, this.answer(data, frame.subarray(1, frame.length - 2)));
@@ -196,4 +200,3 @@ function requestLength(buffer: Uint8Array): number | undefined {
   if (fc === 15 || fc === 16) return buffer.length < 7 ? undefined : 9 + buffer[6]!;
   return buffer.length; // an unknown function: take what came (a slave answers "illegal function")
 }
-

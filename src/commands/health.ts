@@ -4,10 +4,10 @@ import { baseTopicOf, type Config } from "../config/schema.ts";
 import { mqttPassword } from "../config/secrets.ts";
 import { HearthError, TimeoutError } from "../core/errors.ts";
 import { boundedWait } from "../core/wait.ts";
-import type { Output } from "./output.ts";
 import { brokerOptions } from "../mqtt/broker-url.ts";
 import { embeddedBrokerPort } from "../mqtt/embedded-broker.ts";
 import { Topics } from "../mqtt/topics.ts";
+import type { Output } from "./output.ts";
 
 /**
  * Exit codes of `hearth health`: 0 healthy, 1 running but unhealthy, 3 no answer (not running, or no

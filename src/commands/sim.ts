@@ -8,12 +8,7 @@ import type { Output } from "./output.ts";
  * line (configure it as a device's port): a new pseudo-terminal for a serial model, a probe folder in
  * a temporary sysfs-like root for a 1-Wire one. Runs until SIGINT or SIGTERM, then removes what it made.
  */
-export async function simCommand(
-  catalogue: ModelCatalogue,
-  model: string | undefined,
-  options: { count?: string; interval?: string },
-  output: Output,
-): Promise<number> {
+export async function simCommand(catalogue: ModelCatalogue, model: string | undefined, options: { count?: string; interval?: string }, output: Output): Promise<number> {
   const simulated = catalogue.simulated();
   if (model === undefined || !simulated.includes(model)) {
     output.err(`hearth sim: name a model with a simulator: ${simulated.join(", ")}\n`);

@@ -1,11 +1,11 @@
 import { z } from "zod";
+import { DATA_BITS, DEFAULT_SERIAL_SETTINGS, PARITIES, type SerialSettings, STOP_BITS } from "../serial/settings.ts";
 import { entitySchemaWith } from "./entity-description.ts";
-import { DATA_BITS, DEFAULT_SERIAL_SETTINGS, PARITIES, STOP_BITS, type SerialSettings } from "../serial/settings.ts";
 
 /** Standard baud rates a tty takes (termios B-constants on Linux). */
 export const BAUD_RATES = [
-  50, 75, 110, 134, 150, 200, 300, 600, 1200, 1800, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 500000, 576000,
-  921600, 1000000, 1152000, 1500000, 2000000, 2500000, 3000000, 3500000, 4000000,
+  50, 75, 110, 134, 150, 200, 300, 600, 1200, 1800, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 500000, 576000, 921600, 1000000, 1152000, 1500000, 2000000, 2500000, 3000000,
+  3500000, 4000000,
 ] as const;
 
 /** The rates a configuration may name: the standard ones devices use, 1200 to 921600. */
@@ -94,7 +94,10 @@ export const LineProtocolSchema = z.strictObject({
 /** How one entity is read from and written to a line-protocol device. */
 const LineEntitySchema = entitySchemaWith({
   /** The field whose value is this entity's reading. */
-  read: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional(),
+  read: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/)
+    .optional(),
   /** Command bodies: one template (number, button) or per action (switch, light). */
   write: z.union([template, z.strictObject({ on: template, off: template })]).optional(),
 });
@@ -114,19 +117,7 @@ export const LineDeviceDefinitionSchema = z.strictObject({
 });
 
 /** What an NMEA 0183 receiver reports; an entity of an nmea-protocol device reads one of these. */
-export const NMEA_READINGS = [
-  "latitude",
-  "longitude",
-  "altitude",
-  "speed",
-  "course",
-  "satellites_in_view",
-  "satellites_used",
-  "fix_quality",
-  "hdop",
-  "utc_time",
-  "location",
-] as const;
+export const NMEA_READINGS = ["latitude", "longitude", "altitude", "speed", "course", "satellites_in_view", "satellites_used", "fix_quality", "hdop", "utc_time", "location"] as const;
 export type NmeaReading = (typeof NMEA_READINGS)[number];
 
 /** The talker ids of NMEA 0183 navigation sentences: GPS, multi-GNSS, GLONASS, Galileo, BeiDou (two spellings). */
@@ -140,7 +131,10 @@ export const NmeaDeviceDefinitionSchema = z.strictObject({
   nmea: z
     .strictObject({
       /** Sentences from other talkers are ignored. */
-      talkers: z.array(z.enum(NMEA_TALKERS)).min(1).default([...NMEA_TALKERS]),
+      talkers: z
+        .array(z.enum(NMEA_TALKERS))
+        .min(1)
+        .default([...NMEA_TALKERS]),
     })
     .default({ talkers: [...NMEA_TALKERS] }),
   /** Seconds between availability checks: the receiver is available while valid sentences keep coming. */
@@ -160,7 +154,10 @@ export const ModbusRegisterSchema = z.strictObject({
   /** Which 16-bit word of a 32-bit value comes first. */
   word_order: z.enum(["big", "little"]).default("big"),
   /** The reading is `raw × scale + offset`; a written value goes the other way. */
-  scale: z.number().refine((n) => n !== 0, { error: "expected a non-zero scale" }).default(1),
+  scale: z
+    .number()
+    .refine((n) => n !== 0, { error: "expected a non-zero scale" })
+    .default(1),
   offset: z.number().default(0),
 });
 export type ModbusRegister = z.infer<typeof ModbusRegisterSchema>;
@@ -205,7 +202,10 @@ export const OneWireDeviceDefinitionSchema = z.strictObject({
       /** Where the w1 bus lists its slaves (the device's `options.sysfs_root` overrides it). */
       sysfs_root: z.string().min(1).default("/sys/bus/w1/devices"),
       /** The family code of the probes (`28` for the DS18B20). */
-      family: z.string().regex(/^[0-9a-f]{2}$/).default("28"),
+      family: z
+        .string()
+        .regex(/^[0-9a-f]{2}$/)
+        .default("28"),
     })
     .default({ sysfs_root: "/sys/bus/w1/devices", family: "28" }),
   poll_interval: z.number().positive().default(30),
@@ -215,11 +215,6 @@ export const OneWireDeviceDefinitionSchema = z.strictObject({
 export type OneWireDeviceDefinition = z.infer<typeof OneWireDeviceDefinitionSchema>;
 
 /** Any device definition; further protocol families join this union. */
-export const DeviceDefinitionSchema = z.discriminatedUnion("protocol", [
-  LineDeviceDefinitionSchema,
-  NmeaDeviceDefinitionSchema,
-  ModbusDeviceDefinitionSchema,
-  OneWireDeviceDefinitionSchema,
-]);
+export const DeviceDefinitionSchema = z.discriminatedUnion("protocol", [LineDeviceDefinitionSchema, NmeaDeviceDefinitionSchema, ModbusDeviceDefinitionSchema, OneWireDeviceDefinitionSchema]);
 export type DeviceDefinition = z.infer<typeof DeviceDefinitionSchema>;
 export type LineDeviceDefinition = z.infer<typeof LineDeviceDefinitionSchema>;

@@ -6,15 +6,16 @@ export const ENTITY_KINDS = ["sensor", "binary_sensor", "switch", "light", "numb
 export type EntityKind = (typeof ENTITY_KINDS)[number];
 
 /** Entity keys become parts of entity ids and MQTT topics: lower case, digits and single underscores. */
-export const EntityKeySchema = z
-  .string()
-  .regex(/^[a-z0-9]+(_[a-z0-9]+)*$/, { error: "expected lower-case letters, digits and single underscores (it is part of entity ids and topics)" });
+export const EntityKeySchema = z.string().regex(/^[a-z0-9]+(_[a-z0-9]+)*$/, { error: "expected lower-case letters, digits and single underscores (it is part of entity ids and topics)" });
 
 const common = {
   key: EntityKeySchema,
   /** Shown to people; defaults to the key in words. */
   name: z.string().min(1).optional(),
-  icon: z.string().regex(/^mdi:[a-z0-9-]+$/, { error: "expected an mdi: icon name" }).optional(),
+  icon: z
+    .string()
+    .regex(/^mdi:[a-z0-9-]+$/, { error: "expected an mdi: icon name" })
+    .optional(),
   /** Home Assistant's entity category: diagnostic and config entities are kept apart in its UI. */
   entity_category: z.enum(["diagnostic", "config"]).optional(),
   /** Publish at most once per this many seconds (the latest value wins). */
@@ -23,7 +24,10 @@ const common = {
 
 const numeric = {
   unit: z.string().min(1).optional(),
-  device_class: z.string().regex(/^[a-z_]+$/).optional(),
+  device_class: z
+    .string()
+    .regex(/^[a-z_]+$/)
+    .optional(),
   state_class: z.enum(["measurement", "total", "total_increasing"]).optional(),
   /** Decimal places kept in the state. */
   precision: z.int().min(0).max(10).optional(),
@@ -40,7 +44,14 @@ export const SensorSchema = z.strictObject({
   min: z.number().optional(),
   max: z.number().optional(),
 });
-export const BinarySensorSchema = z.strictObject({ ...common, kind: z.literal("binary_sensor"), device_class: z.string().regex(/^[a-z_]+$/).optional() });
+export const BinarySensorSchema = z.strictObject({
+  ...common,
+  kind: z.literal("binary_sensor"),
+  device_class: z
+    .string()
+    .regex(/^[a-z_]+$/)
+    .optional(),
+});
 export const SwitchSchema = z.strictObject({ ...common, kind: z.literal("switch"), device_class: z.enum(["outlet", "switch"]).optional() });
 export const LightSchema = z.strictObject({
   ...common,
@@ -69,9 +80,7 @@ function orderedRange(entity: object, ctx: z.RefinementCtx): void {
 }
 
 /** What an entity is, as a device definition states it; how it is read and written is the protocol's part. */
-export const EntityDescriptionSchema = z
-  .discriminatedUnion("kind", [SensorSchema, BinarySensorSchema, SwitchSchema, LightSchema, NumberSchema, ButtonSchema])
-  .superRefine(orderedRange);
+export const EntityDescriptionSchema = z.discriminatedUnion("kind", [SensorSchema, BinarySensorSchema, SwitchSchema, LightSchema, NumberSchema, ButtonSchema]).superRefine(orderedRange);
 
 /** The entity schema with a protocol's own keys added to every kind (how it is read and written). */
 export function entitySchemaWith<Shape extends z.ZodRawShape>(shape: Shape) {

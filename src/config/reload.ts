@@ -1,6 +1,6 @@
 import { clip } from "../core/clip.ts";
 import type { LoadedConfig } from "./load.ts";
-import { baseTopicOf, clientIdOf, type Config, type MqttConfig } from "./schema.ts";
+import { baseTopicOf, type Config, clientIdOf, type MqttConfig } from "./schema.ts";
 
 /**
  * Why a reload to `next` is refused, or undefined when it may go ahead. A file that names no devices

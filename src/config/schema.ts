@@ -87,7 +87,11 @@ export const MqttSchema = z.strictObject({
     .optional(),
   discovery: z.strictObject({ enabled: z.boolean().default(true), prefix: z.string().min(1).default("homeassistant") }).prefault({}),
   /** Inbound payloads larger than this many bytes are refused unread. */
-  max_payload: z.int().min(256).max(1 << 20).default(65536),
+  max_payload: z
+    .int()
+    .min(256)
+    .max(1 << 20)
+    .default(65536),
 });
 export type MqttConfig = z.infer<typeof MqttSchema>;
 

@@ -1,5 +1,7 @@
 let counter = 0;
-const processTag = Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, "0");
+const processTag = Math.floor(Math.random() * 36 ** 4)
+  .toString(36)
+  .padStart(4, "0");
 
 /** A short unique id: time, a per-process tag and a counter (cheap enough to make on every event). */
 export function newId(): string {

@@ -1,6 +1,6 @@
 import type { Context } from "./context.ts";
 import { Event, type EventOrigin } from "./event.ts";
-import { callback, Job, JobType, type JobTarget } from "./job.ts";
+import { callback, Job, type JobTarget, JobType } from "./job.ts";
 import { jobSlot } from "./job-slot.ts";
 import type { Logger } from "./logger.ts";
 import { boundedWait } from "./wait.ts";
@@ -78,34 +78,20 @@ export class EventBus<M extends EventMap> {
   }
 
   /** Calls `listener` for each event of `type` (or every event, with MATCH_ALL); returns the function that removes it. */
-  listen<K extends (keyof M & string) | typeof MATCH_ALL>(
-    type: K,
-    listener: JobTarget | Job,
-    options: ListenOptions<DataFor<M, K>> = {},
-  ): () => void {
+  listen<K extends (keyof M & string) | typeof MATCH_ALL>(type: K, listener: JobTarget | Job, options: ListenOptions<DataFor<M, K>> = {}): () => void {
     return this.add(type, listener, options, false);
   }
 
   /** Like listen, for the next matching event only. */
-  listenOnce<K extends (keyof M & string) | typeof MATCH_ALL>(
-    type: K,
-    listener: JobTarget | Job,
-    options: ListenOptions<DataFor<M, K>> = {},
-  ): () => void {
+  listenOnce<K extends (keyof M & string) | typeof MATCH_ALL>(type: K, listener: JobTarget | Job, options: ListenOptions<DataFor<M, K>> = {}): () => void {
     return this.add(type, listener, options, true);
   }
 
   /** Resolves with the next event of `type` that passes `filter`; rejects if `signal` fires first. */
-  waitFor<K extends keyof M & string>(
-    type: K,
-    filter?: (data: M[K]) => boolean,
-    signal?: AbortSignal,
-  ): Promise<Event<K, M[K]>> {
-    return boundedWait<Event<K, M[K]>>(
-      (resolve) =>
-        this.add(type, new Job(callback(resolve), { name: `waitFor ${type}` }), { filter: filter as ((data: unknown) => boolean) | undefined }, true),
-      { signal },
-    );
+  waitFor<K extends keyof M & string>(type: K, filter?: (data: M[K]) => boolean, signal?: AbortSignal): Promise<Event<K, M[K]>> {
+    return boundedWait<Event<K, M[K]>>((resolve) => this.add(type, new Job(callback(resolve), { name: `waitFor ${type}` }), { filter: filter as ((data: unknown) => boolean) | undefined }, true), {
+      signal,
+    });
   }
 
   /** How many listeners each event type has. */
@@ -144,13 +130,7 @@ export class EventBus<M extends EventMap> {
   }
 
   /** Runs one listener (if its filter passes); returns the fire's event, made here if no listener before took it. */
-  private dispatch(
-    listener: Listener,
-    type: string,
-    data: unknown,
-    options: FireOptions | undefined,
-    made: Event | undefined,
-  ): Event | undefined {
+  private dispatch(listener: Listener, type: string, data: unknown, options: FireOptions | undefined, made: Event | undefined): Event | undefined {
     if (listener.removed) return made; // removed by an earlier listener of this same fire
     let event = made;
     const outer = jobSlot[0]!;

@@ -9,16 +9,8 @@ export type Gathered<T> = T | Error;
  * Without `returnExceptions`, the first error rejects and no further thunk is started; with it, each
  * error takes its place in the results.
  */
-export function gatherWithLimitedConcurrency<T>(
-  limit: number,
-  tasks: ReadonlyArray<() => T | PromiseLike<T>>,
-  options: { returnExceptions: true; signal?: AbortSignal },
-): Promise<Gathered<T>[]>;
-export function gatherWithLimitedConcurrency<T>(
-  limit: number,
-  tasks: ReadonlyArray<() => T | PromiseLike<T>>,
-  options?: { returnExceptions?: false; signal?: AbortSignal },
-): Promise<T[]>;
+export function gatherWithLimitedConcurrency<T>(limit: number, tasks: ReadonlyArray<() => T | PromiseLike<T>>, options: { returnExceptions: true; signal?: AbortSignal }): Promise<Gathered<T>[]>;
+export function gatherWithLimitedConcurrency<T>(limit: number, tasks: ReadonlyArray<() => T | PromiseLike<T>>, options?: { returnExceptions?: false; signal?: AbortSignal }): Promise<T[]>;
 export function gatherWithLimitedConcurrency<T>(
   limit: number,
   tasks: ReadonlyArray<() => T | PromiseLike<T>>,

@@ -1,7 +1,7 @@
 import { type Clock, systemClock } from "./clock.ts";
 import { HearthError, isCancelledError } from "./errors.ts";
-import { EventBus } from "./event-bus.ts";
 import type { Event } from "./event.ts";
+import { EventBus } from "./event-bus.ts";
 import type { DedicatedWorker, DedicatedWorkerOptions } from "./executor/dedicated.ts";
 import { Executor, type ExecutorStats } from "./executor/executor.ts";
 import type { DedicatedTask, ExecutorTask } from "./executor/registered-task.ts";
@@ -118,8 +118,7 @@ export class Hub {
     if (!Bun.isMainThread) {
       throw new HearthError(
         "WRONG_THREAD",
-        `Detected code that calls ${what} from a Worker instead of the event loop thread; ` +
-          "this would corrupt hearth's state. Use runCallbackThreadsafe() to call back into the loop.",
+        `Detected code that calls ${what} from a Worker instead of the event loop thread; this would corrupt hearth's state. Use runCallbackThreadsafe() to call back into the loop.`,
       );
     }
   }
@@ -159,13 +158,7 @@ export class Hub {
         const run = () => (job.target as (...a: unknown[]) => PromiseLike<unknown>)(...args);
         // A job's function is not handed the task's signal, so it could never see a cancellation; as an
         // asyncio task is interrupted at its await, the task ends when cancelled (its work is left to finish).
-        return this.spawn(
-          job.cancelOnShutdown ? (signal: AbortSignal) => abortable(run(), signal) : run,
-          job.name,
-          false,
-          job.cancelOnShutdown,
-          true,
-        );
+        return this.spawn(job.cancelOnShutdown ? (signal: AbortSignal) => abortable(run(), signal) : run, job.name, false, job.cancelOnShutdown, true);
       }
       case JobType.Executor:
         return this.addExecutorJob(job.target as ExecutorTask<unknown[], unknown>, ...args);
@@ -178,11 +171,7 @@ export class Hub {
   }
 
   /** Like addExecutorJob, with a timeout or an AbortSignal. */
-  addExecutorJobWith<Args extends unknown[], Result>(
-    task: ExecutorTask<Args, Result>,
-    args: Args,
-    options: ExecutorJobOptions,
-  ): Promise<Result> {
+  addExecutorJobWith<Args extends unknown[], Result>(task: ExecutorTask<Args, Result>, args: Args, options: ExecutorJobOptions): Promise<Result> {
     return this.executor.submit(task, args, options);
   }
 
@@ -239,10 +228,7 @@ export class Hub {
     this.bus.fire("hub_start", {});
     const pending = await this.waitForTracked(this.startTimeout * 1000);
     if (pending.length > 0) {
-      this.log.warn(
-        { tasks: pending.map((t) => t.name) },
-        `Start-up went on after ${this.startTimeout} s without waiting for: ${pending.map((t) => t.name).join(", ")}`,
-      );
+      this.log.warn({ tasks: pending.map((t) => t.name) }, `Start-up went on after ${this.startTimeout} s without waiting for: ${pending.map((t) => t.name).join(", ")}`);
     }
     if (this.state !== "starting") return; // stopped while starting
     this.state = "running";
@@ -264,7 +250,10 @@ export class Hub {
     const abandoned: string[] = [];
     const t = this.stageTimeouts;
     const stage = async (name: string, seconds: number, items: StageItem[]) => {
-      const left = await settleWithin(items.map((i) => i.promise), seconds * 1000);
+      const left = await settleWithin(
+        items.map((i) => i.promise),
+        seconds * 1000,
+      );
       for (const i of left) {
         const item = items[i]!;
         if (item.task) this.abandon(item.task, name);
@@ -346,7 +335,10 @@ export class Hub {
       if (pending.length === 0) return [];
       const remaining = deadline - this.clock.now();
       if (remaining <= 0) return pending;
-      const left = await settleWithin(pending.map((p) => p.settled()), remaining);
+      const left = await settleWithin(
+        pending.map((p) => p.settled()),
+        remaining,
+      );
       if (left.length > 0) return left.map((i) => pending[i]!);
     }
   }

@@ -38,10 +38,7 @@ export function isCallback(fn: unknown): boolean {
 
 /** Whether a function is async (declared so, or marked with `coroutine()`). */
 export function isCoroutineFunction(fn: unknown): boolean {
-  return (
-    typeof fn === "function" &&
-    (fn instanceof AsyncFunction || (fn as unknown as Record<symbol, boolean>)[COROUTINE] === true)
-  );
+  return typeof fn === "function" && (fn instanceof AsyncFunction || (fn as unknown as Record<symbol, boolean>)[COROUTINE] === true);
 }
 
 /** What a Job can wrap. */
@@ -53,11 +50,7 @@ export function detectJobType(target: unknown): JobType {
   if (isCallback(target)) return JobType.Callback;
   if (isCoroutineFunction(target)) return JobType.Coroutinefunction;
   const name = typeof target === "function" ? target.name || "anonymous function" : typeof target;
-  throw new HearthError(
-    "INVALID_ARGUMENT",
-    `Cannot tell how to run ${name}: mark it callback() if it is safe in the loop, make it async, ` +
-      "or register it with executorTask() if it blocks",
-  );
+  throw new HearthError("INVALID_ARGUMENT", `Cannot tell how to run ${name}: mark it callback() if it is safe in the loop, make it async, or register it with executorTask() if it blocks`);
 }
 
 export interface JobOptions {

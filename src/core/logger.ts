@@ -22,9 +22,7 @@ export interface LoggerOptions {
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const format = process.env.HEARTH_LOG_FORMAT ?? (process.stdout.isTTY ? "pretty" : "json");
-  const destination =
-    options.destination ??
-    (format === "pretty" ? prettyDestination(1, process.stdout.isTTY === true) : pino.destination({ dest: 1, sync: true }));
+  const destination = options.destination ?? (format === "pretty" ? prettyDestination(1, process.stdout.isTTY === true) : pino.destination({ dest: 1, sync: true }));
   return pino(
     {
       level: options.level ?? "info",

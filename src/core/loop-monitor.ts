@@ -1,8 +1,8 @@
 import { type BlockingCallMode, setBlockingCallReporter } from "./blocking-calls.ts";
+import { scriptOrOwn, type WorkerScript } from "./executor/spawn.ts";
 import type { Hub } from "./hub.ts";
 import { callback } from "./job.ts";
 import { heartbeat, JOB_SLOT_BUFFER, jobNameOf, jobSlot, SLOT_BLOCKED, SLOT_STOP } from "./job-slot.ts";
-import { scriptOrOwn, type WorkerScript } from "./executor/spawn.ts";
 import type { Logger } from "./logger.ts";
 
 export interface LoopMonitorOptions {
@@ -74,8 +74,16 @@ export class LoopMonitor {
     this.watchdog = watchdog;
     const bus = this.hub.bus;
     this.unlisten.push(
-      bus.listen("hub_started", callback(() => this.running()), { name: "loop monitor" }),
-      bus.listen("hub_close", callback(() => void this.stop()), { name: "loop monitor" }),
+      bus.listen(
+        "hub_started",
+        callback(() => this.running()),
+        { name: "loop monitor" },
+      ),
+      bus.listen(
+        "hub_close",
+        callback(() => void this.stop()),
+        { name: "loop monitor" },
+      ),
     );
     if (this.hub.state === "running") this.running();
   }

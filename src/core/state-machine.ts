@@ -1,7 +1,7 @@
 import type { Context } from "./context.ts";
+import { HearthError } from "./errors.ts";
 import type { EventBus } from "./event-bus.ts";
 import type { HubEvents } from "./hub-events.ts";
-import { HearthError } from "./errors.ts";
 import { type Attributes, isValidEntityId, MAX_STATE_LENGTH, NO_ATTRIBUTES, State } from "./state.ts";
 
 /** Data of a `state_changed` event: `oldState` is null for a new entity, `newState` null for a removed one. */
@@ -10,7 +10,6 @@ export interface StateChangedData {
   oldState: State | null;
   newState: State | null;
 }
-
 
 /** The current state of every entity (HA's StateMachine); each change fires `state_changed`. */
 export class StateMachine {
@@ -40,12 +39,7 @@ export class StateMachine {
    * Sets an entity's state. Setting the same value and attributes again fires nothing (unless
    * `forceUpdate`); a new value moves `lastChanged`, new attributes only `lastUpdated`.
    */
-  set(
-    entityId: string,
-    newState: string,
-    attributes: Attributes = NO_ATTRIBUTES,
-    options: { forceUpdate?: boolean; context?: Context; timestamp?: number } = {},
-  ): State {
+  set(entityId: string, newState: string, attributes: Attributes = NO_ATTRIBUTES, options: { forceUpdate?: boolean; context?: Context; timestamp?: number } = {}): State {
     entityId = entityId.toLowerCase();
     if (!isValidEntityId(entityId)) {
       throw new HearthError("INVALID_ENTITY_ID", `Invalid entity id ${JSON.stringify(entityId)}: expected domain.object_id`);

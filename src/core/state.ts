@@ -38,12 +38,7 @@ export class State {
   readonly lastUpdated: number;
   readonly context: Context;
 
-  constructor(
-    entityId: string,
-    state: string,
-    attributes: Attributes = NO_ATTRIBUTES,
-    options: { lastChanged?: number; lastUpdated?: number; context?: Context; validate?: boolean } = {},
-  ) {
+  constructor(entityId: string, state: string, attributes: Attributes = NO_ATTRIBUTES, options: { lastChanged?: number; lastUpdated?: number; context?: Context; validate?: boolean } = {}) {
     if (options.validate !== false) {
       if (!isValidEntityId(entityId)) {
         throw new HearthError("INVALID_ENTITY_ID", `Invalid entity id ${JSON.stringify(entityId)}: expected domain.object_id`);

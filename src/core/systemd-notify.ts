@@ -55,7 +55,11 @@ export class SystemdNotifier {
       log.warn({ err }, `Cannot tell systemd hearth is ready (NOTIFY_SOCKET=${address}): ${(err as Error).message}`);
       return;
     }
-    this.removeListener = hub.bus.listenOnce("hub_stop", callback(() => this.stopping()), { name: "systemd STOPPING=1" });
+    this.removeListener = hub.bus.listenOnce(
+      "hub_stop",
+      callback(() => this.stopping()),
+      { name: "systemd STOPPING=1" },
+    );
     const interval = this.watchdogIntervalMs;
     this.send("READY=1\nSTATUS=Running");
     log.info({ notifySocket: address, watchdogMs: interval }, `Told systemd hearth is ready${interval === undefined ? "" : `; watchdog ping every ${interval} ms`}`);

@@ -103,10 +103,7 @@ export class Task<T = unknown> implements PromiseLike<T> {
   }
 
   // biome-ignore lint/suspicious/noThenProperty: a Task is awaitable on purpose, like an asyncio task.
-  then<R1 = T, R2 = never>(
-    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
-    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
-  ): Promise<R1 | R2> {
+  then<R1 = T, R2 = never>(onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null, onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null): Promise<R1 | R2> {
     this.observed = true;
     return this.settled().then(onfulfilled, onrejected);
   }
@@ -150,11 +147,7 @@ export class Task<T = unknown> implements PromiseLike<T> {
 }
 
 function isThenable<T>(value: unknown): value is PromiseLike<T> {
-  return (
-    (typeof value === "object" || typeof value === "function") &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === "function"
-  );
+  return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as { then?: unknown }).then === "function";
 }
 
 /** The error a fired signal carries, as a CancelledError unless it carries its own. */

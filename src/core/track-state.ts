@@ -1,8 +1,8 @@
 import type { Event } from "./event.ts";
 import type { EventBus } from "./event-bus.ts";
+import type { HubEvents } from "./hub-events.ts";
 import { callback } from "./job.ts";
 import type { State } from "./state.ts";
-import type { HubEvents } from "./hub-events.ts";
 import type { StateChangedData } from "./state-machine.ts";
 
 type StateChangedEvent = Event<"state_changed", StateChangedData>;
@@ -18,11 +18,7 @@ interface Dispatcher {
 const dispatchers = new WeakMap<EventBus<HubEvents>, Dispatcher>();
 
 /** Calls `action` (a callback, run synchronously) with each `state_changed` event of the given entities; returns the function that stops it. */
-export function trackStateChangeEvent(
-  bus: EventBus<HubEvents>,
-  entityIds: string | readonly string[],
-  action: Action,
-): () => void {
+export function trackStateChangeEvent(bus: EventBus<HubEvents>, entityIds: string | readonly string[], action: Action): () => void {
   const ids = (typeof entityIds === "string" ? [entityIds] : entityIds).map((id) => id.toLowerCase());
   let dispatcher = dispatchers.get(bus);
   if (dispatcher === undefined) {

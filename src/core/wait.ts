@@ -17,7 +17,7 @@ export interface WaitBounds<T> {
  * Starts what a wait waits for: it settles the wait through `resolve`/`reject`, and may return how to undo
  * itself (remove a listener, forget a pending entry), which runs once the wait is over, however it ended.
  */
-export type WaitStart<T> = (resolve: (value: T) => void, reject: (err: unknown) => void) => (() => void) | void;
+export type WaitStart<T> = (resolve: (value: T) => void, reject: (err: unknown) => void) => (() => void) | undefined;
 
 // Without a clock a wait keeps the process alive, as a bare setTimeout does (systemClock unrefs its timers).
 const runtimeTimers: Clock = {
@@ -37,7 +37,7 @@ export function boundedWait<T>(work: PromiseLike<T> | WaitStart<T>, bounds: Wait
   const clock = bounds.clock ?? runtimeTimers;
   return new Promise<T>((resolve, reject) => {
     let settled = false;
-    let undo: (() => void) | void = undefined;
+    let undo: (() => void) | undefined;
     let timer: TimerHandle | undefined;
     const settle = (ok: boolean, value: unknown) => {
       if (settled) return;
@@ -61,8 +61,16 @@ export function boundedWait<T>(work: PromiseLike<T> | WaitStart<T>, bounds: Wait
       }, timeoutMs);
     }
     try {
-      if (typeof work === "function") undo = work((value) => settle(true, value), (err) => settle(false, err));
-      else work.then((value) => settle(true, value), (err) => settle(false, err));
+      if (typeof work === "function")
+        undo = work(
+          (value) => settle(true, value),
+          (err) => settle(false, err),
+        );
+      else
+        work.then(
+          (value) => settle(true, value),
+          (err) => settle(false, err),
+        );
     } catch (err) {
       settle(false, err);
     }

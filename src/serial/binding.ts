@@ -1,9 +1,9 @@
 import type { BindingInterface, OpenOptions } from "@serialport/bindings-interface";
 import { SerialError } from "./errors.ts";
+import { lib } from "./libc.ts";
 import { listPorts, type SerialPortInfo } from "./list.ts";
 import { BunPort, type PortOptions } from "./port.ts";
 import { type ReaderPool, sharedReaderPool } from "./reader-pool.ts";
-import { lib } from "./libc.ts";
 import { DATA_BITS, PARITIES } from "./settings.ts";
 import type { LineSettings } from "./termios.ts";
 import { checkBaudRate, configureTty, openTty } from "./tty.ts";

@@ -85,11 +85,10 @@ export function openError(path: string, errno: number): SerialError {
 
 /** The typed error for a port another process holds. */
 export function busyError(path: string, errno: number): SerialError {
-  return new SerialError(
-    "SERIAL_BUSY",
-    `Serial port ${path} is in use by another program (${errnoName(errno)}); stop it (ModemManager, a terminal, another hearth) or pick another port`,
-    { errno, path },
-  );
+  return new SerialError("SERIAL_BUSY", `Serial port ${path} is in use by another program (${errnoName(errno)}); stop it (ModemManager, a terminal, another hearth) or pick another port`, {
+    errno,
+    path,
+  });
 }
 
 /** The error a pending read or write gets when its port is closed on purpose. */

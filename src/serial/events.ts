@@ -11,5 +11,3 @@ declare module "../core/hub-events.ts" {
     serial_frame: { path: string; frame: Uint8Array };
   }
 }
-
-export {};

@@ -1,6 +1,6 @@
-import type { PortInfo } from "@serialport/bindings-interface";
 import { readdir, readFile, readlink, realpath } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
+import type { PortInfo } from "@serialport/bindings-interface";
 
 /** A port as `list()` reports it: @serialport's PortInfo, plus the stable paths udev made for it. */
 export interface SerialPortInfo extends PortInfo {

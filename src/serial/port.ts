@@ -1,5 +1,5 @@
 import type { BindingPortInterface, OpenOptions, PortStatus, SetOptions, UpdateOptions } from "@serialport/bindings-interface";
-import { FdChannel, type ChannelListener } from "./channel.ts";
+import { type ChannelListener, FdChannel } from "./channel.ts";
 import { SerialError } from "./errors.ts";
 import type { ReaderPool } from "./reader-pool.ts";
 import { bitsPerCharacter, type Parity } from "./settings.ts";

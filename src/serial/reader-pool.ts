@@ -1,7 +1,7 @@
 import type { WorkerScript } from "../core/executor/spawn.ts";
 import { createLogger, type Logger } from "../core/logger.ts";
-import { ReaderThread } from "./reader-thread.ts";
 import { S_ERROR, S_HEAD, S_STALLED, S_TAIL, S_WANT_WRITE, slotWord } from "./reader-protocol.ts";
+import { ReaderThread } from "./reader-thread.ts";
 
 /** What a port registered with the pool hears from its reader Worker (on the loop thread). */
 export interface ReaderConsumer {

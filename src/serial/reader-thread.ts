@@ -185,7 +185,8 @@ export class ReaderThread {
   }
 
   /** A Worker that died (it should not): its ports end as disconnected and their removals complete. */
-  private crashed(): void {    for (let slot = 0; slot < this.slots; slot++) {
+  private crashed(): void {
+    for (let slot = 0; slot < this.slots; slot++) {
       const consumer = this.consumers[slot];
       if (consumer === undefined) continue;
       Atomics.store(this.control, slotWord(slot, S_ERROR), ERRNO.EIO);
@@ -197,4 +198,3 @@ export class ReaderThread {
     }
   }
 }
-

@@ -5,13 +5,13 @@
 import { busyError, errnoName, ioError, openError, SerialError } from "./errors.ts";
 import { cString, errno, lib } from "./libc.ts";
 import {
-  encodeLineSettings,
   ERRNO,
+  encodeLineSettings,
   IOCTL,
   isStandardBaudRate,
+  type LineSettings,
   LOCK_EX,
   LOCK_NB,
-  type LineSettings,
   O_CLOEXEC,
   O_NOCTTY,
   O_NONBLOCK,
@@ -19,8 +19,8 @@ import {
   rateOfSpeed,
   TCSANOW,
   type TermiosLayout,
-  termiosLayout,
   TIOCM,
+  termiosLayout,
 } from "./termios.ts";
 
 /** This architecture's termios layout, or a clear error on one hearth has not checked. */
@@ -118,11 +118,10 @@ export function getBaudRate(fd: number, path: string): number {
 
 function modemLinesError(path: string, e: number): SerialError {
   if (e === ERRNO.ENOTTY || e === ERRNO.EINVAL) {
-    return new SerialError(
-      "SERIAL_MODEM_LINES_UNSUPPORTED",
-      `${path} has no modem control lines (DTR, RTS, CTS, DSR, DCD): it is a pseudo-terminal or a UART without them (${errnoName(e)})`,
-      { errno: e, path },
-    );
+    return new SerialError("SERIAL_MODEM_LINES_UNSUPPORTED", `${path} has no modem control lines (DTR, RTS, CTS, DSR, DCD): it is a pseudo-terminal or a UART without them (${errnoName(e)})`, {
+      errno: e,
+      path,
+    });
   }
   return ioError(path, "TIOCMGET", e);
 }

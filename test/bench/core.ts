@@ -6,10 +6,10 @@
 import * as jsc from "bun:jsc";
 import { EventEmitter } from "node:events";
 import type { EventBus } from "../../src/core/event-bus.ts";
-import type { StateChangedData } from "../../src/core/state-machine.ts";
 import { Hub } from "../../src/core/hub.ts";
 import { callback } from "../../src/core/job.ts";
 import { State } from "../../src/core/state.ts";
+import type { StateChangedData } from "../../src/core/state-machine.ts";
 import { trackStateChange, trackStateChangeEvent } from "../../src/core/track-state.ts";
 import { perSecond, secondsSince, timePair, type Workload } from "./measure.ts";
 import { type BenchResult, compared } from "./result.ts";

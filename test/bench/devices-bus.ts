@@ -11,12 +11,12 @@ import { join } from "node:path";
 import { Sdm120Simulator } from "../../devices/eastron-sdm120/simulator.ts";
 import { Hub } from "../../src/core/hub.ts";
 import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
+import { serialTransports } from "../../src/engine/configured-ports.ts";
 import { ModbusBus } from "../../src/engine/modbus/bus.ts";
 import { readRegisters } from "../../src/engine/modbus/pdu.ts";
 import { interFrameSilenceMs } from "../../src/engine/modbus/timing.ts";
-import { framingOf } from "../../src/engine/protocols.ts";
 import { readW1Slave } from "../../src/engine/onewire/read-task.ts";
-import { serialTransports } from "../../src/engine/configured-ports.ts";
+import { framingOf } from "../../src/engine/protocols.ts";
 import { openPty } from "../../src/serial/pty.ts";
 import { type BenchResult, costRatio, roundRatio } from "./result.ts";
 

@@ -5,14 +5,13 @@
  */
 import { constants, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { builtInCatalogue } from "../../src/catalogue.ts";
 import type { DeviceConfig } from "../../src/config/schema.ts";
 import { Hub } from "../../src/core/hub.ts";
 import { silentLogger } from "../../src/core/logger.ts";
-import { DeviceManager } from "../../src/engine/manager.ts";
-import { builtInCatalogue } from "../../src/catalogue.ts";
 import { ConfiguredPorts, serialTransports } from "../../src/engine/configured-ports.ts";
+import { DeviceManager } from "../../src/engine/manager.ts";
 import type { BenchResult } from "./result.ts";
-
 
 const root = join(import.meta.dir, "..", "..");
 const MEASURE_MS = Number(process.env.HEARTH_BENCH_SECONDS ?? 10) * 1000;
@@ -49,7 +48,14 @@ async function fleet(count: number): Promise<BenchResult[]> {
   const sims = await startSimulators(count);
   const log = silentLogger();
   const hub = new Hub({ log });
-  const manager = new DeviceManager({ hub, log, nodeId: "bench", catalogue: builtInCatalogue(), transports: serialTransports({ hub, log }), ports: new ConfiguredPorts({ catalogue: builtInCatalogue() }) });
+  const manager = new DeviceManager({
+    hub,
+    log,
+    nodeId: "bench",
+    catalogue: builtInCatalogue(),
+    transports: serialTransports({ hub, log }),
+    ports: new ConfiguredPorts({ catalogue: builtInCatalogue() }),
+  });
   const configs: DeviceConfig[] = sims.paths.map((port, i) => ({ id: `board${i}`, model: "hearth-io", port, poll_interval: 1, options: {} }));
   await manager.setup(configs);
   await hub.start();
@@ -113,7 +119,14 @@ async function roundTrip(): Promise<BenchResult[]> {
 
   const log = silentLogger();
   const hub = new Hub({ log });
-  const manager = new DeviceManager({ hub, log, nodeId: "bench", catalogue: builtInCatalogue(), transports: serialTransports({ hub, log }), ports: new ConfiguredPorts({ catalogue: builtInCatalogue() }) });
+  const manager = new DeviceManager({
+    hub,
+    log,
+    nodeId: "bench",
+    catalogue: builtInCatalogue(),
+    transports: serialTransports({ hub, log }),
+    ports: new ConfiguredPorts({ catalogue: builtInCatalogue() }),
+  });
   await manager.setup([{ id: "board", model: "hearth-io", port: sims.paths[0]!, poll_interval: 3600, options: {} }]);
   await hub.start();
   const device = manager.device("board")!;
@@ -133,8 +146,21 @@ async function roundTrip(): Promise<BenchResult[]> {
   const bareP50 = percentile(bare, 50);
   return [
     // The goal is absolute (within 2 ms of the bare round trip); as a ratio against the bare p50 of this run:
-    { name: "command round trip p50", value: round(p50, 3), unit: "ms", limit: { name: "bare pty write/read round trip p50", value: round(bareP50, 3) }, ratio: round(p50 / bareP50), goal: round((bareP50 + 2) / bareP50) },
-    { name: "command round trip p99", value: round(percentile(viaHearth, 99), 3), unit: "ms", limit: { name: "bare pty write/read round trip p99", value: round(percentile(bare, 99), 3) }, ratio: round(percentile(viaHearth, 99) / percentile(bare, 99)) },
+    {
+      name: "command round trip p50",
+      value: round(p50, 3),
+      unit: "ms",
+      limit: { name: "bare pty write/read round trip p50", value: round(bareP50, 3) },
+      ratio: round(p50 / bareP50),
+      goal: round((bareP50 + 2) / bareP50),
+    },
+    {
+      name: "command round trip p99",
+      value: round(percentile(viaHearth, 99), 3),
+      unit: "ms",
+      limit: { name: "bare pty write/read round trip p99", value: round(percentile(bare, 99), 3) },
+      ratio: round(percentile(viaHearth, 99) / percentile(bare, 99)),
+    },
   ];
 }
 
@@ -150,4 +176,3 @@ export async function run(): Promise<BenchResult[]> {
   results.push(...(await roundTrip()));
   return results;
 }
-

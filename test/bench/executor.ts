@@ -10,8 +10,9 @@
  * Both sides use one Worker (the pool is made with `workers: 1`), started and warmed before timing.
  * This module is also what the pool's Worker imports to find `trivial`: nothing runs at import time.
  */
-import { executorTask } from "../../src/core/executor/registered-task.ts";
+
 import { Executor } from "../../src/core/executor/executor.ts";
+import { executorTask } from "../../src/core/executor/registered-task.ts";
 import { Hub } from "../../src/core/hub.ts";
 import { type BenchResult, compared } from "./result.ts";
 

@@ -12,13 +12,13 @@
  * value reached the subscriber, and the published message count is reported beside it.
  */
 import mqtt from "mqtt";
+import { builtInCatalogue } from "../../src/catalogue.ts";
 import type { DeviceConfig } from "../../src/config/schema.ts";
 import { MqttSchema } from "../../src/config/schema.ts";
 import { Hub } from "../../src/core/hub.ts";
 import { silentLogger } from "../../src/core/logger.ts";
-import { DeviceManager } from "../../src/engine/manager.ts";
-import { builtInCatalogue } from "../../src/catalogue.ts";
 import { ConfiguredPorts, serialTransports } from "../../src/engine/configured-ports.ts";
+import { DeviceManager } from "../../src/engine/manager.ts";
 import { Bridge } from "../../src/mqtt/bridge.ts";
 import { startBroker } from "../mqtt/broker.ts";
 import { type BenchResult, costRatio, roundRatio } from "./result.ts";
@@ -145,11 +145,34 @@ export async function run(): Promise<BenchResult[]> {
     const p99Hearth = percentile(hearthLatency, 99);
     const p99Direct = percentile(directLatency, 99);
     return [
-      { name: "telemetry_throughput", value: Math.round(hearth.rate), unit: "messages/s", limit: { name: "MQTT.js publishing straight to Mosquitto", value: Math.round(limit.rate) }, ratio: roundRatio(costRatio(hearth.rate, limit.rate, "rate")), goal: 2 },
+      {
+        name: "telemetry_throughput",
+        value: Math.round(hearth.rate),
+        unit: "messages/s",
+        limit: { name: "MQTT.js publishing straight to Mosquitto", value: Math.round(limit.rate) },
+        ratio: roundRatio(costRatio(hearth.rate, limit.rate, "rate")),
+        goal: 2,
+      },
       { name: "telemetry_published", value: hearth.published, unit: `messages for ${MESSAGES} device lines`, limit: { name: "MQTT.js direct", value: limit.published } },
-      { name: "telemetry_streaming_latency_p50", value: round(percentile(hearth.latencies, 50)), unit: "ms", limit: { name: "MQTT.js direct, streaming", value: round(percentile(limit.latencies, 50)) } },
-      { name: "telemetry_streaming_latency_p99", value: round(percentile(hearth.latencies, 99)), unit: "ms", limit: { name: "MQTT.js direct, streaming", value: round(percentile(limit.latencies, 99)) } },
-      { name: "telemetry_latency_p50", value: round(percentile(hearthLatency, 50)), unit: "ms", limit: { name: "MQTT.js direct p50", value: round(percentile(directLatency, 50)) }, ratio: roundRatio(percentile(hearthLatency, 50) / percentile(directLatency, 50)) },
+      {
+        name: "telemetry_streaming_latency_p50",
+        value: round(percentile(hearth.latencies, 50)),
+        unit: "ms",
+        limit: { name: "MQTT.js direct, streaming", value: round(percentile(limit.latencies, 50)) },
+      },
+      {
+        name: "telemetry_streaming_latency_p99",
+        value: round(percentile(hearth.latencies, 99)),
+        unit: "ms",
+        limit: { name: "MQTT.js direct, streaming", value: round(percentile(limit.latencies, 99)) },
+      },
+      {
+        name: "telemetry_latency_p50",
+        value: round(percentile(hearthLatency, 50)),
+        unit: "ms",
+        limit: { name: "MQTT.js direct p50", value: round(percentile(directLatency, 50)) },
+        ratio: roundRatio(percentile(hearthLatency, 50) / percentile(directLatency, 50)),
+      },
       { name: "telemetry_latency_p99", value: round(p99Hearth), unit: "ms", limit: { name: "MQTT.js direct p99", value: round(p99Direct) }, ratio: roundRatio(p99Hearth / p99Direct) },
       { name: "telemetry_latency_p99_over_direct", value: round(p99Hearth - p99Direct), unit: "ms (goal: under 5)" },
       { name: "command_round_trip_p50", value: round(percentile(rtt, 50)), unit: "ms" },

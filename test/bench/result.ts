@@ -44,14 +44,7 @@ export function roundRatio(ratio: number): number {
  * A row with its limit, the ratio computed from the two, and the goal if there is one.
  * `measure` defaults to what the unit implies (see measureOf).
  */
-export function compared(options: {
-  name: string;
-  value: number;
-  unit: string;
-  limit: { name: string; value: number };
-  goal?: number;
-  measure?: Measure;
-}): BenchResult {
+export function compared(options: { name: string; value: number; unit: string; limit: { name: string; value: number }; goal?: number; measure?: Measure }): BenchResult {
   const { name, value, unit, limit, goal } = options;
   const ratio = roundRatio(costRatio(value, limit.value, options.measure ?? measureOf(unit)));
   return goal === undefined ? { name, value, unit, limit, ratio } : { name, value, unit, limit, ratio, goal };

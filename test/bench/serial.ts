@@ -17,13 +17,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Hub } from "../../src/core/hub.ts";
 import { BunBinding } from "../../src/serial/binding.ts";
-import { lib } from "../../src/serial/libc.ts";
+import { cString, lib } from "../../src/serial/libc.ts";
 import { SerialLink } from "../../src/serial/link.ts";
 import { openPty, type Pty } from "../../src/serial/pty.ts";
-import { cString } from "../../src/serial/libc.ts";
 import { F_GETFL, F_SETFL, O_NOCTTY, O_NONBLOCK, O_RDWR } from "../../src/serial/termios.ts";
 import { type BenchResult, compared } from "./result.ts";
-
 
 const MIB = 1024 * 1024;
 const FULL_SPEED_MIB = 16;
@@ -69,7 +67,7 @@ async function payload(bytes: number): Promise<string> {
 type Reader = (pty: Pty) => Promise<{ start: () => Promise<number>; after?: () => Promise<void> }>;
 
 /** Runs a reader while `cat file` fills the pty. */
-async function fullSpeed(file: string, bytes: number, read: Reader): Promise<Cost> {
+async function fullSpeed(file: string, _bytes: number, read: Reader): Promise<Cost> {
   const pty = blockingPty();
   try {
     const { start, after } = await read(pty);
@@ -152,54 +150,58 @@ const readers = {
    * first, so the Worker is already in its poll loop, and the port is closed after the clock stops; this
    * is the cost per MiB of a stream on a port that is open, as ports are.
    */
-  port: (bytes: number, running = false) => async (pty: Pty) => {
-    const port = await new BunBinding().open({ path: pty.path, baudRate: 4000000, lock: false });
-    let warm: (() => void) | undefined;
-    const done = new Promise<number>((resolve, reject) => {
-      let got = running ? -1 : 0;
-      port.listen({
-        data(chunk) {
-          got += chunk.length;
-          if (got === 0) warm?.();
-          if (got >= bytes) resolve(0);
-        },
-        error: reject,
+  port:
+    (bytes: number, running = false) =>
+    async (pty: Pty) => {
+      const port = await new BunBinding().open({ path: pty.path, baudRate: 4000000, lock: false });
+      let warm: (() => void) | undefined;
+      const done = new Promise<number>((resolve, reject) => {
+        let got = running ? -1 : 0;
+        port.listen({
+          data(chunk) {
+            got += chunk.length;
+            if (got === 0) warm?.();
+            if (got >= bytes) resolve(0);
+          },
+          error: reject,
+        });
       });
-    });
-    if (!running) return { start: () => done.finally(() => port.close()) };
-    const warmed = new Promise<void>((resolve) => (warm = resolve));
-    lib().write(pty.masterFd, new Uint8Array([10]), 1);
-    await warmed;
-    return { start: () => done, after: () => port.close() };
-  },
+      if (!running) return { start: () => done.finally(() => port.close()) };
+      const warmed = new Promise<void>((resolve) => (warm = resolve));
+      lib().write(pty.masterFd, new Uint8Array([10]), 1);
+      await warmed;
+      return { start: () => done, after: () => port.close() };
+    },
 
   /**
    * hearth's link: port plus delimiter framing, a frame listener and the bus event per line. Like the
    * port, cold (opened and closed inside the measurement) or running (one line through it first, closed
    * after the clock stops).
    */
-  link: (bytes: number, running = false) => async (pty: Pty) => {
-    const hub = new Hub();
-    const link = new SerialLink({ hub }, { path: pty.path, serial: { baud: 4000000 }, framing: { kind: "delimiter", delimiter: "\n" } });
-    await link.open();
-    const lines = bytes / LINE;
-    let warm: (() => void) | undefined;
-    const done = new Promise<number>((resolve) => {
-      let frames = running ? -1 : 0;
-      link.onFrame(() => {
-        if (frames === -1) {
-          frames = 0;
-          return warm?.();
-        }
-        if (++frames === lines) resolve(frames);
+  link:
+    (bytes: number, running = false) =>
+    async (pty: Pty) => {
+      const hub = new Hub();
+      const link = new SerialLink({ hub }, { path: pty.path, serial: { baud: 4000000 }, framing: { kind: "delimiter", delimiter: "\n" } });
+      await link.open();
+      const lines = bytes / LINE;
+      let warm: (() => void) | undefined;
+      const done = new Promise<number>((resolve) => {
+        let frames = running ? -1 : 0;
+        link.onFrame(() => {
+          if (frames === -1) {
+            frames = 0;
+            return warm?.();
+          }
+          if (++frames === lines) resolve(frames);
+        });
       });
-    });
-    if (!running) return { start: () => done.finally(() => link.close()) };
-    const warmed = new Promise<void>((resolve) => (warm = resolve));
-    lib().write(pty.masterFd, new Uint8Array([10]), 1);
-    await warmed;
-    return { start: () => done, after: () => link.close() };
-  },
+      if (!running) return { start: () => done.finally(() => link.close()) };
+      const warmed = new Promise<void>((resolve) => (warm = resolve));
+      lib().write(pty.masterFd, new Uint8Array([10]), 1);
+      await warmed;
+      return { start: () => done, after: () => link.close() };
+    },
 };
 
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
@@ -239,10 +241,8 @@ async function fullSpeedResults(): Promise<BenchResult[]> {
     const limit = "bare read(2) loop";
     const mibPerS = (x: Cost) => round(FULL_SPEED_MIB / x.seconds, 1);
     const cpuPerMib = (x: Cost) => round(x.cpuMs / FULL_SPEED_MIB);
-    const throughput = (name: string, x: Cost, goal?: number) =>
-      compared({ name, value: mibPerS(x), unit: "MiB/s", limit: { name: limit, value: mibPerS(bare) }, goal });
-    const cpu = (name: string, x: Cost, goal?: number) =>
-      compared({ name, value: cpuPerMib(x), unit: "ms CPU/MiB", limit: { name: limit, value: cpuPerMib(bare) }, goal });
+    const throughput = (name: string, x: Cost, goal?: number) => compared({ name, value: mibPerS(x), unit: "MiB/s", limit: { name: limit, value: mibPerS(bare) }, goal });
+    const cpu = (name: string, x: Cost, goal?: number) => compared({ name, value: cpuPerMib(x), unit: "ms CPU/MiB", limit: { name: limit, value: cpuPerMib(bare) }, goal });
     const lines = "bare read(2) loop cutting lines";
     // The goals are on open ports and links, as a service's are for months; the cold rows add one
     // reader Worker's start and stop (a fresh JS thread: tens of ms of CPU) to 16 MiB, for the record.

@@ -16,7 +16,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { spawn, type Subprocess } from "bun";
+import { type Subprocess, spawn } from "bun";
 import mqtt, { type MqttClient } from "mqtt";
 import { DEFAULT_CONFIG } from "../../src/config/defaults.ts";
 import { startBroker, type TestBroker } from "../mqtt/broker.ts";
@@ -67,7 +67,6 @@ function percentile(values: number[], p: number): number {
 
 const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-
 /** A requester: a `health` request every 100 ms, counting replies and the loop lag they report. */
 class HealthProbe {
   sent = 0;
@@ -76,7 +75,10 @@ class HealthProbe {
   readonly latenciesMs: number[] = [];
   private readonly pending = new Map<number, number>();
   private timer: ReturnType<typeof setInterval> | undefined;
-  private constructor(private readonly client: MqttClient, private readonly base: string) {}
+  private constructor(
+    private readonly client: MqttClient,
+    private readonly base: string,
+  ) {}
 
   static async start(url: string, base: string): Promise<HealthProbe> {
     const client = mqtt.connect(url, { reconnectPeriod: 500, clientId: `soak-probe-${base.replaceAll("/", "-")}` });
@@ -178,7 +180,13 @@ export async function run(): Promise<BenchResult[]> {
     const fdsAfter = after(h).map((x) => x.fds);
     const minutes = round(totalMs / 60_000, 1);
     return [
-      compared({ name: `rss_growth_after_1min (${minutes} min, ${restarts} broker restarts)`, value: round(hearthSlope), unit: "MB/min", limit: { name: "the issue's ceiling", value: RSS_GOAL_MB_PER_MIN }, goal: 1 }),
+      compared({
+        name: `rss_growth_after_1min (${minutes} min, ${restarts} broker restarts)`,
+        value: round(hearthSlope),
+        unit: "MB/min",
+        limit: { name: "the issue's ceiling", value: RSS_GOAL_MB_PER_MIN },
+        goal: 1,
+      }),
       { name: "rss_growth_bare_mqttjs_responder", value: round(bareSlope), unit: "MB/min" },
       { name: "rss_at_1min", value: round(after(h)[0]?.rssMb ?? Number.NaN, 1), unit: "MB" },
       { name: "rss_at_end", value: round(h.samples.at(-1)!.rssMb, 1), unit: "MB" },
@@ -188,7 +196,12 @@ export async function run(): Promise<BenchResult[]> {
       { name: "loop_lag_p50", value: round(percentile(h.probe.lagsMs, 50)), unit: "ms" },
       { name: "loop_lag_p99", value: round(percentile(h.probe.lagsMs, 99)), unit: "ms" },
       { name: "loop_lag_max", value: round(Math.max(...h.probe.lagsMs)), unit: "ms" },
-      compared({ name: "health_reply_p99", value: round(percentile(h.probe.latenciesMs, 99)), unit: "ms", limit: { name: "bare MQTT.js responder", value: round(percentile(b.probe.latenciesMs, 99)) } }),
+      compared({
+        name: "health_reply_p99",
+        value: round(percentile(h.probe.latenciesMs, 99)),
+        unit: "ms",
+        limit: { name: "bare MQTT.js responder", value: round(percentile(b.probe.latenciesMs, 99)) },
+      }),
       { name: "health_answered_share", value: round(h.probe.answered / Math.max(1, h.probe.sent)), unit: "of requests sent" },
       { name: "health_answered_share_bare", value: round(b.probe.answered / Math.max(1, b.probe.sent)), unit: "of requests sent" },
     ];

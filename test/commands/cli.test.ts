@@ -100,7 +100,10 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     const code = await child.exited;
     const text = await stdout.done;
     expect(code).toBe(0);
-    const messages = text.trim().split("\n").map((l) => JSON.parse(l).msg as string);
+    const messages = text
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l).msg as string);
     expect(messages).toContain(`Received ${signal}; shutting down`);
     expect(messages.at(-1)).toBe("Stopped");
   });

@@ -12,7 +12,13 @@ function problems(input: unknown, context: Parameters<typeof formatIssues>[1] = 
   return formatIssues(parsed.error.issues, context);
 }
 
-const three = (third: Record<string, unknown>) => ({ devices: [{ id: "a", baud: 1 }, { id: "b", baud: 2 }, { id: "c", ...third }] });
+const three = (third: Record<string, unknown>) => ({
+  devices: [
+    { id: "a", baud: 1 },
+    { id: "b", baud: 2 },
+    { id: "c", ...third },
+  ],
+});
 
 test("each problem starts with its path as a user reads YAML, and says what it got", () => {
   expect(problems(three({ baud: "fast" }))).toEqual(['devices[2].baud: expected number, received string, got "fast"']);

@@ -44,9 +44,7 @@ test("a baud rate given as text is accepted when it is a standard rate", () => {
 
 test("an unknown key is an error with a did-you-mean when one is close", () => {
   expect(problemsOf({ exector: { workers: 2 } })).toEqual(['exector: unknown key (did you mean "executor"?)']);
-  expect(problemsOf({ devices: [{ id: "a", model: "hearth-io", port: "sim", pol_interval: 5 }] })).toEqual([
-    'devices[0].pol_interval: unknown key (did you mean "poll_interval"?)',
-  ]);
+  expect(problemsOf({ devices: [{ id: "a", model: "hearth-io", port: "sim", pol_interval: 5 }] })).toEqual(['devices[0].pol_interval: unknown key (did you mean "poll_interval"?)']);
 });
 
 test("an unknown key far from any known one lists the known keys", () => {
@@ -81,9 +79,7 @@ test("device ids must be unique", () => {
 });
 
 test("an unknown model is named with the closest known one", () => {
-  expect(problemsOf({ devices: [{ id: "a", model: "hearth-i0", port: "sim" }] })).toEqual([
-    'devices[0].model: unknown model "hearth-i0" (did you mean "hearth-io"?); known models: hearth-io',
-  ]);
+  expect(problemsOf({ devices: [{ id: "a", model: "hearth-i0", port: "sim" }] })).toEqual(['devices[0].model: unknown model "hearth-i0" (did you mean "hearth-io"?); known models: hearth-io']);
 });
 
 test("every problem in a file is reported at once", () => {
@@ -145,7 +141,7 @@ test("a missing file is refused naming the file", async () => {
 
 test("a bad value is quoted clipped in the problem, however long it is", () => {
   const [problem] = problemsOf({ log_level: "x".repeat(20_000) });
-  expect(problem).toStartWith('log_level: expected one of');
+  expect(problem).toStartWith("log_level: expected one of");
   expect(problem).toContain("more characters");
   expect(problem!.length).toBeLessThan(400);
 });

@@ -19,10 +19,13 @@ test("runJob runs a coroutine function as a tracked task named after the job", a
   const hub = new Hub();
   const gate = Promise.withResolvers<void>();
   const result = hub.runJob(
-    new Job(async (id: string) => {
-      await gate.promise;
-      return `polled ${id}`;
-    }, { name: "poll_meter" }),
+    new Job(
+      async (id: string) => {
+        await gate.promise;
+        return `polled ${id}`;
+      },
+      { name: "poll_meter" },
+    ),
     "meter1",
   );
   expect(result).toBeInstanceOf(Task);
@@ -92,7 +95,10 @@ test("start() goes on after its start timeout and names the set-up tasks it stop
 test("hub_started fires once set-up is over", async () => {
   const hub = new Hub();
   const seen: string[] = [];
-  hub.bus.listen("hub_started", callback(() => seen.push(hub.state)));
+  hub.bus.listen(
+    "hub_started",
+    callback(() => seen.push(hub.state)),
+  );
   await hub.start();
   expect(seen).toEqual(["running"]);
 });
@@ -100,7 +106,10 @@ test("hub_started fires once set-up is over", async () => {
 test("a hub cannot be started twice: the second start is refused with ALREADY_STARTED and hub_start is not fired again", async () => {
   const hub = new Hub();
   let starts = 0;
-  hub.bus.listen("hub_start", callback(() => starts++));
+  hub.bus.listen(
+    "hub_start",
+    callback(() => starts++),
+  );
   await hub.start();
   let caught: unknown;
   await hub.start().catch((err: unknown) => {
@@ -117,13 +126,19 @@ test("blockTillDone waits for tracked tasks and the tasks they create", async ()
   const first = Promise.withResolvers<void>();
   const second = Promise.withResolvers<void>();
   let childDone = false;
-  hub.createTask(async () => {
-    await first.promise;
-    hub.createTask(async () => {
-      await second.promise;
-      childDone = true;
-    }, { name: "child" });
-  }, { name: "parent" });
+  hub.createTask(
+    async () => {
+      await first.promise;
+      hub.createTask(
+        async () => {
+          await second.promise;
+          childDone = true;
+        },
+        { name: "child" },
+      );
+    },
+    { name: "parent" },
+  );
   const blocked = hub.blockTillDone();
   expect(await settledWithinATurn(blocked)).toBe(false);
   first.resolve();
@@ -149,10 +164,13 @@ test("blockTillDone waits for a task created by a timer that is due", async () =
   hub.createTask(async () => {
     await gate.promise;
     setImmediate(() => {
-      hub.createTask(async () => {
-        await nextTurn();
-        ran = true;
-      }, { name: "scheduled" });
+      hub.createTask(
+        async () => {
+          await nextTurn();
+          ran = true;
+        },
+        { name: "scheduled" },
+      );
     });
   });
   gate.resolve();

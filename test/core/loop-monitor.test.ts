@@ -76,7 +76,12 @@ test("the first step of a task that holds the loop is named by the task", async 
 test("a short callback is not reported", async () => {
   const { hub, monitor, logs } = await runningHub({ slowThresholdMs: 100, blockingCalls: "off" });
   await hub.start();
-  hub.runJob(new Job(callback(() => 1 + 1), { name: "quick" }));
+  hub.runJob(
+    new Job(
+      callback(() => 1 + 1),
+      { name: "quick" },
+    ),
+  );
   await nextTicks(monitor, 4);
   expect(logs.find("quick")).toHaveLength(0);
 });

@@ -17,7 +17,10 @@ test("the hub moves through not_running, starting, running, stopping, final_writ
   const hub = new Hub();
   const seen: HubState[] = [hub.state];
   for (const event of ["hub_start", "hub_started", "hub_stop", "hub_final_write", "hub_close"] as const) {
-    hub.bus.listen(event, callback(() => seen.push(hub.state)));
+    hub.bus.listen(
+      event,
+      callback(() => seen.push(hub.state)),
+    );
   }
   await hub.start();
   const result = await hub.stop();
@@ -31,12 +34,18 @@ test("shutdown jobs run in the first stage of shutdown", async () => {
   const order: string[] = [];
   hub.addShutdownJob(callback(() => order.push(`callback while ${hub.state}`)));
   hub.addShutdownJob(
-    new Job(async () => {
-      await sleep(0);
-      order.push("async job done");
-    }, { name: "close_broker" }),
+    new Job(
+      async () => {
+        await sleep(0);
+        order.push("async job done");
+      },
+      { name: "close_broker" },
+    ),
   );
-  hub.bus.listen("hub_final_write", callback(() => order.push("final write")));
+  hub.bus.listen(
+    "hub_final_write",
+    callback(() => order.push("final write")),
+  );
   await hub.start();
   const result = await hub.stop();
   expect(order).toEqual(["callback while stopping", "async job done", "final write"]);
@@ -64,9 +73,12 @@ test("a failing shutdown job is logged with its name and does not stop the other
     ),
   );
   hub.addShutdownJob(
-    new Job(async () => {
-      throw new Error("socket gone");
-    }, { name: "say_goodbye" }),
+    new Job(
+      async () => {
+        throw new Error("socket gone");
+      },
+      { name: "say_goodbye" },
+    ),
   );
   hub.addShutdownJob(callback(() => (laterRan = true)));
   await hub.stop();
@@ -90,10 +102,13 @@ test("a tracked task is waited for at shutdown, not cancelled", async () => {
   const hub = new Hub();
   await hub.start();
   const gate = Promise.withResolvers<void>();
-  const write = hub.createTask(async () => {
-    await gate.promise;
-    return "written";
-  }, { name: "write_calibration" });
+  const write = hub.createTask(
+    async () => {
+      await gate.promise;
+      return "written";
+    },
+    { name: "write_calibration" },
+  );
   const stopping = hub.stop();
   expect(await settledWithinATurn(stopping)).toBe(false);
   expect(write.signal.aborted).toBe(false);
@@ -113,10 +128,13 @@ test("a tracked task created with cancelOnShutdown is cancelled at shutdown", as
 
 test("a coroutine job with cancelOnShutdown is cancelled at shutdown", async () => {
   const hub = new Hub();
-  const job = new Job(async (meter: string) => {
-    await new Promise(() => {}); // waiting on a meter that never answers
-    return meter;
-  }, { name: "poll_meter", cancelOnShutdown: true });
+  const job = new Job(
+    async (meter: string) => {
+      await new Promise(() => {}); // waiting on a meter that never answers
+      return meter;
+    },
+    { name: "poll_meter", cancelOnShutdown: true },
+  );
   const task = hub.runJob(job, "meter1") as Task<string>;
   const result = await hub.stop();
   expect(task.status).toBe("cancelled");

@@ -40,9 +40,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
 test("SIGTERM exits 1 and names the task it had to abandon", async () => {
   const { code, lines, messages } = await signalHub("SIGTERM", "stubborn");
   expect(code).toBe(1);
-  expect(lines.find((l) => l.task === "stubborn_upload")?.msg).toBe(
-    'Shutdown stage "tracked tasks" timed out after 0.05 s; abandoned stubborn_upload',
-  );
+  expect(lines.find((l) => l.task === "stubborn_upload")?.msg).toBe('Shutdown stage "tracked tasks" timed out after 0.05 s; abandoned stubborn_upload');
   expect(messages.at(-1)).toBe("Stopped, abandoning 1: tracked tasks: stubborn_upload");
 });
 

@@ -9,7 +9,10 @@ import type { StateChangedData } from "../../src/core/state-machine.ts";
 function hubRecordingChanges() {
   const hub = new Hub();
   const changes: Array<Event<"state_changed", StateChangedData>> = [];
-  hub.bus.listen("state_changed", callback((e: Event<"state_changed", StateChangedData>) => changes.push(e)));
+  hub.bus.listen(
+    "state_changed",
+    callback((e: Event<"state_changed", StateChangedData>) => changes.push(e)),
+  );
   return { hub, states: hub.states, changes };
 }
 

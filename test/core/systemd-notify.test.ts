@@ -4,8 +4,7 @@
  * systemd sets it), and prints each datagram it gets with the sender's pid from the kernel's credentials.
  */
 import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Subprocess, spawn } from "bun";
 import { ManualClock } from "../../src/core/clock.ts";
@@ -14,9 +13,9 @@ import { notifySocketAddress } from "../../src/core/notify-socket.ts";
 import { SystemdNotifier } from "../../src/core/systemd-notify.ts";
 import { builtBinary } from "../deploy/binary.ts";
 import { OutputReader } from "../helpers/output-reader.ts";
+import { tempDir } from "../helpers/temp.ts";
 import { Peer, startBroker, type TestBroker } from "../mqtt/broker.ts";
 import { loggedHub } from "./helpers.ts";
-import { tempDir } from "../helpers/temp.ts";
 
 const root = join(import.meta.dir, "..", "..");
 const PYTHON = Bun.which("python3");

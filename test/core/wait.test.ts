@@ -78,9 +78,12 @@ test("a wait whose signal fires rejects with its reason and undoes its start; on
   await expect(waited).rejects.toThrow("device stopped");
   expect(undone).toBe(1);
   let started = false;
-  const refused = boundedWait(() => {
-    started = true;
-  }, { signal: controller.signal });
+  const refused = boundedWait(
+    () => {
+      started = true;
+    },
+    { signal: controller.signal },
+  );
   await expect(refused).rejects.toThrow("device stopped");
   expect(started).toBe(false);
 });

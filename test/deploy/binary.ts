@@ -7,7 +7,6 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { type Arch, binaryName, checksumName } from "../../deploy/lib/release.ts";
 import { VERSION } from "../../src/version.ts";

@@ -295,10 +295,7 @@ describe("the arm64 binary, under qemu", () => {
       undo.push(() => broker.stop());
       const peer = await Peer.connect(broker.url, ["hearth/armtest/#"]);
       undo.push(() => peer.close());
-      const config = configFor(dir, "armtest", broker.url, [
-        "{ id: probe, model: ds18b20, port: sim, poll_interval: 2 }",
-        "{ id: board, model: hearth-io, port: sim, options: { interval: 1000 } }",
-      ]);
+      const config = configFor(dir, "armtest", broker.url, ["{ id: probe, model: ds18b20, port: sim, poll_interval: 2 }", "{ id: board, model: hearth-io, port: sim, options: { interval: 1000 } }"]);
       const hearth = RunningHearth.start([qemu(), "-L", sysroot(), arm64], config, dir);
       undo.push(() => hearth.kill());
       await peer.json<{ temperature?: number }>("hearth/armtest/probe", (s) => typeof s.temperature === "number", QEMU_MS / 2);

@@ -89,144 +89,180 @@ describe("deploy/deploy to one board", () => {
     board = newBoard("board-a", servers[0] as SshServer);
   });
 
-  test("a fresh deploy installs the release, points current at it and starts a healthy hearth", async () => {
-    const { code, out } = await deploy(["--version", A, ...boardArgs(board)]);
-    expect(out).toContain(`none → ${A}`);
-    expect(code).toBe(0);
-    const release = join(board.root, "opt/hearth/releases", A);
-    expect(statSync(join(release, "hearth")).mode & 0o777).toBe(0o755);
-    expect(readFileSync(join(release, "hearth.yaml"), "utf8")).toBe(readFileSync(board.config, "utf8"));
-    expect(existsSync(join(release, "hearth.part"))).toBe(false);
-    expect(current(board)).toBe(`releases/${A}`);
-    expect(readlinkSync(join(board.root, "etc/hearth/hearth.yaml"))).toBe(join(board.root, "opt/hearth/current/hearth.yaml"));
-    const pid = runningPid(board);
-    expect(pid).toBeDefined();
-    expect(readlinkSync(`/proc/${pid}/exe`)).toBe(join(release, "hearth"));
-    expect(await health(board)).toMatchObject({ code: 0, healthy: true, version: A });
-  }, DEPLOY_TIMEOUT);
+  test(
+    "a fresh deploy installs the release, points current at it and starts a healthy hearth",
+    async () => {
+      const { code, out } = await deploy(["--version", A, ...boardArgs(board)]);
+      expect(out).toContain(`none → ${A}`);
+      expect(code).toBe(0);
+      const release = join(board.root, "opt/hearth/releases", A);
+      expect(statSync(join(release, "hearth")).mode & 0o777).toBe(0o755);
+      expect(readFileSync(join(release, "hearth.yaml"), "utf8")).toBe(readFileSync(board.config, "utf8"));
+      expect(existsSync(join(release, "hearth.part"))).toBe(false);
+      expect(current(board)).toBe(`releases/${A}`);
+      expect(readlinkSync(join(board.root, "etc/hearth/hearth.yaml"))).toBe(join(board.root, "opt/hearth/current/hearth.yaml"));
+      const pid = runningPid(board);
+      expect(pid).toBeDefined();
+      expect(readlinkSync(`/proc/${pid}/exe`)).toBe(join(release, "hearth"));
+      expect(await health(board)).toMatchObject({ code: 0, healthy: true, version: A });
+    },
+    DEPLOY_TIMEOUT,
+  );
 
-  test("an upgrade replaces the running version with the new one", async () => {
-    const before = runningPid(board);
-    const { code, out } = await deploy(["--version", B, ...boardArgs(board)]);
-    expect(out).toContain(`${A} → ${B}`);
-    expect(code).toBe(0);
-    expect(current(board)).toBe(`releases/${B}`);
-    const pid = runningPid(board);
-    expect(pid).toBeDefined();
-    expect(pid).not.toBe(before);
-    expect(readlinkSync(`/proc/${pid}/exe`)).toBe(join(board.root, "opt/hearth/releases", B, "hearth"));
-    expect(await health(board)).toMatchObject({ code: 0, healthy: true, version: B });
-  }, DEPLOY_TIMEOUT);
+  test(
+    "an upgrade replaces the running version with the new one",
+    async () => {
+      const before = runningPid(board);
+      const { code, out } = await deploy(["--version", B, ...boardArgs(board)]);
+      expect(out).toContain(`${A} → ${B}`);
+      expect(code).toBe(0);
+      expect(current(board)).toBe(`releases/${B}`);
+      const pid = runningPid(board);
+      expect(pid).toBeDefined();
+      expect(pid).not.toBe(before);
+      expect(readlinkSync(`/proc/${pid}/exe`)).toBe(join(board.root, "opt/hearth/releases", B, "hearth"));
+      expect(await health(board)).toMatchObject({ code: 0, healthy: true, version: B });
+    },
+    DEPLOY_TIMEOUT,
+  );
 
-  test("--dry-run reads the board and says what it would do, changing nothing", async () => {
-    const before = snapshot(board.root);
-    const pid = runningPid(board);
-    const { code, out } = await deploy(["--dry-run", "--version", C, ...boardArgs(board)]);
-    expect(code).toBe(0);
-    expect(out).toContain("would");
-    expect(out).toContain(`roll back to ${B}`);
-    expect(out).toMatch(/planned/);
-    expect(snapshot(board.root)).toEqual(before);
-    expect(runningPid(board)).toBe(pid);
-  }, DEPLOY_TIMEOUT);
+  test(
+    "--dry-run reads the board and says what it would do, changing nothing",
+    async () => {
+      const before = snapshot(board.root);
+      const pid = runningPid(board);
+      const { code, out } = await deploy(["--dry-run", "--version", C, ...boardArgs(board)]);
+      expect(code).toBe(0);
+      expect(out).toContain("would");
+      expect(out).toContain(`roll back to ${B}`);
+      expect(out).toMatch(/planned/);
+      expect(snapshot(board.root)).toEqual(before);
+      expect(runningPid(board)).toBe(pid);
+    },
+    DEPLOY_TIMEOUT,
+  );
 
-  test("a release whose health check fails is rolled back, and the old one runs again, healthy", async () => {
-    // check-config passes (the URL is well formed) but nothing listens there, so health never passes.
-    const broken = writeConfig(tmp, board.name, `mqtt://127.0.0.1:${await freePort()}`, "-closed-port");
-    const { code, out } = await deploy(["--version", C, "--health-timeout", "5", "--root", board.root, "--service-cmd", board.supervisor, "--config", broken, board.server.destination]);
-    expect(code).toBe(1);
-    expect(out).toContain("rolled back");
-    expect(out).toContain(`${B} is running again`);
-    expect(current(board)).toBe(`releases/${B}`);
-    const pid = runningPid(board);
-    expect(pid).toBeDefined();
-    expect(readlinkSync(`/proc/${pid}/exe`)).toBe(join(board.root, "opt/hearth/releases", B, "hearth"));
-    expect(await health(board)).toMatchObject({ code: 0, healthy: true, version: B });
-  }, DEPLOY_TIMEOUT);
+  test(
+    "a release whose health check fails is rolled back, and the old one runs again, healthy",
+    async () => {
+      // check-config passes (the URL is well formed) but nothing listens there, so health never passes.
+      const broken = writeConfig(tmp, board.name, `mqtt://127.0.0.1:${await freePort()}`, "-closed-port");
+      const { code, out } = await deploy(["--version", C, "--health-timeout", "5", "--root", board.root, "--service-cmd", board.supervisor, "--config", broken, board.server.destination]);
+      expect(code).toBe(1);
+      expect(out).toContain("rolled back");
+      expect(out).toContain(`${B} is running again`);
+      expect(current(board)).toBe(`releases/${B}`);
+      const pid = runningPid(board);
+      expect(pid).toBeDefined();
+      expect(readlinkSync(`/proc/${pid}/exe`)).toBe(join(board.root, "opt/hearth/releases", B, "hearth"));
+      expect(await health(board)).toMatchObject({ code: 0, healthy: true, version: B });
+    },
+    DEPLOY_TIMEOUT,
+  );
 
-  test("after four deploys the last three releases are kept, the current and previous among them", async () => {
-    const { code } = await deploy(["--version", D, ...boardArgs(board)]);
-    expect(code).toBe(0);
-    expect(current(board)).toBe(`releases/${D}`);
-    expect(releases(board)).toEqual([B, C, D]);
-    expect(await health(board)).toMatchObject({ code: 0, healthy: true, version: D });
-  }, DEPLOY_TIMEOUT);
+  test(
+    "after four deploys the last three releases are kept, the current and previous among them",
+    async () => {
+      const { code } = await deploy(["--version", D, ...boardArgs(board)]);
+      expect(code).toBe(0);
+      expect(current(board)).toBe(`releases/${D}`);
+      expect(releases(board)).toEqual([B, C, D]);
+      expect(await health(board)).toMatchObject({ code: 0, healthy: true, version: D });
+    },
+    DEPLOY_TIMEOUT,
+  );
 });
 
 describe("deploy/deploy refuses what it cannot do safely", () => {
-  test("a board of the wrong architecture is refused before anything on it is changed", async () => {
-    const arm64 = newBoard("board-arm64", servers[1] as SshServer);
-    const armv7 = newBoard("board-armv7", servers[1] as SshServer);
-    const fleet = join(tmp, "arch-fleet.yaml");
-    writeFileSync(fleet, `hosts:\n${fleetEntry(arm64, `    path: ${fakeUname(arm64, "aarch64")}\n`)}${fleetEntry(armv7, `    path: ${fakeUname(armv7, "armv7l")}\n`)}`);
-    const before = [snapshot(arm64.root), snapshot(armv7.root)];
-    // dist holds x64 binaries only.
-    const { code, out } = await deploy(["--version", A, "--fleet", fleet]);
-    expect(code).toBe(1);
-    expect(out).toMatch(/refused, nothing changed: the board is aarch64 .*no arm64 binary/);
-    expect(out).toMatch(/refused, nothing changed: the board runs a 32-bit ARM system \(armv7l\)/);
-    expect([snapshot(arm64.root), snapshot(armv7.root)]).toEqual(before);
-    expect(existsSync(join(arm64.root, "opt"))).toBe(false);
-  }, DEPLOY_TIMEOUT);
+  test(
+    "a board of the wrong architecture is refused before anything on it is changed",
+    async () => {
+      const arm64 = newBoard("board-arm64", servers[1] as SshServer);
+      const armv7 = newBoard("board-armv7", servers[1] as SshServer);
+      const fleet = join(tmp, "arch-fleet.yaml");
+      writeFileSync(fleet, `hosts:\n${fleetEntry(arm64, `    path: ${fakeUname(arm64, "aarch64")}\n`)}${fleetEntry(armv7, `    path: ${fakeUname(armv7, "armv7l")}\n`)}`);
+      const before = [snapshot(arm64.root), snapshot(armv7.root)];
+      // dist holds x64 binaries only.
+      const { code, out } = await deploy(["--version", A, "--fleet", fleet]);
+      expect(code).toBe(1);
+      expect(out).toMatch(/refused, nothing changed: the board is aarch64 .*no arm64 binary/);
+      expect(out).toMatch(/refused, nothing changed: the board runs a 32-bit ARM system \(armv7l\)/);
+      expect([snapshot(arm64.root), snapshot(armv7.root)]).toEqual(before);
+      expect(existsSync(join(arm64.root, "opt"))).toBe(false);
+    },
+    DEPLOY_TIMEOUT,
+  );
 
-  test("a host whose key is not in known_hosts fails with a message saying so", async () => {
-    const untrusted = await startSshServer(join(tmp, "sshd-untrusted"), client, { trusted: false });
-    servers.push(untrusted);
-    const board = newBoard("board-untrusted", untrusted);
-    const before = snapshot(board.root);
-    // The plain fleet format: one host a line, comments allowed; settings from the command line.
-    const fleet = join(tmp, "untrusted.txt");
-    writeFileSync(fleet, `# a board whose host key nobody recorded\n${untrusted.destination}   # the test's sshd\n`);
-    const { code, out } = await deploy(["--version", A, "--root", board.root, "--service-cmd", board.supervisor, "--config", board.config, "--fleet", fleet]);
-    expect(code).toBe(1);
-    expect(out).toContain("host key is not in known_hosts");
-    expect(snapshot(board.root)).toEqual(before);
-    // Trusting keys seen for the first time has to be asked for; a dry run then reaches the board.
-    const trusting = await deploy(["--dry-run", "--accept-new-host-keys", "--version", A, "--root", board.root, "--service-cmd", board.supervisor, "--config", board.config, "--fleet", fleet]);
-    expect(trusting.out).toContain("1 of 1 host(s) succeeded");
-    expect(trusting.code).toBe(0);
-    expect(readFileSync(client.knownHosts, "utf8")).toContain(`[127.0.0.1]:${untrusted.port} ssh-ed25519 `);
-  }, DEPLOY_TIMEOUT);
+  test(
+    "a host whose key is not in known_hosts fails with a message saying so",
+    async () => {
+      const untrusted = await startSshServer(join(tmp, "sshd-untrusted"), client, { trusted: false });
+      servers.push(untrusted);
+      const board = newBoard("board-untrusted", untrusted);
+      const before = snapshot(board.root);
+      // The plain fleet format: one host a line, comments allowed; settings from the command line.
+      const fleet = join(tmp, "untrusted.txt");
+      writeFileSync(fleet, `# a board whose host key nobody recorded\n${untrusted.destination}   # the test's sshd\n`);
+      const { code, out } = await deploy(["--version", A, "--root", board.root, "--service-cmd", board.supervisor, "--config", board.config, "--fleet", fleet]);
+      expect(code).toBe(1);
+      expect(out).toContain("host key is not in known_hosts");
+      expect(snapshot(board.root)).toEqual(before);
+      // Trusting keys seen for the first time has to be asked for; a dry run then reaches the board.
+      const trusting = await deploy(["--dry-run", "--accept-new-host-keys", "--version", A, "--root", board.root, "--service-cmd", board.supervisor, "--config", board.config, "--fleet", fleet]);
+      expect(trusting.out).toContain("1 of 1 host(s) succeeded");
+      expect(trusting.code).toBe(0);
+      expect(readFileSync(client.knownHosts, "utf8")).toContain(`[127.0.0.1]:${untrusted.port} ssh-ed25519 `);
+    },
+    DEPLOY_TIMEOUT,
+  );
 });
 
 describe("deploy/deploy and a board another deploy is changing", () => {
-  test("a board whose deploy lock is held is left alone, with a message naming the holder", async () => {
-    const locked = newBoard("board-locked", servers[2] as SshServer);
-    mkdirSync(join(locked.root, "opt/hearth/.deploy-lock"), { recursive: true });
-    writeFileSync(join(locked.root, "opt/hearth/.deploy-lock/owner"), "laptop pid 42\n");
-    const before = snapshot(locked.root);
-    const { code, out } = await deploy(["--version", A, ...boardArgs(locked)]);
-    expect(code).toBe(1);
-    expect(out).toContain("another deploy is changing this board (held by laptop pid 42)");
-    expect(snapshot(locked.root)).toEqual(before);
-  }, DEPLOY_TIMEOUT);
+  test(
+    "a board whose deploy lock is held is left alone, with a message naming the holder",
+    async () => {
+      const locked = newBoard("board-locked", servers[2] as SshServer);
+      mkdirSync(join(locked.root, "opt/hearth/.deploy-lock"), { recursive: true });
+      writeFileSync(join(locked.root, "opt/hearth/.deploy-lock/owner"), "laptop pid 42\n");
+      const before = snapshot(locked.root);
+      const { code, out } = await deploy(["--version", A, ...boardArgs(locked)]);
+      expect(code).toBe(1);
+      expect(out).toContain("another deploy is changing this board (held by laptop pid 42)");
+      expect(snapshot(locked.root)).toEqual(before);
+    },
+    DEPLOY_TIMEOUT,
+  );
 });
 
 describe("deploy/deploy interrupted", () => {
-  test("Ctrl-C during an upload switches no board, and starts no other", async () => {
-    const first = newBoard("board-interrupted", servers[2] as SshServer);
-    const second = newBoard("board-not-started", servers[0] as SshServer);
-    const fleet = join(tmp, "interrupted.yaml");
-    writeFileSync(fleet, `hosts:\n${fleetEntry(first)}${fleetEntry(second)}`);
-    const before = snapshot(second.root);
-    const proc = Bun.spawn([DEPLOY, "--ssh-config", client.configFile, "--dist", dist, "--version", A, "--parallel", "1", "--fleet", fleet], { stdout: "pipe", stderr: "pipe" });
-    let out = "";
-    let interrupted = false;
-    const decoder = new TextDecoder();
-    for await (const chunk of proc.stdout) {
-      out += decoder.decode(chunk);
-      if (!interrupted && out.includes("uploading x64 binary")) {
-        interrupted = true;
-        proc.kill("SIGINT");
+  test(
+    "Ctrl-C during an upload switches no board, and starts no other",
+    async () => {
+      const first = newBoard("board-interrupted", servers[2] as SshServer);
+      const second = newBoard("board-not-started", servers[0] as SshServer);
+      const fleet = join(tmp, "interrupted.yaml");
+      writeFileSync(fleet, `hosts:\n${fleetEntry(first)}${fleetEntry(second)}`);
+      const before = snapshot(second.root);
+      const proc = Bun.spawn([DEPLOY, "--ssh-config", client.configFile, "--dist", dist, "--version", A, "--parallel", "1", "--fleet", fleet], { stdout: "pipe", stderr: "pipe" });
+      let out = "";
+      let interrupted = false;
+      const decoder = new TextDecoder();
+      for await (const chunk of proc.stdout) {
+        out += decoder.decode(chunk);
+        if (!interrupted && out.includes("uploading x64 binary")) {
+          interrupted = true;
+          proc.kill("SIGINT");
+        }
       }
-    }
-    expect(await proc.exited).toBe(1);
-    expect(out).toContain("interrupted before switching");
-    expect(out).toMatch(/not started: interrupted/);
-    expect(existsSync(join(first.root, "opt/hearth/current"))).toBe(false);
-    expect(runningPid(first)).toBeUndefined();
-    expect(snapshot(second.root)).toEqual(before);
-  }, DEPLOY_TIMEOUT);
+      expect(await proc.exited).toBe(1);
+      expect(out).toContain("interrupted before switching");
+      expect(out).toMatch(/not started: interrupted/);
+      expect(existsSync(join(first.root, "opt/hearth/current"))).toBe(false);
+      expect(runningPid(first)).toBeUndefined();
+      expect(snapshot(second.root)).toEqual(before);
+    },
+    DEPLOY_TIMEOUT,
+  );
 });
 
 describe("deploy/deploy to a fleet: three boards and an unreachable host, --parallel 2", () => {
@@ -294,14 +330,18 @@ describe("deploy/deploy to a fleet: three boards and an unreachable host, --para
     expect(readFileSync(join(flashed.root, "etc/hearth/hearth.yaml.before-deploy"), "utf8")).toBe(config);
   });
 
-  test("deploying the release a board already runs changes nothing there", async () => {
-    const b = three[0] as Board;
-    const pid = runningPid(b);
-    const again = await deploy(["--version", B, "--root", b.root, "--service-cmd", b.supervisor, "--config", b.config, b.server.destination]);
-    expect(again.out).toContain(`unchanged: ${B} is already running`);
-    expect(again.code).toBe(0);
-    expect(runningPid(b)).toBe(pid);
-  }, DEPLOY_TIMEOUT);
+  test(
+    "deploying the release a board already runs changes nothing there",
+    async () => {
+      const b = three[0] as Board;
+      const pid = runningPid(b);
+      const again = await deploy(["--version", B, "--root", b.root, "--service-cmd", b.supervisor, "--config", b.config, b.server.destination]);
+      expect(again.out).toContain(`unchanged: ${B} is already running`);
+      expect(again.code).toBe(0);
+      expect(runningPid(b)).toBe(pid);
+    },
+    DEPLOY_TIMEOUT,
+  );
 
   test("an interrupted upload is continued where it stopped, and a corrupt one is redone", () => {
     const [resumed, redone] = three as [Board, Board];

@@ -92,7 +92,9 @@ function flash(...args: string[]) {
   return { code: result.exitCode, out: result.stdout.toString(), err: result.stderr.toString() };
 }
 
-function configFile(text = "node_id: greenhouse-pi\nmqtt:\n  url: mqtt://192.168.1.10:1883\n  username: hearth\n  password_file: /etc/hearth/mqtt-password\ndevices:\n  - id: greenhouse\n    model: hearth-io\n    port: /dev/serial0\n"): string {
+function configFile(
+  text = "node_id: greenhouse-pi\nmqtt:\n  url: mqtt://192.168.1.10:1883\n  username: hearth\n  password_file: /etc/hearth/mqtt-password\ndevices:\n  - id: greenhouse\n    model: hearth-io\n    port: /dev/serial0\n",
+): string {
   const file = join(tempDir("config"), "hearth.yaml");
   writeFileSync(file, text);
   return file;

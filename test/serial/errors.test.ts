@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { chmod, mkdtemp, writeFile } from "node:fs/promises";
+import { chmod, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BunBinding } from "../../src/serial/binding.ts";
@@ -110,15 +110,12 @@ describe("typed errors at open", () => {
     }
   });
 
-  test.skipIf(isRoot && !canRunAsNobody())(
-    "a tty the user may not open gives SERIAL_PERMISSION_DENIED with the hint to join dialout (as root: checked as user nobody)",
-    async () => {
-      const p = pty();
-      await chmod(p.path, 0o000);
-      const err = isRoot ? await openAsNobody(p.path) : ((await openError({ path: p.path, baudRate: 9600 })) as { code?: string; message?: string });
-      expect(err.code).toBe("SERIAL_PERMISSION_DENIED");
-      expect(err.message).toContain("dialout");
-      expect(err.message).toContain(p.path);
-    },
-  );
+  test.skipIf(isRoot && !canRunAsNobody())("a tty the user may not open gives SERIAL_PERMISSION_DENIED with the hint to join dialout (as root: checked as user nobody)", async () => {
+    const p = pty();
+    await chmod(p.path, 0o000);
+    const err = isRoot ? await openAsNobody(p.path) : ((await openError({ path: p.path, baudRate: 9600 })) as { code?: string; message?: string });
+    expect(err.code).toBe("SERIAL_PERMISSION_DENIED");
+    expect(err.message).toContain("dialout");
+    expect(err.message).toContain(p.path);
+  });
 });

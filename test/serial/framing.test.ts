@@ -131,7 +131,10 @@ describe("gap framing (Modbus RTU)", () => {
     clock.advance(3);
     expect(frames.length).toBe(1);
     clock.advance(1);
-    expect(frames.map((f) => [...f])).toEqual([[3, 7, 9], [2, 1, 1]]);
+    expect(frames.map((f) => [...f])).toEqual([
+      [3, 7, 9],
+      [2, 1, 1],
+    ]);
   });
 
   test("reset drops a partial frame and its timer", () => {

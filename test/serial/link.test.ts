@@ -6,6 +6,7 @@ import { SerialSettingsSchema } from "../../src/config/device-definition.ts";
 import { ManualClock } from "../../src/core/clock.ts";
 import { Hub } from "../../src/core/hub.ts";
 import type { Transport } from "../../src/engine/transport.ts";
+import { BunBinding } from "../../src/serial/binding.ts";
 import { isSerialError } from "../../src/serial/errors.ts";
 import type { Framing } from "../../src/serial/framing/framer.ts";
 import { slipEncode } from "../../src/serial/framing/slip.ts";
@@ -13,7 +14,6 @@ import { SerialLink, type SerialLinkOptions } from "../../src/serial/link.ts";
 import type { LinkState } from "../../src/serial/link-state.ts";
 import { openPty, type Pty } from "../../src/serial/pty.ts";
 import { ReaderPool } from "../../src/serial/reader-pool.ts";
-import { BunBinding } from "../../src/serial/binding.ts";
 import { firstDifference, randomBytes, receive, stty } from "./helpers.ts";
 
 const cleanup: Array<() => Promise<unknown>> = [];
@@ -149,7 +149,13 @@ describe("framed round trips", () => {
 describe("line settings", () => {
   test("every parity a model may name reaches the tty: mark and space as CMSPAR, odd and mark with PARODD", async () => {
     // A pty keeps PARODD and CMSPAR (it clears only PARENB and the character size: see binding.test.ts).
-    const expected = { none: ["-parodd", "-cmspar", "-inpck"], even: ["-parodd", "-cmspar", "inpck"], odd: ["parodd", "-cmspar", "inpck"], mark: ["parodd", "cmspar", "inpck"], space: ["-parodd", "cmspar", "inpck"] };
+    const expected = {
+      none: ["-parodd", "-cmspar", "-inpck"],
+      even: ["-parodd", "-cmspar", "inpck"],
+      odd: ["parodd", "-cmspar", "inpck"],
+      mark: ["parodd", "cmspar", "inpck"],
+      space: ["-parodd", "cmspar", "inpck"],
+    };
     const device = pty();
     for (const [parity, flags] of Object.entries(expected)) {
       const serial = SerialSettingsSchema.parse({ parity });

@@ -2,8 +2,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
-import { listPorts } from "../../src/serial/list.ts";
 import { portsCommand } from "../../src/commands/ports.ts";
+import { listPorts } from "../../src/serial/list.ts";
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -57,7 +57,11 @@ async function machine(): Promise<{ sys: string; dev: string }> {
   const uartPort = join(amba, "serial0/serial0.0");
   await mkdir(join(uartPort, "tty/ttyAMA0"), { recursive: true });
   await file(join(uartPort, "tty/ttyAMA0/type"), "83");
-  for (const [dir, driver] of [[uartPort, "serial-base/drivers/port"], [join(amba, "serial0"), "serial-base/drivers/ctrl"], [amba, "amba/drivers/uart-pl011"]] as const) {
+  for (const [dir, driver] of [
+    [uartPort, "serial-base/drivers/port"],
+    [join(amba, "serial0"), "serial-base/drivers/ctrl"],
+    [amba, "amba/drivers/uart-pl011"],
+  ] as const) {
     await mkdir(join(sys, "bus", driver), { recursive: true });
     await link(join(sys, "bus", driver), join(dir, "driver"));
   }

@@ -1,11 +1,11 @@
 import { expect, test } from "bun:test";
 import { stat } from "node:fs/promises";
 import { isSerialError } from "../../src/serial/errors.ts";
+import { lib } from "../../src/serial/libc.ts";
 import { openPty } from "../../src/serial/pty.ts";
 import { ReaderPool } from "../../src/serial/reader-pool.ts";
-import { receive, stty } from "./helpers.ts";
-import { lib } from "../../src/serial/libc.ts";
 import { POLL } from "../../src/serial/termios.ts";
+import { receive, stty } from "./helpers.ts";
 
 test("openPty gives a real tty at a /dev/pts path, already in raw mode", async () => {
   const pty = openPty();

@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { readdirSync } from "node:fs";
 import { silentLogger } from "../../src/core/logger.ts";
 import { BunBinding, normalizeOpenOptions } from "../../src/serial/binding.ts";
 import { BunPort } from "../../src/serial/port.ts";

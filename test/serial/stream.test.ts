@@ -1,15 +1,15 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { once } from "node:events";
 import { ByteLengthParser } from "@serialport/parser-byte-length";
 import { DelimiterParser } from "@serialport/parser-delimiter";
 import { InterByteTimeoutParser } from "@serialport/parser-inter-byte-timeout";
 import { ReadlineParser } from "@serialport/parser-readline";
 import { SlipEncoder } from "@serialport/parser-slip-encoder";
 import { SerialPortStream } from "@serialport/stream";
-import { once } from "node:events";
+import { systemClock } from "../../src/core/clock.ts";
 import { BunBinding } from "../../src/serial/binding.ts";
 import { createFramer } from "../../src/serial/framing/framer.ts";
 import { openPty, type Pty } from "../../src/serial/pty.ts";
-import { systemClock } from "../../src/core/clock.ts";
 import { firstDifference, randomBytes, receive } from "./helpers.ts";
 
 const cleanup: Array<() => Promise<void>> = [];

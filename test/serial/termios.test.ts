@@ -1,16 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { lib } from "../../src/serial/libc.ts";
-import {
-  BAUD_CONSTANTS,
-  CFLAG,
-  encodeLineSettings,
-  IFLAG,
-  isStandardBaudRate,
-  LFLAG,
-  rateOfSpeed,
-  TERMIOS_LAYOUTS,
-  termiosLayout,
-} from "../../src/serial/termios.ts";
+import { BAUD_CONSTANTS, CFLAG, encodeLineSettings, IFLAG, isStandardBaudRate, LFLAG, rateOfSpeed, TERMIOS_LAYOUTS, termiosLayout } from "../../src/serial/termios.ts";
 
 // Established on this kind of machine for glibc on x86_64 and aarch64 (issue 4).
 const FACTS = { size: 60, iflag: 0, oflag: 4, cflag: 8, lflag: 12, line: 16, cc: 17, nccs: 32, ispeed: 52, ospeed: 56 };

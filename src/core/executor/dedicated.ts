@@ -4,8 +4,8 @@ import type { Logger } from "../logger.ts";
 import { within } from "../wait.ts";
 import { reviveError, type SerializedError, serializeError } from "./errors.ts";
 import { CALL, CALL_RESULT, type CallMessage, type DedicatedInit, ERROR, FATAL, OK, STOP, TASK_MESSAGE } from "./protocol.ts";
-import { endWorker, executorScript, type WorkerScript } from "./spawn.ts";
 import type { DedicatedTask } from "./registered-task.ts";
+import { endWorker, executorScript, type WorkerScript } from "./spawn.ts";
 
 export interface DedicatedWorkerOptions {
   /** Names it in logs and in what shutdown abandons; default: the task's name. */

@@ -74,7 +74,10 @@ export class JobRunner {
         const args = argc === 0 ? EMPTY : argc === 1 ? [batch[at]] : batch.slice(at, at + argc);
         if (fn === undefined) {
           this.busy = true; // its module is not loaded in this Worker yet
-          this.load(taskId).then((found) => this.runAsync(found, args, name), (err) => this.finishAsync(ERROR, serializeError(err), name));
+          this.load(taskId).then(
+            (found) => this.runAsync(found, args, name),
+            (err) => this.finishAsync(ERROR, serializeError(err), name),
+          );
           return;
         }
         const start = performance.now();
@@ -158,10 +161,7 @@ export function taskNotFound(kind: string, name: string, moduleUrl: string): Hea
   if (isEmbeddedUrl(moduleUrl)) {
     return new HearthError("EXECUTOR_TASK_NOT_FOUND", `No ${kind} "${name}" is bundled into the executor Worker of this binary; import its module in src/executor-worker.ts`);
   }
-  return new HearthError(
-    "EXECUTOR_TASK_NOT_FOUND",
-    `No ${kind} "${name}" is registered in ${moduleUrl} as a Worker imports it; declare it at the top level of that module`,
-  );
+  return new HearthError("EXECUTOR_TASK_NOT_FOUND", `No ${kind} "${name}" is registered in ${moduleUrl} as a Worker imports it; declare it at the top level of that module`);
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -1,6 +1,7 @@
 /** One job of the pool, from submit until it settles. */
-import type { ExecutorTask } from "./registered-task.ts";
+
 import type { PoolWorker } from "./pool-worker.ts";
+import type { ExecutorTask } from "./registered-task.ts";
 
 /** A job, its promise's settlers, and where it is: in the queue, or held by a Worker in a slot. */
 export class PoolJob {

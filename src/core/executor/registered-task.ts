@@ -81,11 +81,7 @@ function register(kind: string, moduleUrl: string, name: string, fn: unknown, ta
 }
 
 /** Registers a blocking function for the executor: `export const readProbe = executorTask(import.meta.url, "readProbe", (path: string) => ...)`. */
-export function executorTask<Args extends unknown[], Result>(
-  moduleUrl: string,
-  name: string,
-  fn: (...args: Args) => Result | Promise<Result>,
-): ExecutorTask<Args, Result> {
+export function executorTask<Args extends unknown[], Result>(moduleUrl: string, name: string, fn: (...args: Args) => Result | Promise<Result>): ExecutorTask<Args, Result> {
   const task: ExecutorTask<Args, Result> = Object.freeze({ [EXECUTOR_TASK]: true as const, moduleUrl, name, fn });
   register("executorTask", moduleUrl, name, fn, task as unknown as AnyTask);
   return task;

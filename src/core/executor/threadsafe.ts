@@ -30,11 +30,7 @@ export interface ThreadsafeCallback<Args extends unknown[] = unknown[], Result =
 const registry = new Map<string, ThreadsafeCallback<never[], unknown>>();
 
 /** Registers a loop function Workers may call: `export const onLine = threadsafeCallback(import.meta.url, "onLine", (hub, line: string) => ...)`. */
-export function threadsafeCallback<Args extends unknown[], Result>(
-  moduleUrl: string,
-  name: string,
-  fn: (hub: Hub, ...args: Args) => Result | PromiseLike<Result>,
-): ThreadsafeCallback<Args, Result> {
+export function threadsafeCallback<Args extends unknown[], Result>(moduleUrl: string, name: string, fn: (hub: Hub, ...args: Args) => Result | PromiseLike<Result>): ThreadsafeCallback<Args, Result> {
   if (typeof fn !== "function") throw new TypeError(`threadsafeCallback ${name}: expected a function`);
   const cb: ThreadsafeCallback<Args, Result> = Object.freeze({ [THREADSAFE_CALLBACK]: true as const, moduleUrl, name, fn });
   const key = taskKey(moduleUrl, name);

@@ -64,7 +64,11 @@ function runDedicated(name: string, moduleUrl: string, taskName: string, args: u
     },
   };
   (async () => {
-    const task = lookupDedicatedTask(moduleUrl, taskName) ?? (await importTaskModule(moduleUrl), lookupDedicatedTask(moduleUrl, taskName));
+    let task = lookupDedicatedTask(moduleUrl, taskName);
+    if (task === undefined) {
+      await importTaskModule(moduleUrl);
+      task = lookupDedicatedTask(moduleUrl, taskName);
+    }
     if (task === undefined) throw taskNotFound("dedicatedTask", taskName, moduleUrl);
     return task.fn(context, ...args);
   })().then(

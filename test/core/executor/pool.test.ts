@@ -1,9 +1,9 @@
 import { afterEach, expect, test } from "bun:test";
 import { HearthError, isHearthError } from "../../../src/core/errors.ts";
 import { Executor } from "../../../src/core/executor/executor.ts";
+import { PoolWorker } from "../../../src/core/executor/pool-worker.ts";
 import type { Hub } from "../../../src/core/hub.ts";
 import { Job } from "../../../src/core/job.ts";
-import { PoolWorker } from "../../../src/core/executor/pool-worker.ts";
 import { add, asyncEcho, blockFor, echo, failWithHearthError, failWithProbeError, failWithTypeError, gated, logOrder, returnFunction } from "./fixtures/tasks.ts";
 import { open, poolHub, rejection, sharedInts, untilAtLeast } from "./helpers.ts";
 

@@ -1,8 +1,8 @@
 import { afterEach, expect, test } from "bun:test";
 import { EMBEDDED_ROOT } from "../../../src/core/compiled.ts";
+import { isHearthError } from "../../../src/core/errors.ts";
 import { startDedicatedWorker } from "../../../src/core/executor/dedicated.ts";
 import { scriptOrOwn } from "../../../src/core/executor/spawn.ts";
-import { isHearthError } from "../../../src/core/errors.ts";
 import type { Hub } from "../../../src/core/hub.ts";
 import { silentLogger } from "../../../src/core/logger.ts";
 import { entryMarkLoop } from "./fixtures/loops.ts";
