@@ -124,8 +124,8 @@ export class Service {
       ...(this.options.dataDir === undefined
         ? {}
         : {
-            outbox: new SqliteOutbox({ path: join(this.options.dataDir, "hearth.db"), log: log.child({ component: "outbox" }) }),
-            states: new StateStore({ path: join(this.options.dataDir, "hearth.db") }),
+            outbox: new SqliteOutbox({ path: join(this.options.dataDir, "hearth.db"), log: log.child({ component: "outbox" }), clock: hub.clock }).open(),
+            states: new StateStore({ path: join(this.options.dataDir, "hearth.db"), clock: hub.clock }).open(),
           }),
       ...this.options.mqtt,
     });

@@ -1,7 +1,8 @@
 import type { Database } from "bun:sqlite";
+import { type Clock, systemClock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import { MAX_SET_ASIDE, MessageIds, type Outbox, type OutboxCounts, type OutboxMessage, stampPayload } from "./outbox.ts";
-import { openDatabase } from "./database.ts";
+import { StoreFile } from "./store-file.ts";
 
 export interface SqliteOutboxOptions {
   path: string;
@@ -12,6 +13,8 @@ export interface SqliteOutboxOptions {
   maxBytes?: number;
   /** Removals of delivered messages are gathered and committed within this long (ms). */
   removeDelayMs?: number;
+  /** The clock the removals' commit timer runs on (the hub's); the system clock by default. */
+  clock?: Clock;
 }
 
 type Row = { id: number; message_id: string | null; topic: string; payload: string; qos: 0 | 1; attempts: number };
@@ -23,27 +26,31 @@ type Row = { id: number; message_id: string | null; topic: string; payload: stri
  * a timer, so a kill of hearth loses no message it had queued. The removals of delivered messages are
  * gathered for at most `removeDelayMs` (100 ms), which bounds what a kill right after a delivery sends
  * again. Messages the broker will not take are moved to a table of their own (`outbox_set_aside`).
- * Bounded in count and bytes, the oldest dropped first (counted and logged).
+ * Bounded in count and bytes, the oldest dropped first (counted and logged). Its owner calls open()
+ * (which reads the file) before using it, and close() at the end.
  */
 export class SqliteOutbox implements Outbox {
   dropped = 0;
   /** Bytes of messages committed to the database (topic and payload), for the write-volume figure. */
   bytesWritten = 0;
   private readonly options: SqliteOutboxOptions;
-  private readonly db: Database;
+  private readonly file: StoreFile;
   private readonly ids = new MessageIds();
   private readonly messages: Array<OutboxMessage & { stored: boolean }> = [];
   private readonly deleted: number[] = [];
   private bytes = 0;
-  private asideCount: number;
-  private nextId: number;
+  private asideCount = 0;
+  private nextId = 1;
   private commitQueued = false;
-  private removeTimer: ReturnType<typeof setTimeout> | undefined;
-  private closed = false;
 
   constructor(options: SqliteOutboxOptions) {
     this.options = options;
-    this.db = openDatabase(options.path);
+    this.file = new StoreFile({ path: options.path, clock: options.clock ?? systemClock, commit: () => this.flush() });
+  }
+
+  /** Opens the file, creates or updates its tables and loads the messages a previous run left. Safe to call twice. */
+  open(): this {
+    if (!this.file.open()) return this;
     this.db.exec("CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload TEXT NOT NULL, qos INTEGER NOT NULL)");
     // Databases from before message ids and attempts gain the columns; their messages get an id now.
     const columns = new Set(this.db.query<{ name: string }, []>("PRAGMA table_info(outbox)").all().map((c) => c.name));
@@ -66,7 +73,13 @@ export class SqliteOutbox implements Outbox {
     }
     this.nextId = (rows.at(-1)?.id ?? 0) + 1;
     this.asideCount = this.db.query<{ n: number }, []>("SELECT count(*) AS n FROM outbox_set_aside").get()!.n;
-    if (rows.length > 0) options.log.info({ messages: rows.length }, `Outbox holds ${rows.length} messages from before; they are delivered once connected`);
+    if (rows.length > 0) this.options.log.info({ messages: rows.length }, `Outbox holds ${rows.length} messages from before; they are delivered once connected`);
+    return this;
+  }
+
+  /** The open database; STORAGE_NOT_OPEN before open(). */
+  private get db(): Database {
+    return this.file.database;
   }
 
   get size(): number {
@@ -74,6 +87,7 @@ export class SqliteOutbox implements Outbox {
   }
 
   push(topic: string, payload: unknown, qos: 0 | 1): OutboxMessage {
+    this.file.expectOpen(); // here, rather than from the commit at the end of this turn
     const id = this.nextId++;
     const messageId = this.ids.of(id);
     const message = { id, messageId, topic, payload: stampPayload(payload, messageId), qos, attempts: 0, stored: false };
@@ -91,7 +105,7 @@ export class SqliteOutbox implements Outbox {
       this.options.log.warn({ dropped, total: this.dropped }, `Outbox full: dropped the ${dropped} oldest message(s) (${this.dropped} so far)`);
     }
     // Committed at the end of this turn of the loop, with whatever else this turn pushed.
-    if (!this.commitQueued && !this.closed) {
+    if (!this.commitQueued && !this.file.closed) {
       this.commitQueued = true;
       queueMicrotask(() => this.flush());
     }
@@ -108,10 +122,7 @@ export class SqliteOutbox implements Outbox {
   remove(id: number): void {
     const i = this.messages.findIndex((m) => m.id === id);
     if (i >= 0) this.forget(i);
-    if (this.deleted.length > 0 && this.removeTimer === undefined && !this.closed) {
-      this.removeTimer = setTimeout(() => this.flush(), this.options.removeDelayMs ?? 100);
-      this.removeTimer.unref?.();
-    }
+    if (this.deleted.length > 0) this.file.commitWithin(this.options.removeDelayMs ?? 100);
   }
 
   failed(id: number): number {
@@ -125,7 +136,7 @@ export class SqliteOutbox implements Outbox {
 
   setAside(id: number, reason: string): void {
     const i = this.messages.findIndex((m) => m.id === id);
-    if (i < 0 || this.closed) return;
+    if (i < 0 || this.file.closed) return;
     const [m] = this.messages.splice(i, 1) as [OutboxMessage & { stored: boolean }];
     this.bytes -= m.payload.length;
     const maxBytes = this.options.maxBytes ?? 4 * 1024 * 1024;
@@ -155,18 +166,14 @@ export class SqliteOutbox implements Outbox {
 
   /** Commits what is pending and closes the file. Safe to call twice. */
   close(): void {
-    if (this.closed) return;
-    this.flush();
-    this.closed = true;
-    this.db.close();
+    this.file.close();
   }
 
   /** One transaction: the gathered removals, the pending inserts, then `also`. */
   private commit(also?: () => void): void {
     this.commitQueued = false;
-    clearTimeout(this.removeTimer);
-    this.removeTimer = undefined;
-    if (this.closed) return;
+    this.file.cancelCommit();
+    if (this.file.closed) return;
     // The messages not yet stored are the newest: a suffix of the queue.
     let first = this.messages.length;
     while (first > 0 && !this.messages[first - 1]!.stored) first--;

@@ -72,7 +72,7 @@ test("events committed to the outbox survive a SIGKILL and go out after the rest
 
 test("a full outbox drops the oldest first, counts them and says so", () => {
   const logs = new MemoryLogDestination();
-  const outbox = new SqliteOutbox({ path: join(dataDir(), "hearth.db"), log: createLogger({ level: "debug", destination: logs }), maxMessages: 3 });
+  const outbox = new SqliteOutbox({ path: join(dataDir(), "hearth.db"), log: createLogger({ level: "debug", destination: logs }), maxMessages: 3 }).open();
   for (const n of ["1", "2", "3", "4", "5"]) outbox.push("t", n, 1);
   expect(outbox.peek(10).map((m) => m.payload)).toEqual(["3", "4", "5"]);
   expect(outbox.dropped).toBe(2);
@@ -82,7 +82,7 @@ test("a full outbox drops the oldest first, counts them and says so", () => {
 });
 
 test("a full outbox by bytes drops the oldest first", () => {
-  const outbox = new SqliteOutbox({ path: join(dataDir(), "hearth.db"), log: silentLogger(), maxBytes: 10 });
+  const outbox = new SqliteOutbox({ path: join(dataDir(), "hearth.db"), log: silentLogger(), maxBytes: 10 }).open();
   for (const n of ["aaaa", "bbbb", "cccc"]) outbox.push("t", n, 1);
   expect(outbox.peek(10).map((m) => m.payload)).toEqual(["bbbb", "cccc"]);
   outbox.close();
@@ -90,7 +90,7 @@ test("a full outbox by bytes drops the oldest first", () => {
 
 test("a pushed message is committed by the end of its turn of the loop, and before it is handed out", async () => {
   const path = join(dataDir(), "hearth.db");
-  const outbox = new SqliteOutbox({ path, log: silentLogger() });
+  const outbox = new SqliteOutbox({ path, log: silentLogger() }).open();
   const onDisk = () => {
     const reader = new Database(path, { readonly: true });
     try {
@@ -114,19 +114,19 @@ test("a pushed message is committed by the end of its turn of the loop, and befo
 
 test("message ids are kept across a restart and never repeat, even with a new database", () => {
   const dir = dataDir();
-  const first = new SqliteOutbox({ path: join(dir, "hearth.db"), log: silentLogger() });
+  const first = new SqliteOutbox({ path: join(dir, "hearth.db"), log: silentLogger() }).open();
   const a = first.push("t", { n: 1 }, 1);
   expect(JSON.parse(a.payload)).toEqual({ n: 1, message_id: a.messageId });
   first.push("t", "plain", 1);
   first.close();
-  const again = new SqliteOutbox({ path: join(dir, "hearth.db"), log: silentLogger() });
+  const again = new SqliteOutbox({ path: join(dir, "hearth.db"), log: silentLogger() }).open();
   const kept = again.peek(10);
   expect(kept.map((m) => m.messageId)[0]).toBe(a.messageId);
   expect(kept[1]!.payload).toBe("plain");
   for (const m of kept) again.remove(m.id);
   const b = again.push("t", { n: 2 }, 1);
   again.close();
-  const fresh = new SqliteOutbox({ path: join(dataDir(), "hearth.db"), log: silentLogger() });
+  const fresh = new SqliteOutbox({ path: join(dataDir(), "hearth.db"), log: silentLogger() }).open();
   const c = fresh.push("t", { n: 3 }, 1);
   fresh.close();
   expect(new Set([a.messageId, kept[1]!.messageId, b.messageId, c.messageId]).size).toBe(4);
@@ -134,13 +134,13 @@ test("message ids are kept across a restart and never repeat, even with a new da
 
 test("a message's failed deliveries are counted on disk; one set aside is kept apart, and the set-aside ones are bounded", () => {
   const path = join(dataDir(), "hearth.db");
-  const outbox = new SqliteOutbox({ path, log: silentLogger() });
+  const outbox = new SqliteOutbox({ path, log: silentLogger() }).open();
   const m = outbox.push("t", "poison", 1);
   outbox.push("t", "next", 1);
   expect(outbox.failed(m.id)).toBe(1);
   expect(outbox.failed(m.id)).toBe(2);
   outbox.close();
-  const again = new SqliteOutbox({ path, log: silentLogger() });
+  const again = new SqliteOutbox({ path, log: silentLogger() }).open();
   expect(again.peek(1)[0]).toMatchObject({ payload: "poison", attempts: 2 });
   again.setAside(m.id, "too large");
   expect(again.peek(10).map((x) => x.payload)).toEqual(["next"]);
@@ -152,7 +152,7 @@ test("a message's failed deliveries are counted on disk; one set aside is kept a
   const oldest = db.query<{ payload: string; reason: string }, []>("SELECT payload, reason FROM outbox_set_aside ORDER BY id LIMIT 1").get();
   db.close();
   expect(oldest).toEqual({ payload: "more 5", reason: "refused" });
-  const reopened = new SqliteOutbox({ path, log: silentLogger() });
+  const reopened = new SqliteOutbox({ path, log: silentLogger() }).open();
   expect(reopened.counts().set_aside).toBe(MAX_SET_ASIDE);
   reopened.close();
 });
@@ -163,12 +163,12 @@ test("a database from before message ids is taken over: its messages get an id, 
   old.exec("CREATE TABLE outbox (id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload TEXT NOT NULL, qos INTEGER NOT NULL)");
   old.exec(`INSERT INTO outbox VALUES (7, 't', '{"event":"old"}', 1)`);
   old.close();
-  const outbox = new SqliteOutbox({ path, log: silentLogger() });
+  const outbox = new SqliteOutbox({ path, log: silentLogger() }).open();
   const [m] = outbox.peek(10);
   expect(m).toMatchObject({ id: 7, payload: '{"event":"old"}', attempts: 0 });
   expect(m!.messageId).toMatch(/^[0-9a-f]{16}-7$/);
   outbox.close();
-  const again = new SqliteOutbox({ path, log: silentLogger() });
+  const again = new SqliteOutbox({ path, log: silentLogger() }).open();
   expect(again.peek(1)[0]!.messageId).toBe(m!.messageId);
   again.close();
 });
