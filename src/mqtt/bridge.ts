@@ -96,6 +96,7 @@ export class Bridge {
     }
     const connection = new MqttConnection({
       log: this.log,
+      clock: hub.clock,
       backoff: this.deps.backoff,
       factory: this.deps.factory,
       options: {

@@ -1,6 +1,9 @@
 import { readFile } from "node:fs/promises";
 import type { IClientOptions, MqttClient } from "mqtt";
+import { backoffDelay, type BackoffOptions } from "../core/backoff.ts";
+import { type Clock, systemClock, type TimerHandle } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
+import { boundedWait } from "../core/wait.ts";
 import { connectByOptions } from "./broker-url.ts";
 import { MqttError } from "./errors.ts";
 import { publishPacketSize } from "./packet-size.ts";
@@ -21,19 +24,20 @@ export interface ConnectionOptions {
   stateTopic: string;
 }
 
-/** Reconnect delays: doubling from `initialMs` up to `maxMs`, with ±20% jitter. */
-export interface Backoff {
-  initialMs: number;
-  maxMs: number;
-}
+/** Reconnect delays: core's backoff (doubling from `initialMs` up to `maxMs`, with ±20% jitter). */
+export type Backoff = BackoffOptions;
 
+/** The reconnect delays unless the bridge is given others. */
 export const DEFAULT_BACKOFF: Backoff = { initialMs: 1000, maxMs: 60_000 };
 
+/** What an MqttConnection is handed. */
 export interface MqttConnectionDeps {
   log: Logger;
   options: ConnectionOptions;
   backoff?: Backoff;
   factory?: MqttClientFactory;
+  /** The clock the reconnect delays and the bounded waits at stop run on (the hub's); the system clock by default. */
+  clock?: Clock;
 }
 
 /** Options of one publish. */
@@ -69,7 +73,8 @@ export class MqttConnection {
   private toldReason: string | undefined;
   /** What broke a live connection, told in the line that says it was lost. */
   private lossReason: string | undefined;
-  private retry: ReturnType<typeof setTimeout> | undefined;
+  private retry: TimerHandle | undefined;
+  private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private ready = false;
   /** The broker's Maximum Packet Size from the CONNACK of this connection (MQTT 5 only). */
@@ -102,9 +107,17 @@ export class MqttConnection {
     this.messageHandlers.push(handler);
   }
 
-  /** Starts connecting; resolves at once, whether or not the broker is there. */
-  async start(): Promise<void> {
-    if (this.client !== undefined) return;
+  private get clock(): Clock {
+    return this.deps.clock ?? systemClock;
+  }
+
+  /** Starts connecting; resolves at once, whether or not the broker is there. A second call gets the first one's promise: one client. */
+  start(): Promise<void> {
+    this.starting ??= this.runStart();
+    return this.starting;
+  }
+
+  private async runStart(): Promise<void> {
     const { options, log } = this.deps;
     const clientOptions: IClientOptions = {
       clientId: options.clientId,
@@ -120,6 +133,7 @@ export class MqttConnection {
       ...(options.password === undefined ? {} : { password: options.password }),
       ...(await tlsOptions(options.tls)),
     };
+    if (this.stopping !== undefined) return; // stopped while the TLS files were read
     const client = (this.deps.factory ?? connectByOptions)(options.url, clientOptions);
     this.client = client;
     client.on("connect", (connack) => {
@@ -200,18 +214,20 @@ export class MqttConnection {
   }
 
   private async runStop(): Promise<void> {
-    clearTimeout(this.retry);
+    await this.starting?.catch(() => {});
+    if (this.retry !== undefined) this.clock.clearTimeout(this.retry);
+    this.retry = undefined;
     const client = this.client;
     if (client === undefined) return;
     this.ready = false;
     if (client.connected) {
       try {
-        await withTimeout(client.publishAsync(this.deps.options.stateTopic, "offline", { qos: 1, retain: true }), 2000);
+        await boundedWait(client.publishAsync(this.deps.options.stateTopic, "offline", { qos: 1, retain: true }), { timeoutMs: 2000, clock: this.clock });
       } catch (err) {
         this.deps.log.debug({ err }, "Could not publish offline before disconnecting");
       }
     }
-    await withTimeout(client.endAsync(!client.connected), 2000).catch(() => client.end(true));
+    await boundedWait(client.endAsync(!client.connected), { timeoutMs: 2000, clock: this.clock }).catch(() => client.end(true));
   }
 
   private async onConnected(client: MqttClient): Promise<void> {
@@ -240,10 +256,9 @@ export class MqttConnection {
     this.awaitingAck.clear();
     if (this.stopping !== undefined || this.retry !== undefined) return;
     if (wasReady) this.deps.log.warn({ reason: this.lossReason }, `Lost the MQTT broker${this.lossReason === undefined ? "" : ` (${this.lossReason})`}; reconnecting`);
-    const { initialMs, maxMs } = this.deps.backoff ?? DEFAULT_BACKOFF;
-    const delay = Math.min(initialMs * 2 ** this.attempts, maxMs) * (0.8 + Math.random() * 0.4);
+    const delay = backoffDelay(this.attempts, this.deps.backoff ?? DEFAULT_BACKOFF);
     this.attempts++;
-    this.retry = setTimeout(() => {
+    this.retry = this.clock.setTimeout(() => {
       this.retry = undefined;
       if (this.stopping === undefined) this.client?.reconnect();
     }, delay);
@@ -267,14 +282,4 @@ async function tlsOptions(tls: ConnectionOptions["tls"]): Promise<Partial<IClien
 /** A broker URL without any password in it, for logs. */
 export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@");
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    promise,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -28,6 +28,7 @@ export class EmbeddedBroker {
   private readonly deps: { log: Logger; host?: string; port?: number };
   private broker: Aedes | undefined;
   private server: Server | undefined;
+  private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   port = 0;
 
@@ -40,7 +41,13 @@ export class EmbeddedBroker {
     return `mqtt://${this.deps.host ?? "127.0.0.1"}:${this.port}`;
   }
 
-  async start(): Promise<void> {
+  /** Listens, once: a second call gets the first one's promise. */
+  start(): Promise<void> {
+    this.starting ??= this.runStart();
+    return this.starting;
+  }
+
+  private async runStart(): Promise<void> {
     const host = this.deps.host ?? "127.0.0.1";
     const wanted = this.deps.port ?? embeddedBrokerPort();
     const broker = await Aedes.createBroker();
@@ -71,6 +78,7 @@ export class EmbeddedBroker {
   /** Closes the listener and the broker. Safe to call twice. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      await this.starting?.catch(() => {});
       const { server, broker } = this;
       // The broker first: it closes its clients' sockets, which the listener would otherwise wait for.
       if (broker !== undefined) await new Promise<void>((resolve) => broker.close(() => resolve()));

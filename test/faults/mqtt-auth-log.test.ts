@@ -1,6 +1,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
 import { MqttConnection } from "../../src/mqtt/client.ts";
+import { until } from "../helpers/until.ts";
 import { startBroker, type TestBroker } from "../mqtt/broker.ts";
 
 // Issue 12: a wrong MQTT password logged each failed attempt twice at warn; the reason is meant to be
@@ -26,15 +27,6 @@ function connection(url: string, password: string) {
   });
   cleanups.push(() => c.stop());
   return { connection: c, logs };
-}
-
-/** Waits, with a deadline, until `condition` holds. */
-async function until(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(10);
-  }
 }
 
 const failures = (logs: MemoryLogDestination, level: string) => logs.lines.filter((l) => l.level === level && /MQTT connection/.test(String(l.msg)));

@@ -23,14 +23,7 @@ export function cleanUpProcessesAfterEach(): void {
   });
 }
 
-/** Resolves once `condition` holds, polling; fails saying `what` after `ms`. */
-export async function until(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms / 1000} s`);
-    await Bun.sleep(10);
-  }
-}
+export { until } from "../helpers/until.ts";
 
 /** A temporary folder, removed after the test. */
 export function tempDir(prefix: string): string {

@@ -1,6 +1,9 @@
 import { afterEach, expect, test } from "bun:test";
+import { ManualClock, type TimerHandle } from "../../src/core/clock.ts";
 import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
-import { MqttConnection } from "../../src/mqtt/client.ts";
+import { connectByOptions } from "../../src/mqtt/broker-url.ts";
+import { type MqttClientFactory, MqttConnection } from "../../src/mqtt/client.ts";
+import { until } from "../helpers/until.ts";
 import { Peer, startBroker, type TestBroker } from "./broker.ts";
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -14,12 +17,13 @@ async function broker(): Promise<TestBroker> {
   return b;
 }
 
-function connection(url: string) {
+function connection(url: string, more: { clock?: ManualClock; factory?: MqttClientFactory } = {}) {
   const logs = new MemoryLogDestination();
   const c = new MqttConnection({
     log: createLogger({ level: "debug", destination: logs }),
     options: { url, clientId: `hearth_test_${Math.random().toString(36).slice(2)}`, protocolVersion: 4, keepalive: 10, stateTopic: "hearth/t/bridge/state" },
     backoff: { initialMs: 50, maxMs: 400 },
+    ...more,
   });
   cleanups.push(() => c.stop());
   return { connection: c, logs };
@@ -127,4 +131,79 @@ test("QoS 1 publishes awaiting their acks all fail when the connection drops, an
   } finally {
     process.off("warning", onWarning);
   }
+});
+
+/** A ManualClock that keeps the delay of every timer set on it. */
+class RecordingClock extends ManualClock {
+  readonly delays: number[] = [];
+
+  override setTimeout(fn: () => void, ms: number): TimerHandle {
+    this.delays.push(ms);
+    return super.setTimeout(fn, ms);
+  }
+}
+
+test("reconnect delays run on the injected clock: they double up to the cap, and a connect starts them again", async () => {
+  const b = await broker();
+  await b.kill();
+  const clock = new RecordingClock();
+  const { connection: c } = connection(b.url, { clock });
+  await c.start();
+  // Each refused attempt sets the next delay; nothing is tried again until the clock reaches it.
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    await until(() => clock.delays.length === attempt && clock.pending === 1, `retry timer ${attempt}`);
+    const delay = clock.delays.at(-1)!;
+    clock.advance(delay - 1);
+    expect(clock.delays.length).toBe(attempt);
+    clock.advance(1);
+  }
+  await until(() => clock.delays.length === 6, "retry timer 6");
+  // 50, 100, 200, 400, 400, 400 with ±20% jitter, never past the cap of 400.
+  const expected = [50, 100, 200, 400, 400, 400];
+  clock.delays.forEach((d, i) => {
+    expect(d).toBeGreaterThanOrEqual(expected[i]! * 0.8);
+    expect(d).toBeLessThanOrEqual(Math.min(400, expected[i]! * 1.2));
+  });
+  await b.restart();
+  const connected = new Promise<void>((resolve) => c.onConnect(resolve));
+  clock.advance(clock.delays.at(-1)!);
+  await connected;
+  await b.kill();
+  await until(() => clock.delays.length === 7, "the retry timer after a lost connection");
+  expect(clock.delays[6]).toBeLessThanOrEqual(50 * 1.2);
+});
+
+/** MQTT.js's factory, counting the clients it makes. */
+function countingFactory(): { factory: MqttClientFactory; made: () => number } {
+  let made = 0;
+  const factory: MqttClientFactory = (url, options) => {
+    made++;
+    return connectByOptions(url, options);
+  };
+  return { factory, made: () => made };
+}
+
+test("start() called twice at once makes one client", async () => {
+  const b = await broker();
+  const { factory, made } = countingFactory();
+  const { connection: c } = connection(b.url, { factory });
+  const connected = new Promise<void>((resolve) => c.onConnect(resolve));
+  const first = c.start();
+  const second = c.start();
+  await Promise.all([first, second]);
+  await c.start();
+  await connected;
+  expect(made()).toBe(1);
+  expect(second).toBe(first);
+});
+
+test("stop() while start() is still under way leaves no client behind", async () => {
+  const b = await broker();
+  const { factory, made } = countingFactory();
+  const { connection: c } = connection(b.url, { factory });
+  const starting = c.start();
+  await c.stop();
+  await starting;
+  expect(made()).toBe(0);
+  expect(c.connected).toBe(false);
 });

@@ -41,6 +41,22 @@ test("the embedded broker refuses a port that is taken, saying what to do", asyn
   }
 });
 
+test("a second start() of the embedded broker, at once or later, does not listen again", async () => {
+  const port = await freePort();
+  const embedded = new EmbeddedBroker({ log: silentLogger(), port });
+  try {
+    const first = embedded.start();
+    expect(embedded.start()).toBe(first);
+    await first;
+    await embedded.start(); // a second listen on the port would be refused with MQTT_BROKER_PORT_TAKEN
+    expect(embedded.url).toBe(`mqtt://127.0.0.1:${port}`);
+    const user = await peer(embedded.url);
+    await user.publish("hearth/test/ping", "1");
+  } finally {
+    await embedded.stop();
+  }
+});
+
 test("hearth health asks the running hearth over MQTT and exits 0 when healthy", async () => {
   const b = await broker();
   const file = configFile(yaml(b.url));
