@@ -45,7 +45,7 @@ export interface BridgeDeps {
 }
 
 /**
- * hearth on MQTT (the README's topic table): publishes device states, availability and the bridge
+ * hearth on MQTT (the topic table in the README, "MQTT topics"): publishes device states, availability and the bridge
  * topics, takes set/get and bridge requests, keeps Home Assistant discovery current, and republishes
  * every retained topic on every connect. Non-retained messages wait in the outbox while the broker is away.
  * It owns the connection: it makes it in start(), hands it to the publisher, and stops it.
