@@ -34,6 +34,14 @@ module.exports = {
       to: { path: "^src/serial/" },
     },
     {
+      name: "mqtt-reads-the-engine-through-its-view",
+      comment:
+        "The MQTT side sees devices only through the engine's read-only view (src/engine/device-view.ts: ids, names, entities, availability, values, and the commands it offers) and its events and errors, never the manager's entries or a running Device: the engine can change inside without MQTT noticing. Of entities it needs only the words an on/off entity shows (src/entities/on-off.ts).",
+      severity: "error",
+      from: { path: "^src/mqtt/" },
+      to: { path: "^src/(engine|entities)/", pathNot: "^src/engine/(device-view|events|device-error)\\.ts$|^src/entities/on-off\\.ts$" },
+    },
+    {
       name: "engine-never-imports-mqtt-or-http",
       comment: "The device engine runs devices whatever is watching them: MQTT and the web console read it, it never reads them (they get its events and a view of the devices).",
       severity: "error",

@@ -112,7 +112,7 @@ export class Service {
       log: log.child({ component: "mqtt" }),
       nodeId: config.node_id,
       mqtt: config.mqtt,
-      devices: this.devices,
+      devices: this.devices.view(),
       password: await mqttPassword(config.mqtt),
       loop: () => this.monitor.stats(),
       reloadConfig: this.options.configFile === undefined ? undefined : () => this.reload(),

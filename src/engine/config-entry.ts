@@ -19,13 +19,14 @@ export class ConfigEntry {
   /** Set-up attempts so far (for the retry back-off). */
   attempts = 0;
   runtime: { device: Device; port: string } | undefined;
-  /** When this entry was made (hearth's start, a reload, a restart): health's start-up grace counts from here. */
-  readonly createdAt = Date.now();
+  /** When this entry was made (hearth's start, a reload, a restart), on the hub's clock: health's start-up grace counts from here. */
+  readonly createdAt: number;
 
-  constructor(config: DeviceConfig, definition: DeviceDefinition) {
+  constructor(config: DeviceConfig, definition: DeviceDefinition, createdAt: number) {
     this.id = config.id;
     this.config = config;
     this.definition = definition;
+    this.createdAt = createdAt;
   }
 
   /** Platforms (entity kinds) this entry's device has. */

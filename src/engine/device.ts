@@ -10,7 +10,7 @@ import { Semaphore } from "../core/semaphore.ts";
 import type { Task } from "../core/task.ts";
 import { boundedWait } from "../core/wait.ts";
 import { parseCommand } from "../entities/commands.ts";
-import { Entity, type RawValue, STATE_UNAVAILABLE } from "../entities/entity.ts";
+import { Entity, type EntityValue, type RawValue, STATE_UNAVAILABLE } from "../entities/entity.ts";
 import { DeviceError } from "./device-error.ts";
 import type { Driver, DriverContext, DriverFactory } from "./driver.ts";
 import type { Transport, LinkState } from "./transport.ts";
@@ -69,6 +69,8 @@ export class Device {
   /** Commands and `get`s it holds at most, waiting or on the wire. */
   readonly queueLimit: number;
   available = false;
+  /** Why it last became unavailable (undefined while available, and before it first was). */
+  unavailableReason: string | undefined;
   swVersion: string | undefined;
   /** Exchanges in a row that got no answer. */
   unanswered = 0;
@@ -133,6 +135,13 @@ export class Device {
   /** Its counters now. */
   get stats(): DeviceStats {
     return { ...this.counters, tooLong: this.deps.transport.droppedFrames ?? 0 };
+  }
+
+  /** Every entity's value as a user sees it, by key (the JSON of `<base>/<device>`). */
+  values(): Record<string, EntityValue> {
+    const out: Record<string, EntityValue> = {};
+    for (const [key, entity] of this.entities) out[key] = this.writer.valueOf(entity);
+    return out;
   }
 
   /** Starts the driver and polling; the transport is already opening or open. A second call gets the first one's promise. */
@@ -315,6 +324,7 @@ export class Device {
   private setAvailable(available: boolean, reason?: string): void {
     if (available === this.available) return;
     this.available = available;
+    this.unavailableReason = available ? undefined : reason;
     this.unsettled = available;
     if (available) this.log.info("Available");
     else {

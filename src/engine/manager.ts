@@ -6,7 +6,7 @@ import { gatherWithLimitedConcurrency } from "../core/gather.ts";
 import { Lock } from "../core/semaphore.ts";
 import { sleep } from "../core/wait.ts";
 import type { Entity } from "../entities/entity.ts";
-import { ConfigEntry, type ConfigEntryState } from "./config-entry.ts";
+import { ConfigEntry } from "./config-entry.ts";
 import { Device } from "./device.ts";
 import { DeviceError } from "./device-error.ts";
 import type { DriverFactory } from "./driver.ts";
@@ -14,6 +14,7 @@ import type { Transport, TransportFactory } from "./transport.ts";
 import { serialSettingsOf } from "../config/device-definition.ts";
 import { DRIVERS, effectiveDefinition, framingOf, ownTransportOf } from "./protocols.ts";
 import type { ModelCatalogue } from "./catalogue.ts";
+import { type DeviceViews, deviceViews, type RestartResult } from "./device-view.ts";
 
 /** Gives a device its port: a tty path as configured, or for `sim` a pseudo-terminal with the model's simulator on it. */
 export interface PortProvider {
@@ -43,11 +44,6 @@ export const MAX_SETUP_BACKOFF = 300;
 // ±20% jitter, capped: devices that failed together (a hub unplugged) do not all retry in the same second.
 const SETUP_BACKOFF: BackoffOptions = { initialMs: 5000, maxMs: MAX_SETUP_BACKOFF * 1000 };
 
-/** What a restart did: the device's state once it was over (`loaded`: its transport is open and it runs). */
-export interface RestartResult {
-  id: string;
-  state: ConfigEntryState;
-}
 
 /**
  * The configured devices as config entries (HA's ConfigEntries): sets each up concurrently, retries
@@ -71,6 +67,11 @@ export class DeviceManager {
 
   constructor(deps: DeviceManagerDeps) {
     this.deps = deps;
+  }
+
+  /** The devices as readers (the MQTT side) see them: snapshots of each, and the commands they may give. */
+  view(): DeviceViews {
+    return deviceViews({ nodeId: this.deps.nodeId, entries: this.entries, entities: this.entities, restart: (id) => this.restart(id) });
   }
 
   /** The running device of an id. */
@@ -196,7 +197,7 @@ export class DeviceManager {
   private addEntry(config: DeviceConfig): ConfigEntry {
     const definition = this.deps.catalogue.definition(config.model);
     if (definition === undefined) throw new DeviceError("DEVICE_SETUP_FAILED", config.id, `unknown model ${config.model}`);
-    const entry = new ConfigEntry(config, effectiveDefinition(definition, config));
+    const entry = new ConfigEntry(config, effectiveDefinition(definition, config), this.deps.hub.clock.now());
     this.entries.set(entry.id, entry);
     return entry;
   }

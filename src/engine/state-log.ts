@@ -4,6 +4,7 @@ import { callback } from "../core/job.ts";
 import type { Logger } from "../core/logger.ts";
 import type { StateChangedData } from "../core/state-machine.ts";
 import type { Entity } from "../entities/entity.ts";
+import { STATE_ON } from "../entities/on-off.ts";
 
 /** Logs each change of a device entity's state as a line a person reads ("board Temperature: 21.6 °C"). */
 export function logStateChanges(deps: { hub: Hub; log: Logger; entities: ReadonlyMap<string, Entity> }): () => void {
@@ -17,7 +18,7 @@ export function logStateChanges(deps: { hub: Hub; log: Logger; entities: Readonl
       if (oldState === null && newState.state === "unavailable") return; // just registered: nothing to say yet
       const known = newState.state !== "unavailable" && newState.state !== "unknown";
       const unit = known && typeof newState.attributes.unit_of_measurement === "string" ? ` ${newState.attributes.unit_of_measurement}` : "";
-      const brightness = typeof newState.attributes.brightness === "number" && newState.state === "on" ? ` (brightness ${newState.attributes.brightness})` : "";
+      const brightness = typeof newState.attributes.brightness === "number" && newState.state === STATE_ON ? ` (brightness ${newState.attributes.brightness})` : "";
       log.info(
         { entity: entityId, state: newState.state, old: oldState?.state },
         `${entity.deviceId} ${entity.name}: ${newState.state}${unit}${brightness}`,

@@ -1,7 +1,7 @@
 import type { Clock, TimerHandle } from "../core/clock.ts";
 import type { Context } from "../core/context.ts";
 import type { StateMachine } from "../core/state-machine.ts";
-import { type Entity, type EntityState, isRejected, type RawValue, STATE_UNAVAILABLE } from "../entities/entity.ts";
+import { type Entity, type EntityState, type EntityValue, isRejected, type RawValue, STATE_UNAVAILABLE } from "../entities/entity.ts";
 
 interface Pending {
   state: EntityState;
@@ -18,6 +18,8 @@ export class StateWriter {
   private readonly clock: Clock;
   private readonly lastWritten = new Map<string, { value: EntityState["value"]; at: number }>();
   private readonly pending = new Map<string, Pending>();
+  /** The value a user sees of each entity, written with its state (absent: no reading, or unavailable). */
+  private readonly shown = new Map<string, EntityValue>();
 
   /** `clock` times the throttle windows: the hub's, so a test can drive them. */
   constructor(deps: { states: StateMachine; clock: Clock }) {
@@ -69,8 +71,14 @@ export class StateWriter {
   /** Marks an entity unavailable now (no throttle: people need to know at once). */
   markUnavailable(entity: Entity): void {
     this.cancel(entity);
+    this.shown.delete(entity.entityId);
     const attributes = entity.baseAttributes();
     this.states.set(entity.entityId, STATE_UNAVAILABLE, attributes);
+  }
+
+  /** The value a user sees of an entity's state now: the one made with the state last written, null when it has none or is unavailable. */
+  valueOf(entity: Entity): EntityValue {
+    return this.shown.get(entity.entityId) ?? null;
   }
 
   /** Drops a throttled write of an entity. */
@@ -88,6 +96,7 @@ export class StateWriter {
 
   private commit(entity: Entity, state: EntityState, context?: Context): void {
     this.lastWritten.set(entity.entityId, { value: state.value, at: this.clock.now() });
+    this.shown.set(entity.entityId, state.value);
     this.states.set(entity.entityId, state.state, state.attributes, { context });
   }
 }

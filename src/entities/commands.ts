@@ -2,6 +2,7 @@ import { z } from "zod";
 import { clipJson } from "../core/clip.ts";
 import { HearthError } from "../core/errors.ts";
 import type { EntityDescription } from "../config/entity-description.ts";
+import { parseOnOff, PRESS } from "./on-off.ts";
 
 /** A command for one entity, validated against its kind and range; `value` is in the entity's own terms. */
 export type EntityCommand =
@@ -13,9 +14,6 @@ export type EntityCommand =
 
 /** Codes of the errors a command can get before anything is written. */
 export type CommandErrorCode = "COMMAND_INVALID" | "COMMAND_NOT_SUPPORTED";
-
-const ON = new Set(["on", "true", "1"]);
-const OFF = new Set(["off", "false", "0"]);
 
 const LightObject = z.strictObject({
   state: z.string().optional(),
@@ -31,8 +29,8 @@ function onOff(key: string, value: unknown): EntityCommand {
   if (typeof value === "number" && (value === 0 || value === 1)) return { action: value === 1 ? "turn_on" : "turn_off" };
   if (typeof value === "string") {
     const v = value.trim().toLowerCase();
-    if (ON.has(v)) return { action: "turn_on" };
-    if (OFF.has(v)) return { action: "turn_off" };
+    const on = parseOnOff(v);
+    if (on !== undefined) return { action: on ? "turn_on" : "turn_off" };
     if (v === "toggle") return { action: "toggle" };
   }
   throw invalid(key, `expected ON, OFF or TOGGLE, got ${clipJson(value)}`);
@@ -57,7 +55,7 @@ export function parseCommand(entity: EntityDescription, value: unknown): EntityC
         if (!parsed.success) throw invalid(key, `expected {"state": "ON"|"OFF"|"TOGGLE", "brightness": 0-255}, got ${clipJson(value)}`);
         const { state, brightness } = parsed.data;
         if (brightness !== undefined) {
-          if (state !== undefined && OFF.has(state.toLowerCase())) return { action: "turn_off" };
+          if (state !== undefined && parseOnOff(state.toLowerCase()) === false) return { action: "turn_off" };
           return brightness === 0 ? { action: "turn_off" } : { action: "turn_on", brightness };
         }
         return onOff(key, state);
@@ -73,7 +71,7 @@ export function parseCommand(entity: EntityDescription, value: unknown): EntityC
       return { action: "set_value", value: n };
     }
     case "button":
-      if (value === undefined || value === null || value === "" || (typeof value === "string" && value.toLowerCase() === "press")) {
+      if (value === undefined || value === null || value === "" || (typeof value === "string" && value.toLowerCase() === PRESS.toLowerCase())) {
         return { action: "press" };
       }
       throw invalid(key, `expected PRESS, got ${clipJson(value)}`);

@@ -1,5 +1,7 @@
 import { type Attributes, MAX_STATE_LENGTH } from "../core/state.ts";
 import { type EntityDescription, type EntityKind, keyToName } from "../config/entity-description.ts";
+import { entityIdOf, uniqueIdOf } from "./ids.ts";
+import { type OnOff, onOff, parseOnOff, stateOnOff } from "./on-off.ts";
 
 /** State values of entities that have no reading (yet). */
 export const STATE_UNKNOWN = "unknown";
@@ -13,12 +15,15 @@ export interface RejectedReading {
   rejected: string;
 }
 
-/** One reading turned into what the state machine stores. */
+/** What a user sees of an entity on MQTT: a number, text, ON/OFF, a light's `{state, brightness}`, or null for no reading. */
+export type EntityValue = number | string | OnOff | { state: OnOff; brightness?: number } | null;
+
+/** One reading turned into what the state machine stores, and beside it the value a user sees. */
 export interface EntityState {
   state: string;
   attributes: Attributes;
-  /** The reading as a value for JSON payloads (a number stays a number). */
-  value: number | string | boolean | null;
+  /** The reading as a value for JSON payloads (a number stays a number), made here once and published as it is. */
+  value: EntityValue;
 }
 
 /** One entity of one device: its ids and how its readings become states. */
@@ -35,9 +40,8 @@ export class Entity {
     const { description, nodeId, deviceId } = options;
     this.description = description;
     this.deviceId = deviceId;
-    const objectId = `${deviceId}_${description.key}`.toLowerCase().replace(/[^a-z0-9_]+/g, "_").replace(/_+/g, "_").replace(/^_|_$/g, "");
-    this.entityId = `${description.kind}.${objectId}`;
-    this.uniqueId = `${nodeId}_${deviceId}_${description.key}`;
+    this.entityId = entityIdOf(description.kind, deviceId, description.key);
+    this.uniqueId = uniqueIdOf(nodeId, deviceId, description.key);
     this.name = description.name ?? keyToName(description.key);
   }
 
@@ -91,7 +95,7 @@ export class Entity {
       case "switch": {
         const on = toBoolean(raw);
         if (on === undefined) return rejected("expected 1/0, on/off or true/false");
-        return { state: on ? "on" : "off", attributes, value: on ? "ON" : "OFF" };
+        return { state: stateOnOff(on), attributes, value: onOff(on) };
       }
       case "light": {
         const scale = d.brightness_scale ?? 255;
@@ -110,7 +114,8 @@ export class Entity {
           if (!Number.isInteger(brightness) || brightness < 0 || brightness > scale) return rejected(`brightness outside 0–${scale}`);
           attributes.brightness = Math.round((brightness / scale) * 255);
         }
-        return { state: on ? "on" : "off", attributes, value: on ? "ON" : "OFF" };
+        const shown = typeof attributes.brightness === "number" ? { state: onOff(on), brightness: attributes.brightness } : { state: onOff(on) };
+        return { state: stateOnOff(on), attributes, value: shown };
       }
       case "button":
         // A button's state is when it was last pressed.
@@ -145,10 +150,6 @@ function toNumber(raw: RawValue): number | undefined {
 function toBoolean(raw: RawValue): boolean | undefined {
   if (typeof raw === "boolean") return raw;
   if (typeof raw === "number") return raw === 0 ? false : raw === 1 ? true : undefined;
-  if (typeof raw === "string") {
-    const v = raw.trim().toLowerCase();
-    if (v === "1" || v === "on" || v === "true") return true;
-    if (v === "0" || v === "off" || v === "false") return false;
-  }
+  if (typeof raw === "string") return parseOnOff(raw.trim().toLowerCase());
   return undefined;
 }

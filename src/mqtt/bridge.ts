@@ -1,10 +1,10 @@
 import { baseTopicOf, clientIdOf, type MqttConfig } from "../config/schema.ts";
+import type { TimerHandle } from "../core/clock.ts";
 import type { Hub } from "../core/hub.ts";
 import { callback } from "../core/job.ts";
 import type { Logger, LogLevel } from "../core/logger.ts";
 import type { LoopStats } from "../core/loop-monitor.ts";
-import type { Device } from "../engine/device.ts";
-import type { DeviceManager } from "../engine/manager.ts";
+import type { DeviceViews } from "../engine/device-view.ts";
 import "../engine/events.ts";
 import { type Backoff, type MqttClientFactory, MqttConnection } from "./client.ts";
 import { bridgeInfo, type InfoSources } from "./bridge-payloads.ts";
@@ -23,7 +23,8 @@ export interface BridgeDeps {
   log: Logger;
   nodeId: string;
   mqtt: MqttConfig;
-  devices: DeviceManager;
+  /** The devices as the engine shows them (DeviceManager.view()): MQTT reads and commands them only through it. */
+  devices: DeviceViews;
   password?: string;
   loop?: () => LoopStats;
   reloadConfig?: RequestContext["reloadConfig"];
@@ -44,9 +45,10 @@ export interface BridgeDeps {
 }
 
 /**
- * hearth on MQTT (DESIGN.md's topic API): publishes device states, availability and the bridge
+ * hearth on MQTT (the topic table in the README, "MQTT topics"): publishes device states, availability and the bridge
  * topics, takes set/get and bridge requests, keeps Home Assistant discovery current, and republishes
  * every retained topic on every connect. Non-retained messages wait in the outbox while the broker is away.
+ * It owns the connection: it makes it in start(), hands it to the publisher, and stops it.
  */
 export class Bridge {
   readonly topics: Topics;
@@ -54,40 +56,38 @@ export class Bridge {
   connection: MqttConnection | undefined;
   broker: EmbeddedBroker | undefined;
   outbox: Outbox;
+  /** What goes out on the connection (states, bridge topics, the outbox); made in start(), with the connection. */
+  publisher: Publisher | undefined;
   private readonly deps: BridgeDeps;
   private readonly log: Logger;
-  private readonly startedAt = Date.now();
+  /** When the bridge was made, on the hub's clock. */
+  private readonly startedAt: number;
   private readonly unlisten: Array<() => void> = [];
-  private infoTimer: ReturnType<typeof setInterval> | undefined;
+  private infoTimer: TimerHandle | undefined;
   private discovery: Discovery | undefined;
-  private inbound: Inbound | undefined;
+  private info: InfoSources | undefined;
+  private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
-  private readonly publisher: Publisher;
-  /** Why each device last became unavailable, for health (kept by device, so a restarted one starts afresh). */
-  private readonly unavailableBecause = new WeakMap<Device, string>();
 
   constructor(deps: BridgeDeps) {
     this.deps = deps;
     this.log = deps.log;
+    this.startedAt = deps.hub.clock.now();
     this.topics = new Topics(baseTopicOf(deps.mqtt, deps.nodeId));
     this.outbox = deps.outbox ?? new MemoryOutbox();
-    this.publisher = new Publisher({
-      hub: deps.hub,
-      log: deps.log,
-      nodeId: deps.nodeId,
-      topics: this.topics,
-      devices: deps.devices,
-      outbox: this.outbox,
-      states: deps.states,
-      connection: () => this.connection,
-      discovery: () => this.discovery,
-      infoSources: () => this.infoSources(),
-    });
   }
 
-  /** Starts the embedded broker if no url is configured, then connects (a missing broker is waited for, not fatal). */
-  async start(): Promise<void> {
-    const { hub, mqtt, nodeId } = this.deps;
+  /**
+   * Starts the embedded broker if no url is configured, then connects (a missing broker is waited for, not
+   * fatal). A second call gets the first one's promise: one broker, one connection, one timer.
+   */
+  start(): Promise<void> {
+    this.starting ??= this.runStart();
+    return this.starting;
+  }
+
+  private async runStart(): Promise<void> {
+    const { hub, mqtt, nodeId, devices } = this.deps;
     let url = mqtt.url;
     if (url === undefined) {
       this.broker = new EmbeddedBroker({ log: this.log, port: this.deps.embeddedPort });
@@ -111,57 +111,65 @@ export class Bridge {
       },
     });
     this.connection = connection;
-    this.discovery = mqtt.discovery.enabled
-      ? new Discovery({ hub, log: this.log, nodeId, prefix: mqtt.discovery.prefix, topics: this.topics, devices: this.deps.devices, publish: (t, p) => this.publisher.publishRetained(t, p, 1), onBirth: () => this.republishAll(), birthDelayMs: this.deps.birthDelayMs })
+    const info = this.infoSources(connection);
+    this.info = info;
+    const publisher = new Publisher({ log: this.log, topics: this.topics, devices, outbox: this.outbox, states: this.deps.states, connection, info });
+    this.publisher = publisher;
+    const discovery = mqtt.discovery.enabled
+      ? new Discovery({
+          hub,
+          log: this.log,
+          nodeId,
+          prefix: mqtt.discovery.prefix,
+          topics: this.topics,
+          devices,
+          publish: (topic, payload) => publisher.publishRetained(topic, payload, 1),
+          onBirth: () => this.republishAll(publisher),
+          birthDelayMs: this.deps.birthDelayMs,
+        })
       : undefined;
-    this.inbound = new Inbound({
+    this.discovery = discovery;
+    const inbound = new Inbound({
       hub,
       log: this.log,
       topics: this.topics,
-      devices: this.deps.devices,
+      devices,
       maxPayload: mqtt.max_payload,
       counters: this.counters,
-      publishResponse: (topic, payload) => this.enqueue(topic, payload),
-      publishDevice: (id) => this.publishDevice(id),
+      publisher,
       requests: {
-        devices: this.deps.devices,
-        nodeId,
+        devices,
         health: (graceS) => this.health(graceS),
         reloadConfig: this.deps.reloadConfig,
         reloadDevice: this.deps.reloadDevice,
         setLogLevel: (level) => {
           this.deps.setLogLevel?.(level);
-          void this.publishInfo();
+          void publisher.publishInfo();
         },
       },
     });
     connection.subscribe(this.topics.subscriptions());
-    if (this.discovery) connection.subscribe([this.discovery.statusTopic, this.discovery.configFilter]);
+    if (discovery) connection.subscribe([discovery.statusTopic, discovery.configFilter]);
     connection.onMessage((topic, payload, retained) => {
-      if (this.discovery?.handles(topic, payload)) return;
-      this.inbound?.handle(topic, payload, retained);
+      if (discovery?.handles(topic, payload)) return;
+      inbound.handle(topic, payload, retained);
     });
-    connection.onConnect(() => this.republishAll());
+    connection.onConnect(() => this.republishAll(publisher));
     const { bus } = hub;
     this.unlisten.push(
       bus.listen(
         "state_changed",
         callback((event) => {
-          const entity = this.deps.devices.entities.get(event.data.entityId);
-          if (entity !== undefined) this.publisher.markDirty(entity.deviceId);
+          const deviceId = devices.deviceOfEntity(event.data.entityId);
+          if (deviceId !== undefined) publisher.markDirty(deviceId);
         }),
         { name: "mqtt bridge" },
       ),
       bus.listen(
         "device_availability",
         callback((event) => {
-          const device = this.deps.devices.device(event.data.deviceId);
-          if (device !== undefined) {
-            if (!event.data.available && event.data.reason !== undefined) this.unavailableBecause.set(device, event.data.reason);
-            else this.unavailableBecause.delete(device);
-          }
-          void this.publisher.publishAvailability(event.data.deviceId, event.data.available);
-          void this.publisher.publishDevices(); // it lists each device's availability too
+          void publisher.publishAvailability(event.data.deviceId, event.data.available);
+          void publisher.publishDevices(); // it lists each device's availability too
         }),
         { name: "mqtt bridge" },
       ),
@@ -169,16 +177,14 @@ export class Bridge {
         "device_rebooted",
         callback((event) => {
           // An event, not a state: it waits in the outbox if the broker is away, and is never retained.
-          this.enqueue(this.topics.deviceEvent(event.data.deviceId), { event: "rebooted", count: event.data.count, sw_version: event.data.swVersion ?? null, at: new Date().toISOString() });
-          void this.publisher.publishDevices();
+          publisher.enqueue(this.topics.deviceEvent(event.data.deviceId), { event: "rebooted", count: event.data.count, sw_version: event.data.swVersion ?? null, at: new Date().toISOString() });
+          void publisher.publishDevices();
         }),
         { name: "mqtt bridge" },
       ),
-      bus.listen("devices_changed", callback((event) => void this.publisher.onDevicesChanged(event.data.removed)), { name: "mqtt bridge" }),
+      bus.listen("devices_changed", callback((event) => void this.onDevicesChanged(publisher, event.data.removed)), { name: "mqtt bridge" }),
     );
-    const every = (this.deps.infoInterval ?? 60) * 1000;
-    this.infoTimer = setInterval(() => void this.publishInfo(), every);
-    this.infoTimer.unref();
+    this.scheduleInfo(publisher, (this.deps.infoInterval ?? 60) * 1000);
     await connection.start();
   }
 
@@ -190,7 +196,8 @@ export class Bridge {
 
   private async runStop(): Promise<void> {
     for (const off of this.unlisten.splice(0)) off();
-    clearInterval(this.infoTimer);
+    if (this.infoTimer !== undefined) this.deps.hub.clock.clearTimeout(this.infoTimer);
+    this.infoTimer = undefined;
     this.discovery?.stop();
     for (const [what, step] of [
       ["MQTT connection", () => this.connection?.stop()],
@@ -213,16 +220,9 @@ export class Bridge {
    */
   health(graceS = DEFAULT_HEALTH_GRACE): Record<string, unknown> {
     const connected = this.connection?.connected ?? false;
-    const verdict = judgeHealth({
-      entries: this.deps.devices.entries.values(),
-      connected,
-      startedAt: this.startedAt,
-      now: Date.now(),
-      graceS,
-      unavailableBecause: (device) => this.unavailableBecause.get(device),
-    });
+    const verdict = judgeHealth({ devices: this.deps.devices.list(), connected, startedAt: this.startedAt, now: this.deps.hub.clock.now(), graceS });
     return {
-      ...bridgeInfo(this.infoSources()),
+      ...bridgeInfo(this.info ?? this.infoSources(undefined)),
       healthy: verdict.status === "healthy",
       status: verdict.status,
       problems: verdict.problems,
@@ -232,26 +232,37 @@ export class Bridge {
     };
   }
 
-  /** Puts a non-retained message in the outbox and delivers what the outbox holds, oldest first. */
-  enqueue(topic: string, payload: unknown): void {
-    this.publisher.enqueue(topic, payload);
+  /**
+   * Every retained topic, as after each connect: bridge info and devices, discovery, then each device's
+   * availability and state; then whatever waited in the outbox.
+   */
+  private async republishAll(publisher: Publisher): Promise<void> {
+    await publisher.publishInfo();
+    await publisher.publishDevices();
+    await this.discovery?.publishAll();
+    await publisher.publishDeviceTopics();
+    await publisher.drain();
   }
 
-  /** Publishes `<base>/<device>` (retained JSON of its entity states). */
-  publishDevice(id: string): Promise<void> {
-    return this.publisher.publishDevice(id);
+  /** After a set-up or reload: the removed devices' topics cleared, then the device list, discovery, each device and the info. */
+  private async onDevicesChanged(publisher: Publisher, removed: string[]): Promise<void> {
+    await publisher.clearDevices(removed);
+    await publisher.publishDevices();
+    await this.discovery?.publishAll();
+    await publisher.publishDeviceTopics();
+    await publisher.publishInfo();
   }
 
-  /** Every retained topic, as after each connect; then whatever waited in the outbox. */
-  republishAll(): Promise<void> {
-    return this.publisher.republishAll();
+  /** bridge/info every `everyMs`, on the hub's clock. */
+  private scheduleInfo(publisher: Publisher, everyMs: number): void {
+    this.infoTimer = this.deps.hub.clock.setTimeout(() => {
+      this.scheduleInfo(publisher, everyMs);
+      void publisher.publishInfo();
+    }, everyMs);
   }
 
-  private publishInfo(): Promise<void> {
-    return this.publisher.publishInfo();
-  }
-
-  private infoSources(): InfoSources {
+  /** What bridge/info reports, from the connection (none before start). */
+  private infoSources(connection: MqttConnection | undefined): InfoSources {
     return {
       hub: this.deps.hub,
       devices: this.deps.devices,
@@ -261,7 +272,7 @@ export class Bridge {
       loop: this.deps.loop,
       logLevel: () => this.log.level,
       messages: () => ({
-        ...(this.connection?.stats ?? { connects: 0, published: 0, received: 0 }),
+        ...(connection?.stats ?? { connects: 0, published: 0, received: 0 }),
         ...this.counters,
         queued: this.outbox.size,
         dropped: this.outbox.dropped,

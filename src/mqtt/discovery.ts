@@ -1,8 +1,8 @@
+import type { TimerHandle } from "../core/clock.ts";
 import type { Hub } from "../core/hub.ts";
 import type { Logger } from "../core/logger.ts";
-import type { ConfigEntry } from "../engine/config-entry.ts";
-import type { DeviceManager } from "../engine/manager.ts";
-import { type EntityDescription, keyToName } from "../config/entity-description.ts";
+import type { DeviceView, DeviceViews, EntityView } from "../engine/device-view.ts";
+import { OFF, ON, PRESS } from "../entities/on-off.ts";
 import { VERSION } from "../version.ts";
 import type { Topics } from "./topics.ts";
 
@@ -12,7 +12,7 @@ export interface DiscoveryDeps {
   nodeId: string;
   prefix: string;
   topics: Topics;
-  devices: DeviceManager;
+  devices: DeviceViews;
   /** Publishes retained; false when it could not (not connected). */
   publish: (topic: string, payload: string) => Promise<boolean>;
   /** Republishes discovery and then every state (called after Home Assistant's birth message). */
@@ -27,7 +27,7 @@ export interface DiscoveryDeps {
  */
 export class Discovery {
   private readonly deps: DiscoveryDeps;
-  private birthTimer: ReturnType<typeof setTimeout> | undefined;
+  private birthTimer: TimerHandle | undefined;
   /** Configs of this node that no device owns: cleared as soon as the connection is ready. */
   private readonly stale = new Set<string>();
   private readonly published = new Set<string>();
@@ -91,14 +91,19 @@ export class Discovery {
   }
 
   stop(): void {
-    clearTimeout(this.birthTimer);
+    this.cancelBirthRepublish();
+  }
+
+  private cancelBirthRepublish(): void {
+    if (this.birthTimer !== undefined) this.deps.hub.clock.clearTimeout(this.birthTimer);
+    this.birthTimer = undefined;
   }
 
   private scheduleBirthRepublish(): void {
-    clearTimeout(this.birthTimer);
+    this.cancelBirthRepublish();
     const delay = Math.random() * (this.deps.birthDelayMs ?? 5000);
     this.deps.log.info({ delayMs: Math.round(delay) }, "Home Assistant is online; republishing discovery and states");
-    this.birthTimer = setTimeout(() => void this.deps.onBirth().catch((err) => this.deps.log.warn({ err }, "Republish after Home Assistant's birth failed")), delay);
+    this.birthTimer = this.deps.hub.clock.setTimeout(() => void this.deps.onBirth().catch((err) => this.deps.log.warn({ err }, "Republish after Home Assistant's birth failed")), delay);
   }
 
   private desired(): Set<string> {
@@ -106,34 +111,35 @@ export class Discovery {
   }
 
   private *configs(): Generator<[string, Record<string, unknown>]> {
-    for (const entry of this.deps.devices.entries.values()) {
-      for (const description of entry.definition.entities) yield [this.topic(entry, description), this.config(entry, description)];
+    for (const device of this.deps.devices.list()) {
+      for (const entity of device.entities) yield [this.topic(device, entity), this.config(device, entity)];
     }
   }
 
-  private topic(entry: ConfigEntry, d: EntityDescription): string {
-    return `${this.deps.prefix}/${d.kind}/${this.deps.nodeId}_${entry.id}/${d.key}/config`;
+  private topic(device: DeviceView, entity: EntityView): string {
+    return `${this.deps.prefix}/${entity.kind}/${this.deps.nodeId}_${device.id}/${entity.key}/config`;
   }
 
   /** One entity's discovery payload. */
-  config(entry: ConfigEntry, d: EntityDescription): Record<string, unknown> {
+  config(device: DeviceView, entity: EntityView): Record<string, unknown> {
     const { topics, nodeId } = this.deps;
-    const stateTopic = topics.device(entry.id);
+    const d = entity.description;
+    const stateTopic = topics.device(device.id);
     const commandTopic = `${stateTopic}/set/${d.key}`;
     const config: Record<string, unknown> = {
-      name: d.name ?? keyToName(d.key),
-      unique_id: `${nodeId}_${entry.id}_${d.key}`,
-      default_entity_id: `${d.kind}.${entry.id}_${d.key}`.toLowerCase(),
+      name: entity.name,
+      unique_id: entity.uniqueId,
+      default_entity_id: entity.entityId,
       device: {
-        identifiers: [`hearth_${nodeId}_${entry.id}`],
-        name: entry.config.name ?? entry.id,
-        model: entry.definition.name,
-        manufacturer: entry.definition.manufacturer,
-        ...(entry.runtime?.device.swVersion ? { sw_version: entry.runtime.device.swVersion } : {}),
+        identifiers: [`hearth_${nodeId}_${device.id}`],
+        name: device.name,
+        model: device.modelName,
+        manufacturer: device.manufacturer,
+        ...(device.swVersion ? { sw_version: device.swVersion } : {}),
         via_device: `hearth_${nodeId}_bridge`,
       },
       origin: { name: "hearth", sw: VERSION },
-      availability: [{ topic: topics.bridgeState }, { topic: topics.availability(entry.id) }],
+      availability: [{ topic: topics.bridgeState }, { topic: topics.availability(device.id) }],
       availability_mode: "all",
       ...(d.icon ? { icon: d.icon } : {}),
       ...(d.entity_category ? { entity_category: d.entity_category } : {}),
@@ -146,9 +152,9 @@ export class Discovery {
       case "sensor":
         return { ...config, state_topic: stateTopic, value_template: value };
       case "binary_sensor":
-        return { ...config, state_topic: stateTopic, value_template: value, payload_on: "ON", payload_off: "OFF" };
+        return { ...config, state_topic: stateTopic, value_template: value, payload_on: ON, payload_off: OFF };
       case "switch":
-        return { ...config, state_topic: stateTopic, value_template: value, command_topic: commandTopic, payload_on: "ON", payload_off: "OFF", state_on: "ON", state_off: "OFF" };
+        return { ...config, state_topic: stateTopic, value_template: value, command_topic: commandTopic, payload_on: ON, payload_off: OFF, state_on: ON, state_off: OFF };
       case "number":
         return { ...config, state_topic: stateTopic, value_template: value, command_topic: commandTopic, min: d.min, max: d.max, step: d.step, mode: d.mode };
       case "light":
@@ -157,8 +163,8 @@ export class Discovery {
           state_topic: stateTopic,
           state_value_template: `{{ value_json.${d.key}.state }}`,
           command_topic: commandTopic,
-          payload_on: "ON",
-          payload_off: "OFF",
+          payload_on: ON,
+          payload_off: OFF,
           brightness_state_topic: stateTopic,
           brightness_value_template: `{{ value_json.${d.key}.brightness | default(0) }}`,
           brightness_command_topic: commandTopic,
@@ -166,7 +172,7 @@ export class Discovery {
           brightness_scale: 255,
         };
       case "button":
-        return { ...config, command_topic: commandTopic, payload_press: "PRESS" };
+        return { ...config, command_topic: commandTopic, payload_press: PRESS };
     }
   }
 }

@@ -1,6 +1,5 @@
 import { clip } from "../core/clip.ts";
-import type { ConfigEntry, ConfigEntryState } from "../engine/config-entry.ts";
-import type { Device } from "../engine/device.ts";
+import type { DeviceView } from "../engine/device-view.ts";
 
 /**
  * Seconds a device may take to be loaded and available, counted from hearth's start or from when the
@@ -13,7 +12,7 @@ export type HealthStatus = "healthy" | "starting" | "unhealthy";
 
 /** One configured device as health reports it. */
 export interface DeviceHealth {
-  state: ConfigEntryState;
+  state: DeviceView["state"];
   available: boolean;
   healthy: boolean;
   /** Why it is not healthy. */
@@ -22,14 +21,12 @@ export interface DeviceHealth {
 
 /** What health is judged from. */
 export interface HealthSources {
-  entries: Iterable<ConfigEntry>;
+  devices: Iterable<DeviceView>;
   connected: boolean;
-  /** When hearth started, ms since the epoch. */
+  /** When hearth started, on the hub's clock (as `now` and each device's `createdAt`). */
   startedAt: number;
   now: number;
   graceS: number;
-  /** Why a device became unavailable, as it said when it did. */
-  unavailableBecause: (device: Device) => string | undefined;
 }
 
 /** The health request's verdict: the status, one line per problem, and each device. */
@@ -41,28 +38,26 @@ export function judgeHealth(s: HealthSources): { status: HealthStatus; problems:
     status = "unhealthy";
     problems.push("mqtt: not connected to the broker");
   }
-  for (const entry of s.entries) {
-    const device = entry.runtime?.device;
-    const problem = problemOf(entry, s.unavailableBecause);
+  for (const device of s.devices) {
+    const problem = problemOf(device);
     if (problem === undefined) {
-      devices[entry.id] = { state: entry.state, available: true, healthy: true };
+      devices[device.id] = { state: device.state, available: true, healthy: true };
       continue;
     }
-    const left = Math.ceil(s.graceS - (s.now - Math.max(s.startedAt, entry.createdAt)) / 1000);
+    const left = Math.ceil(s.graceS - (s.now - Math.max(s.startedAt, device.createdAt)) / 1000);
     const told = left > 0 ? `${problem}; ${left} s of its start-up grace left` : problem;
     if (left > 0 && status === "healthy") status = "starting";
     if (left <= 0) status = "unhealthy";
-    problems.push(`${entry.id}: ${told}`);
-    devices[entry.id] = { state: entry.state, available: device?.available ?? false, healthy: false, problem: told };
+    problems.push(`${device.id}: ${told}`);
+    devices[device.id] = { state: device.state, available: device.available, healthy: false, problem: told };
   }
   return { status, problems, devices };
 }
 
 /** Why a configured device is not up, or undefined when it is loaded and available. */
-function problemOf(entry: ConfigEntry, unavailableBecause: HealthSources["unavailableBecause"]): string | undefined {
-  const device = entry.runtime?.device;
-  if (entry.state !== "loaded" || device === undefined) return `not loaded (${entry.state})${entry.reason === undefined ? "" : `: ${clip(entry.reason)}`}`;
+function problemOf(device: DeviceView): string | undefined {
+  if (device.state !== "loaded" || !device.running) return `not loaded (${device.state})${device.reason === undefined ? "" : `: ${clip(device.reason)}`}`;
   if (device.available) return undefined;
-  const reason = unavailableBecause(device);
+  const reason = device.unavailableReason;
   return `not available: ${reason === undefined ? "it has not answered since it was set up" : clip(reason)}`;
 }

@@ -2,9 +2,9 @@ import { clip, CLIP_LENGTH } from "../core/clip.ts";
 import { Context } from "../core/context.ts";
 import type { Hub } from "../core/hub.ts";
 import type { Logger } from "../core/logger.ts";
-import type { DeviceManager } from "../engine/manager.ts";
-import { deviceState, entityValue } from "./device-state.ts";
+import type { DeviceViews } from "../engine/device-view.ts";
 import { describeIssues, isRequestCommand, parseJson, REQUEST_SCHEMAS, type RequestCommand, salvageTransaction, SetObjectSchema, type Transaction } from "./payloads.ts";
+import type { Publisher } from "./publisher.ts";
 import { REQUEST_HANDLERS, type RequestContext } from "./requests.ts";
 import type { InboundTopic, Topics } from "./topics.ts";
 
@@ -12,12 +12,11 @@ export interface InboundDeps {
   hub: Hub;
   log: Logger;
   topics: Topics;
-  devices: DeviceManager;
+  devices: DeviceViews;
   maxPayload: number;
   counters: { refused: number; invalid: number; commands: number; requests: number; retained: number };
-  /** Publishes a reply (not retained; through the outbox). */
-  publishResponse: (topic: string, payload: Record<string, unknown>) => void;
-  publishDevice: (id: string) => Promise<void>;
+  /** Where replies go (not retained; through the outbox) and a device's state after a get. */
+  publisher: Publisher;
   requests: RequestContext;
 }
 
@@ -101,14 +100,14 @@ export class Inbound {
     const { topics, devices } = this.deps;
     if (target.kind === "request") return topics.bridgeResponse(target.command);
     if (transaction === undefined) return undefined;
-    return devices.entries.has(target.device) ? topics.deviceResponse(target.device) : topics.bridgeResponse(target.kind);
+    return devices.get(target.device) !== undefined ? topics.deviceResponse(target.device) : topics.bridgeResponse(target.kind);
   }
 
   private answer(target: InboundTopic, transaction: Transaction | undefined, outcome: Outcome): void {
     const topic = this.replyTopic(target, transaction);
     if (topic === undefined) return;
     const body = outcome.status === "ok" ? { status: "ok", data: outcome.data ?? {} } : { status: "error", data: {}, error: outcome.error };
-    this.deps.publishResponse(topic, { ...body, ...(transaction === undefined ? {} : { transaction }) });
+    this.deps.publisher.enqueue(topic, { ...body, ...(transaction === undefined ? {} : { transaction }) });
   }
 
   /**
@@ -150,7 +149,7 @@ export class Inbound {
   }
 
   private async set(deviceId: string, entityKey: string | undefined, text: string): Promise<Handled> {
-    const { devices, hub, log, counters } = this.deps;
+    const { devices, log, counters } = this.deps;
     if (text.trim() === "") {
       // What clearing a retained command delivers to subscribers (mosquitto_pub -r -n): nothing to set.
       log.debug({ device: clip(deviceId), entity: entityKey && clip(entityKey) }, "An empty set was ignored");
@@ -176,41 +175,41 @@ export class Inbound {
       }
       values = { [entityKey]: value };
     }
-    const device = devices.device(deviceId);
-    if (device === undefined) return { transaction, outcome: failed(this.missing(deviceId)) };
+    if (!devices.get(deviceId)?.running) return { transaction, outcome: failed(this.missing(deviceId)) };
     const context = new Context({ origin: "mqtt" });
     const errors: string[] = [];
     for (const [key, value] of Object.entries(values)) {
       counters.commands++;
       try {
-        await device.command(key, value, { context });
+        await devices.command(deviceId, key, value, { context });
       } catch (err) {
         errors.push((err as Error).message);
       }
     }
     if (errors.length > 0) return { transaction, outcome: failed(errors.join("; ")) };
-    return { transaction, outcome: ok(Object.fromEntries(Object.keys(values).map((k) => [k, entityValue(device.entities.get(k)!, hub.states)]))) };
+    const now = devices.values(deviceId) ?? {};
+    return { transaction, outcome: ok(Object.fromEntries(Object.keys(values).map((k) => [k, now[k] ?? null]))) };
   }
 
   private async get(deviceId: string, entityKey: string | undefined, text: string): Promise<Handled> {
     // A get's payload is read only for its transaction: empty, or {"transaction": …}.
     const json = text.trim() === "" ? undefined : parseJson(text);
     const transaction = json?.ok ? salvageTransaction(json.value) : undefined;
-    const device = this.deps.devices.device(deviceId);
-    if (device === undefined) return { transaction, outcome: failed(this.missing(deviceId)) };
-    const entity = entityKey === undefined ? undefined : device.entities.get(entityKey);
-    if (entityKey !== undefined && entity === undefined) return { transaction, outcome: failed(`${deviceId} has no entity "${clip(entityKey, 64)}"`) };
-    await device.refresh();
-    await this.deps.publishDevice(deviceId); // even when nothing changed: the caller asked to see it
-    const { states } = this.deps.hub;
-    return { transaction, outcome: ok(entity === undefined ? deviceState(device, states) : { [entityKey!]: entityValue(entity, states) }) };
+    const { devices } = this.deps;
+    const device = devices.get(deviceId);
+    if (!device?.running) return { transaction, outcome: failed(this.missing(deviceId)) };
+    if (entityKey !== undefined && !device.entities.some((e) => e.key === entityKey)) return { transaction, outcome: failed(`${deviceId} has no entity "${clip(entityKey, 64)}"`) };
+    await devices.refresh(deviceId);
+    await this.deps.publisher.publishDevice(deviceId); // even when nothing changed: the caller asked to see it
+    const now = devices.values(deviceId) ?? {};
+    return { transaction, outcome: ok(entityKey === undefined ? now : { [entityKey]: now[entityKey] ?? null }) };
   }
 
   /** Why a device gets no command: not configured, or configured but not loaded. */
   private missing(deviceId: string): string {
-    const entry = this.deps.devices.entries.get(deviceId);
-    if (entry !== undefined) return `${deviceId} is not loaded (${entry.state})`;
-    return `no device "${clip(deviceId, 64)}" (devices: ${clip([...this.deps.devices.entries.keys()].join(", ")) || "none"})`;
+    const device = this.deps.devices.get(deviceId);
+    if (device !== undefined) return `${deviceId} is not loaded (${device.state})`;
+    return `no device "${clip(deviceId, 64)}" (devices: ${clip(this.deps.devices.list().map((d) => d.id).join(", ")) || "none"})`;
   }
 }
 

@@ -1,12 +1,9 @@
 import { clip } from "../core/clip.ts";
-import type { Hub } from "../core/hub.ts";
 import type { Logger } from "../core/logger.ts";
-import type { DeviceManager } from "../engine/manager.ts";
+import type { DeviceViews } from "../engine/device-view.ts";
 import type { StateStore } from "../storage/state-store.ts";
 import { bridgeDevices, bridgeInfo, type InfoSources } from "./bridge-payloads.ts";
 import type { MqttConnection } from "./client.ts";
-import { deviceState } from "./device-state.ts";
-import type { Discovery } from "./discovery.ts";
 import { isMqttError } from "./errors.ts";
 import type { Outbox, OutboxMessage } from "../storage/outbox.ts";
 import { publishPacketSize } from "./packet-size.ts";
@@ -22,23 +19,22 @@ export const MAX_MESSAGE_BYTES = 256 * 1024;
 type Delivery = "delivered" | "set aside" | "again" | "stop";
 
 export interface PublisherDeps {
-  hub: Hub;
   log: Logger;
-  nodeId: string;
   topics: Topics;
-  devices: DeviceManager;
+  devices: DeviceViews;
   outbox: Outbox;
   states?: StateStore;
-  /** The connection and discovery, once the bridge has made them. */
-  connection: () => MqttConnection | undefined;
-  discovery: () => Discovery | undefined;
-  infoSources: () => InfoSources;
+  /** The bridge's connection: everything goes out on it, while it is connected. */
+  connection: MqttConnection;
+  /** What bridge/info reports. */
+  info: InfoSources;
 }
 
 /**
- * What the bridge publishes: each device's retained state (once per tick for all the entities a report
- * changed), availability, bridge info and devices, every retained topic again after a connect, and the
- * non-retained messages through the outbox, delivered oldest first while connected.
+ * What the bridge publishes on its connection: each device's retained state (once per tick for all the
+ * entities a report changed), availability, bridge info and devices, and the non-retained messages
+ * through the outbox, delivered oldest first while connected. The bridge makes it once it has made the
+ * connection, and decides when what goes out (after a connect, a reload).
  */
 export class Publisher {
   private readonly deps: PublisherDeps;
@@ -65,9 +61,8 @@ export class Publisher {
    * can never hold up the ones behind it.
    */
   async drain(): Promise<void> {
-    const connection = this.deps.connection();
-    const { outbox } = this.deps;
-    if (this.draining || connection === undefined) return;
+    const { outbox, connection } = this.deps;
+    if (this.draining) return;
     this.draining = true;
     try {
       let outcome: Delivery = "delivered";
@@ -125,6 +120,7 @@ export class Publisher {
     void this.publishInfo();
   }
 
+  /** Publishes a device's state within this tick, once however many of its entities changed. */
   markDirty(deviceId: string): void {
     this.dirty.add(deviceId);
     if (this.flushQueued) return;
@@ -141,10 +137,10 @@ export class Publisher {
   /** Publishes `<base>/<device>` (retained JSON of its entity states). */
   async publishDevice(id: string): Promise<void> {
     const { devices, topics } = this.deps;
-    if (!devices.entries.has(id)) return;
-    const device = devices.device(id);
+    const device = devices.get(id);
+    if (device === undefined) return;
     const store = this.deps.states;
-    if (device === undefined || !device.available) {
+    if (!device.running || !device.available) {
       // Its retained state stays as last reported (availability says it is offline); before any report in
       // this run, what it said before the restart, marked as such, beats a row of nulls.
       if (this.reported.has(id)) return;
@@ -153,26 +149,30 @@ export class Publisher {
         await this.publishRetained(topics.device(id), JSON.stringify({ ...restored, restored: true }), 0);
         return;
       }
-      if (device === undefined) return;
+      if (!device.running) return;
     } else this.reported.add(id);
-    const state = deviceState(device, this.deps.hub.states);
+    const state = devices.values(id) ?? {};
     if (device.available) store?.record(id, state);
     await this.publishRetained(topics.device(id), JSON.stringify(state), 0);
   }
 
+  /** Publishes `<base>/<device>/availability`: online or offline. */
   async publishAvailability(id: string, available: boolean): Promise<void> {
     await this.publishRetained(this.deps.topics.availability(id), available ? "online" : "offline", 1);
   }
 
+  /** Publishes `<base>/bridge/info`. */
   async publishInfo(): Promise<void> {
-    await this.publishRetained(this.deps.topics.bridgeInfo, JSON.stringify(bridgeInfo(this.deps.infoSources())), 1);
+    await this.publishRetained(this.deps.topics.bridgeInfo, JSON.stringify(bridgeInfo(this.deps.info)), 1);
   }
 
+  /** Publishes `<base>/bridge/devices`. */
   async publishDevices(): Promise<void> {
-    await this.publishRetained(this.deps.topics.bridgeDevices, JSON.stringify(bridgeDevices(this.deps.devices, this.deps.nodeId)), 1);
+    await this.publishRetained(this.deps.topics.bridgeDevices, JSON.stringify(bridgeDevices(this.deps.devices)), 1);
   }
 
-  async onDevicesChanged(removed: string[]): Promise<void> {
+  /** Clears the retained state and availability of devices a reload removed, and forgets their restored state. */
+  async clearDevices(removed: string[]): Promise<void> {
     const { topics } = this.deps;
     for (const id of removed) {
       this.reported.delete(id);
@@ -180,37 +180,20 @@ export class Publisher {
       await this.publishRetained(topics.device(id), "", 1); // an empty retained payload clears it
       await this.publishRetained(topics.availability(id), "", 1);
     }
-    await this.publishDevices();
-    await this.deps.discovery()?.publishAll();
-    await this.publishDeviceTopics();
-    await this.publishInfo();
-  }
-
-  /**
-   * Every retained topic, as after each connect: bridge info and devices, discovery, then each device's
-   * availability and state; then whatever waited in the outbox.
-   */
-  async republishAll(): Promise<void> {
-    await this.publishInfo();
-    await this.publishDevices();
-    await this.deps.discovery()?.publishAll();
-    await this.publishDeviceTopics();
-    await this.drain();
   }
 
   /** Each device's availability, then its state. */
-  private async publishDeviceTopics(): Promise<void> {
-    const { devices } = this.deps;
-    for (const id of devices.entries.keys()) {
-      await this.publishAvailability(id, devices.device(id)?.available ?? false);
-      await this.publishDevice(id);
+  async publishDeviceTopics(): Promise<void> {
+    for (const device of this.deps.devices.list()) {
+      await this.publishAvailability(device.id, device.available);
+      await this.publishDevice(device.id);
     }
   }
 
   /** Retained topics are never queued: their latest value goes out on the next connect. */
   async publishRetained(topic: string, payload: string, qos: 0 | 1): Promise<boolean> {
-    const connection = this.deps.connection();
-    if (connection === undefined || !connection.connected) return false;
+    const { connection } = this.deps;
+    if (!connection.connected) return false;
     try {
       await connection.publish(topic, payload, { retain: true, qos });
       return true;

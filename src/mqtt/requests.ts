@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import type { LogLevel } from "../core/logger.ts";
-import type { DeviceManager } from "../engine/manager.ts";
+import type { DeviceViews } from "../engine/device-view.ts";
 import { bridgeDevices } from "./bridge-payloads.ts";
 import { MqttError } from "./errors.ts";
 import { REQUEST_SCHEMAS, type RequestCommand } from "./payloads.ts";
@@ -8,8 +8,7 @@ import type { ConfigReloadResult, DeviceReloadResult } from "../config/reload.ts
 
 /** What the bridge requests act on. */
 export interface RequestContext {
-  devices: DeviceManager;
-  nodeId: string;
+  devices: DeviceViews;
   /** Health, with a device's start-up grace in seconds (DEFAULT_HEALTH_GRACE when not given). */
   health: (graceS?: number) => Record<string, unknown>;
   /** Reads the configuration again (keeping the last good one on error). */
@@ -26,13 +25,13 @@ type Body<C extends RequestCommand> = z.infer<(typeof REQUEST_SCHEMAS)[C]>;
 type Handler<C extends RequestCommand> = (body: Body<C>, ctx: RequestContext) => Promise<unknown> | unknown;
 
 function knownDevice(ctx: RequestContext, id: string): void {
-  if (!ctx.devices.entries.has(id)) throw new MqttError("MQTT_UNKNOWN_DEVICE", `no device "${id}" (devices: ${[...ctx.devices.entries.keys()].join(", ") || "none"})`);
+  if (ctx.devices.get(id) === undefined) throw new MqttError("MQTT_UNKNOWN_DEVICE", `no device "${id}" (devices: ${ctx.devices.list().map((d) => d.id).join(", ") || "none"})`);
 }
 
 /** One handler per request; each returns the reply's `data` or throws the reply's `error`. */
 export const REQUEST_HANDLERS: { [C in RequestCommand]: Handler<C> } = {
   health: (body, ctx) => ctx.health(body.grace),
-  devices: (_body, ctx) => bridgeDevices(ctx.devices, ctx.nodeId),
+  devices: (_body, ctx) => bridgeDevices(ctx.devices),
   "device/reload": async (body, ctx) => {
     knownDevice(ctx, body.id);
     // Reads the device's entry again from the configuration, then sets the device up from that entry.
@@ -43,7 +42,7 @@ export const REQUEST_HANDLERS: { [C in RequestCommand]: Handler<C> } = {
       if (!result.ok) throw new MqttError("MQTT_REQUEST_FAILED", `${body.id} not reloaded: ${result.problems.join("; ")}`);
       changed = result.changed;
     }
-    return { id: body.id, state: ctx.devices.entries.get(body.id)?.state, changed };
+    return { id: body.id, state: ctx.devices.get(body.id)?.state, changed };
   },
   "device/restart": async (body, ctx) => {
     knownDevice(ctx, body.id);

@@ -48,7 +48,7 @@ export async function run(): Promise<BenchResult[]> {
   const hub = new Hub({ log, stageTimeouts: { shutdownJobs: 2, cancel: 2, tracked: 2, finalWrite: 2, close: 2 } });
   const ports = new ConfiguredPorts({ catalogue: builtInCatalogue() });
   const devices = new DeviceManager({ hub, log, nodeId: "bench", catalogue: builtInCatalogue(), transports: serialTransports({ hub, log }), ports });
-  const bridge = new Bridge({ hub, log, nodeId: "bench", devices, mqtt: MqttSchema.parse({ url: broker.url, base_topic: "hearth/bench", discovery: { enabled: false } }) });
+  const bridge = new Bridge({ hub, log, nodeId: "bench", devices: devices.view(), mqtt: MqttSchema.parse({ url: broker.url, base_topic: "hearth/bench", discovery: { enabled: false } }) });
   const subscriber = await mqtt.connectAsync(broker.url);
   const direct = await mqtt.connectAsync(broker.url);
   try {

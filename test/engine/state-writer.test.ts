@@ -46,3 +46,15 @@ test("unavailable is written at once, even within a throttle window", () => {
   expect(hub.states.get(entity.entityId)?.state).toBe("unavailable");
   writer.clear();
 });
+
+test("the value a user sees goes with the state written: a throttled reading shows once it is written, and unavailable shows null", () => {
+  const { clock, entity, writer } = setup({ key: "t", kind: "sensor", throttle: 0.1, precision: 1 });
+  expect(writer.valueOf(entity)).toBeNull();
+  writer.write(entity, "21.54");
+  writer.write(entity, "22");
+  expect(writer.valueOf(entity)).toBe(21.5);
+  clock.advance(100);
+  expect(writer.valueOf(entity)).toBe(22);
+  writer.markUnavailable(entity);
+  expect(writer.valueOf(entity)).toBeNull();
+});

@@ -75,3 +75,11 @@ test("a light's raw brightness is scaled to 0-255; one beyond its scale is rejec
   expect(rejection(led, "-5")).toBe("brightness outside 0–100");
   expect(rejection(led, "999999")).toBe("brightness outside 0–100");
 });
+
+test("a light's value is made beside its state as MQTT shows it: ON/OFF with the brightness on 0-255 when it has one", () => {
+  const led = make({ key: "led", kind: "light", brightness_scale: 100 });
+  expect(stateOf(led, "50").value).toEqual({ state: "ON", brightness: 128 });
+  expect(stateOf(led, "0").value).toEqual({ state: "OFF", brightness: 0 });
+  expect(stateOf(led, "on").value).toEqual({ state: "ON" });
+  expect(stateOf(led, null).value).toBeNull();
+});

@@ -32,7 +32,7 @@ test("20 restarts of one device at once are serialised: each reply says loaded, 
   const h = await deviceHub([{ id: "board", port: sim.pty.path }]);
   cleanups.push(h.stop);
   await stateOf(h.hub, "sensor.board_temperature", (s) => s.state !== "unavailable");
-  const ctx: RequestContext = { devices: h.manager, nodeId: "test", health: () => ({}), setLogLevel: () => {} };
+  const ctx: RequestContext = { devices: h.manager.view(), health: () => ({}), setLogLevel: () => {} };
   const replies = await Promise.all(
     Array.from({ length: 20 }, () =>
       Promise.resolve(REQUEST_HANDLERS["device/restart"]({ id: "board" }, ctx)).then(
@@ -74,7 +74,7 @@ test("a restart whose set-up fails answers an error saying so, not ok", async ()
   cleanups.push(h.stop);
   await stateOf(h.hub, "sensor.board_temperature", (s) => s.state !== "unavailable");
   await sim.stop(); // the port goes away for good
-  const ctx: RequestContext = { devices: h.manager, nodeId: "test", health: () => ({}), setLogLevel: () => {} };
+  const ctx: RequestContext = { devices: h.manager.view(), health: () => ({}), setLogLevel: () => {} };
   const err = await Promise.resolve(REQUEST_HANDLERS["device/restart"]({ id: "board" }, ctx)).catch((e: Error) => e);
   expect(err).toBeInstanceOf(Error);
   expect((err as Error).message).toContain("setup_retry");

@@ -82,8 +82,8 @@ test("with MQTT 5 the message id is also a user property, on JSON and plain payl
   try {
     const bridge = service.bridge!;
     await until(() => bridge.connection?.connected === true, "hearth connects");
-    bridge.enqueue(PROBE, { event: "json" });
-    bridge.enqueue(PROBE, "plain");
+    bridge.publisher!.enqueue(PROBE, { event: "json" });
+    bridge.publisher!.enqueue(PROBE, "plain");
     await until(() => got.length >= 2, "both messages arrive");
     expect(got).toHaveLength(2);
     const [json, plain] = got as [{ payload: string; id: unknown }, { payload: string; id: unknown }];

@@ -39,8 +39,8 @@ test("an oversized reply is set aside after 3 attempts, across a restart, and th
   const file = configFile(yaml(b.url));
   const first = await hearth(file, { dataDir: dir });
   await connected(first.service);
-  first.service.bridge!.enqueue(RESPONSE, oversized);
-  first.service.bridge!.enqueue(EVENTS, { event: "behind it" });
+  first.service.bridge!.publisher!.enqueue(RESPONSE, oversized);
+  first.service.bridge!.publisher!.enqueue(EVENTS, { event: "behind it" });
   // The broker drops hearth for it once; then hearth stops (a restart on the same database).
   await until(() => drops(first.logs) >= 1, "the broker drops hearth for the oversized reply");
   await first.service.stop();
@@ -77,8 +77,8 @@ test("with MQTT 5 a message over the broker's announced maximum packet size is s
   const user = await peer(b.url, ["hearth/test/#"]);
   const { service, logs } = await hearth(configFile(yaml(b.url, ["board"], "  protocol_version: 5\n")), { dataDir: dataDir() });
   await connected(service);
-  service.bridge!.enqueue(RESPONSE, oversized);
-  service.bridge!.enqueue(EVENTS, { event: "behind it" });
+  service.bridge!.publisher!.enqueue(RESPONSE, oversized);
+  service.bridge!.publisher!.enqueue(EVENTS, { event: "behind it" });
   await user.next(EVENTS, json((v) => v.event === "behind it"), 10_000);
   const reply = await health(user, "v5");
   expect(reply.outbox).toMatchObject({ dropped: 0, set_aside: 1 });
@@ -92,8 +92,8 @@ test("a message past the hard size limit is set aside before it is sent, whateve
   const user = await peer(b.url, ["hearth/test/#"]);
   const { service, logs } = await hearth(configFile(yaml(b.url)), { dataDir: dataDir() });
   await connected(service);
-  service.bridge!.enqueue(RESPONSE, { status: "error", error: "x".repeat(300 * 1024) });
-  service.bridge!.enqueue(EVENTS, { event: "behind it" });
+  service.bridge!.publisher!.enqueue(RESPONSE, { status: "error", error: "x".repeat(300 * 1024) });
+  service.bridge!.publisher!.enqueue(EVENTS, { event: "behind it" });
   await user.next(EVENTS, json((v) => v.event === "behind it"), 10_000);
   expect(user.received.some((m) => m.topic === RESPONSE)).toBe(false);
   expect(logs.find("set aside")).toHaveLength(1);
@@ -105,8 +105,8 @@ test("with MQTT 5 a message the broker refuses is tried 3 times and set aside, a
   const user = await peer(b.url, ["hearth/test/#"]);
   const { service, logs } = await hearth(configFile(yaml(b.url, ["board"], "  protocol_version: 5\n")), { dataDir: dataDir() });
   await connected(service);
-  service.bridge!.enqueue(RESPONSE, { status: "ok", transaction: 2 });
-  service.bridge!.enqueue(EVENTS, { event: "behind it" });
+  service.bridge!.publisher!.enqueue(RESPONSE, { status: "ok", transaction: 2 });
+  service.bridge!.publisher!.enqueue(EVENTS, { event: "behind it" });
   await user.next(EVENTS, json((v) => v.event === "behind it"), 10_000);
   expect((await health(user, "refused")).outbox).toMatchObject({ dropped: 0, set_aside: 1 });
   expect(logs.find("set aside")).toHaveLength(1);

@@ -73,3 +73,14 @@ test("when Home Assistant comes online, discovery and then states are published 
   await ha.next("hearth/test/board", () => true, 5000, after + 1);
   await ha.next("hearth/test/board/availability", () => true, 5000, after + 1);
 });
+
+test("for a device id such as kitchen-meter, Home Assistant's default_entity_id is the entity id in hearth's state machine", async () => {
+  const b = await broker();
+  const ha = await peer(b.url, ["homeassistant/#"]);
+  const { service } = await hearth(configFile(yaml(b.url, ["kitchen-meter"])));
+  for (const [kind, key] of [["switch", "relay1"], ["sensor", "temperature"], ["light", "led"], ["button", "restart"]] as const) {
+    const config = JSON.parse((await ha.next(`homeassistant/${kind}/test_kitchen-meter/${key}/config`)).payload);
+    expect(config.default_entity_id).toBe(`${kind}.kitchen_meter_${key}`);
+    expect(service.hub.states.get(config.default_entity_id)?.entityId).toBe(config.default_entity_id);
+  }
+});

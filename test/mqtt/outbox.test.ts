@@ -37,10 +37,10 @@ test("events queued while the broker is away mid-stream are all delivered, in or
   const user = await peer(b.url, ["hearth/test/events"], { clientId: "user-events", clean: false });
   const { service } = await hearth(configFile(yaml(b.url)), { dataDir: dataDir() });
   const bridge = service.bridge!;
-  for (let i = 1; i <= 30; i++) bridge.enqueue("hearth/test/events", String(i));
+  for (let i = 1; i <= 30; i++) bridge.publisher!.enqueue("hearth/test/events", String(i));
   await received(user, "hearth/test/events", 30);
   await b.kill("SIGTERM");
-  for (let i = 31; i <= 100; i++) bridge.enqueue("hearth/test/events", String(i));
+  for (let i = 31; i <= 100; i++) bridge.publisher!.enqueue("hearth/test/events", String(i));
   expect(bridge.outbox.size).toBeGreaterThan(0);
   await b.restart();
   await user.next("hearth/test/events", (p) => p === "100", 10_000);

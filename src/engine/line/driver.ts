@@ -3,6 +3,7 @@ import { clip } from "../../core/clip.ts";
 import { boundedWait } from "../../core/wait.ts";
 import type { EntityCommand } from "../../entities/commands.ts";
 import type { Entity, RawValue } from "../../entities/entity.ts";
+import { STATE_ON } from "../../entities/on-off.ts";
 import { DeviceError } from "../device-error.ts";
 import type { Driver, DriverContext } from "../driver.ts";
 import { fillTemplate, parseFields } from "./fields.ts";
@@ -77,7 +78,7 @@ export class LineDriver implements Driver {
   private commandBody(entity: Entity, spec: LineEntity, command: EntityCommand): string {
     const write = spec.write!;
     let action = command.action;
-    if (action === "toggle") action = this.ctx.currentState(entity.key) === "on" ? "turn_off" : "turn_on";
+    if (action === "toggle") action = this.ctx.currentState(entity.key) === STATE_ON ? "turn_off" : "turn_on";
     if (typeof write === "string") {
       const value = command.action === "set_value" ? command.value : "";
       return fillTemplate(write, { value });

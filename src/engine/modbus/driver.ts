@@ -1,6 +1,7 @@
 import { type ModbusDeviceDefinition, type ModbusEntity, type ModbusRegister, serialSettingsOf } from "../../config/device-definition.ts";
 import type { EntityCommand } from "../../entities/commands.ts";
 import type { Entity, RawValue } from "../../entities/entity.ts";
+import { STATE_ON } from "../../entities/on-off.ts";
 import { DeviceError } from "../device-error.ts";
 import type { Driver, DriverContext } from "../driver.ts";
 import { ModbusBus } from "./bus.ts";
@@ -88,7 +89,7 @@ export class ModbusDriver implements Driver {
     let reading: RawValue;
     if (r.kind === "coil" && spec.kind === "switch") {
       let on: boolean;
-      if (command.action === "toggle") on = this.ctx.currentState(entity.key) !== "on";
+      if (command.action === "toggle") on = this.ctx.currentState(entity.key) !== STATE_ON;
       else if (command.action === "turn_on" || command.action === "turn_off") on = command.action === "turn_on";
       else throw this.notWritable(entity, command.action);
       request = writeCoil(r.address, on);
