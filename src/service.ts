@@ -1,26 +1,26 @@
+import { join } from "node:path";
 import { builtInCatalogue } from "./catalogue.ts";
 import { ConfigError, type LoadedConfig, readCheckedConfig } from "./config/load.ts";
+import type { ConfigReloadResult, DeviceReloadResult } from "./config/reload.ts";
 import { reloadRefusal, restartNotes } from "./config/reload.ts";
 import type { Config } from "./config/schema.ts";
+import { mqttPassword } from "./config/secrets.ts";
 import { Hub } from "./core/hub.ts";
 import { callback, Job } from "./core/job.ts";
 import { createLogger, type Logger } from "./core/logger.ts";
 import { LoopMonitor } from "./core/loop-monitor.ts";
 import { installSignalHandlers } from "./core/signals.ts";
-import { sharedReaderPool } from "./serial/reader-pool.ts";
 import { SystemdNotifier } from "./core/systemd-notify.ts";
 import type { ModelCatalogue } from "./engine/catalogue.ts";
-import { DeviceManager } from "./engine/manager.ts";
 import { ConfiguredPorts, serialTransports } from "./engine/configured-ports.ts";
+import { DeviceManager } from "./engine/manager.ts";
 import { logStateChanges } from "./engine/state-log.ts";
-import { VERSION } from "./version.ts";
-import { workerScript } from "./worker-entries.ts";
-import { mqttPassword } from "./config/secrets.ts";
 import { Bridge, type BridgeDeps } from "./mqtt/bridge.ts";
+import { sharedReaderPool } from "./serial/reader-pool.ts";
 import { SqliteOutbox } from "./storage/sqlite-outbox.ts";
 import { StateStore } from "./storage/state-store.ts";
-import { join } from "node:path";
-import type { ConfigReloadResult, DeviceReloadResult } from "./config/reload.ts";
+import { VERSION } from "./version.ts";
+import { workerScript } from "./worker-entries.ts";
 
 export interface ServiceOptions {
   /** The file the configuration came from (reloads read it again); undefined for the embedded defaults. */
@@ -144,10 +144,15 @@ export class Service {
     }
     if (config.log_states) this.cleanups.push(logStateChanges({ hub, log: log.child({ component: "states" }), entities: this.devices.entities }));
     hub.addShutdownJob(new Job(async () => this.devices.stop(), { name: "unload devices" }));
-    hub.bus.listenOnce("hub_close", callback(() => this.dispose()), { name: "service cleanup" });
+    hub.bus.listenOnce(
+      "hub_close",
+      callback(() => this.dispose()),
+      { name: "service cleanup" },
+    );
     log.info({ version: VERSION, bun: Bun.version, pid: process.pid }, `hearth ${VERSION} starting on node ${config.node_id}`);
     // Kept as it was (hearth runs the bridge alone), but said: an emptied or cut file looks like this at start-up.
-    if (this.options.configFile !== undefined && config.devices.length === 0) log.warn({ file: this.options.configFile }, `${this.options.configFile} names no devices: hearth runs without any until a reload adds some`);
+    if (this.options.configFile !== undefined && config.devices.length === 0)
+      log.warn({ file: this.options.configFile }, `${this.options.configFile} names no devices: hearth runs without any until a reload adds some`);
     const setup = this.devices.setup(config.devices);
     await hub.start();
     await setup;

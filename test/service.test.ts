@@ -72,7 +72,7 @@ test("a reload with an invalid configuration is refused and the last good one st
 
 test("a device that fails to set up is retried without stopping the others", async () => {
   const file = configFile();
-  file.write(base(board("kitchen") + `  - id: ghost\n    model: hearth-io\n    port: /dev/hearth-no-such-port\n`));
+  file.write(base(`${board("kitchen")}  - id: ghost\n    model: hearth-io\n    port: /dev/hearth-no-such-port\n`));
   const { service, logs } = await startFrom(file);
   await stateOf(service.hub, "sensor.kitchen_temperature", (s) => s.state !== "unavailable");
   const ghost = service.devices.entries.get("ghost")!;

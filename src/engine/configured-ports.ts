@@ -4,9 +4,9 @@ import { SerialLink } from "../serial/link.ts";
 import { openPty, type Pty } from "../serial/pty.ts";
 import type { ModelCatalogue } from "./catalogue.ts";
 import type { ConfigEntry } from "./config-entry.ts";
+import type { PortProvider } from "./manager.ts";
 import type { ProbeSimulator, Simulator, SimulatorFactory } from "./simulator.ts";
 import type { TransportFactory } from "./transport.ts";
-import type { PortProvider } from "./manager.ts";
 
 /** Transports on real serial ports (termios, reader Workers, reconnect). */
 export function serialTransports(deps: { hub: Hub; log: Logger }): TransportFactory {

@@ -13,8 +13,8 @@ import { parseCommand } from "../entities/commands.ts";
 import { Entity, type EntityValue, type RawValue, STATE_UNAVAILABLE } from "../entities/entity.ts";
 import { DeviceError } from "./device-error.ts";
 import type { Driver, DriverContext, DriverFactory } from "./driver.ts";
-import type { Transport, LinkState } from "./transport.ts";
 import { StateWriter } from "./state-writer.ts";
+import type { LinkState, Transport } from "./transport.ts";
 import "./events.ts";
 
 /** Exchanges in a row without an answer (polls that failed, commands that timed out) before a device counts as unavailable. */

@@ -1,20 +1,20 @@
+import { serialSettingsOf } from "../config/device-definition.ts";
 import type { DeviceConfig } from "../config/schema.ts";
 import { type BackoffOptions, backoffDelay } from "../core/backoff.ts";
+import { gatherWithLimitedConcurrency } from "../core/gather.ts";
 import type { Hub } from "../core/hub.ts";
 import type { Logger } from "../core/logger.ts";
-import { gatherWithLimitedConcurrency } from "../core/gather.ts";
 import { Lock } from "../core/semaphore.ts";
 import { sleep } from "../core/wait.ts";
 import type { Entity } from "../entities/entity.ts";
+import type { ModelCatalogue } from "./catalogue.ts";
 import { ConfigEntry } from "./config-entry.ts";
 import { Device } from "./device.ts";
 import { DeviceError } from "./device-error.ts";
-import type { DriverFactory } from "./driver.ts";
-import type { Transport, TransportFactory } from "./transport.ts";
-import { serialSettingsOf } from "../config/device-definition.ts";
-import { DRIVERS, effectiveDefinition, framingOf, ownTransportOf } from "./protocols.ts";
-import type { ModelCatalogue } from "./catalogue.ts";
 import { type DeviceViews, deviceViews, type RestartResult } from "./device-view.ts";
+import type { DriverFactory } from "./driver.ts";
+import { DRIVERS, effectiveDefinition, framingOf, ownTransportOf } from "./protocols.ts";
+import type { Transport, TransportFactory } from "./transport.ts";
 
 /** Gives a device its port: a tty path as configured, or for `sim` a pseudo-terminal with the model's simulator on it. */
 export interface PortProvider {
@@ -43,7 +43,6 @@ export const MAX_SETUP_BACKOFF = 300;
 
 // ±20% jitter, capped: devices that failed together (a hub unplugged) do not all retry in the same second.
 const SETUP_BACKOFF: BackoffOptions = { initialMs: 5000, maxMs: MAX_SETUP_BACKOFF * 1000 };
-
 
 /**
  * The configured devices as config entries (HA's ConfigEntries): sets each up concurrently, retries

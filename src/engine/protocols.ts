@@ -1,17 +1,16 @@
+import { z } from "zod";
 import { type DeviceDefinition, ModbusEntitySchema } from "../config/device-definition.ts";
 import { describeIssues } from "../config/issues.ts";
 import type { DeviceConfig } from "../config/schema.ts";
-import { z } from "zod";
 import { DeviceError } from "./device-error.ts";
 import type { DriverFactory } from "./driver.ts";
-import type { Framing } from "./transport.ts";
 import { LineDriver } from "./line/driver.ts";
 import { ModbusDriver } from "./modbus/driver.ts";
 import { replyComplete } from "./modbus/timing.ts";
 import { NmeaDriver } from "./nmea/driver.ts";
 import { OneWireDriver } from "./onewire/driver.ts";
 import { SysfsTransport } from "./onewire/sysfs-transport.ts";
-import type { Transport } from "./transport.ts";
+import type { Framing, Transport } from "./transport.ts";
 
 /** The driver of each protocol family. */
 export const DRIVERS: Record<DeviceDefinition["protocol"], DriverFactory> = {

@@ -19,10 +19,7 @@ export function logStateChanges(deps: { hub: Hub; log: Logger; entities: Readonl
       const known = newState.state !== "unavailable" && newState.state !== "unknown";
       const unit = known && typeof newState.attributes.unit_of_measurement === "string" ? ` ${newState.attributes.unit_of_measurement}` : "";
       const brightness = typeof newState.attributes.brightness === "number" && newState.state === STATE_ON ? ` (brightness ${newState.attributes.brightness})` : "";
-      log.info(
-        { entity: entityId, state: newState.state, old: oldState?.state },
-        `${entity.deviceId} ${entity.name}: ${newState.state}${unit}${brightness}`,
-      );
+      log.info({ entity: entityId, state: newState.state, old: oldState?.state }, `${entity.deviceId} ${entity.name}: ${newState.state}${unit}${brightness}`);
     }),
     { name: "state log", filter: (data: StateChangedData) => entities.has(data.entityId) },
   );

@@ -57,11 +57,14 @@ export class StateWriter {
         waiting.state = next; // the latest value wins
         return;
       }
-      const timer = this.clock.setTimeout(() => {
-        const p = this.pending.get(entity.entityId);
-        this.pending.delete(entity.entityId);
-        if (p !== undefined) this.commit(entity, p.state, context);
-      }, throttleMs - (now - last.at));
+      const timer = this.clock.setTimeout(
+        () => {
+          const p = this.pending.get(entity.entityId);
+          this.pending.delete(entity.entityId);
+          if (p !== undefined) this.commit(entity, p.state, context);
+        },
+        throttleMs - (now - last.at),
+      );
       this.pending.set(entity.entityId, { state: next, timer });
       return;
     }

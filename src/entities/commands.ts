@@ -1,16 +1,11 @@
 import { z } from "zod";
+import type { EntityDescription } from "../config/entity-description.ts";
 import { clipJson } from "../core/clip.ts";
 import { HearthError } from "../core/errors.ts";
-import type { EntityDescription } from "../config/entity-description.ts";
-import { parseOnOff, PRESS } from "./on-off.ts";
+import { PRESS, parseOnOff } from "./on-off.ts";
 
 /** A command for one entity, validated against its kind and range; `value` is in the entity's own terms. */
-export type EntityCommand =
-  | { action: "turn_on"; brightness?: number }
-  | { action: "turn_off" }
-  | { action: "toggle" }
-  | { action: "set_value"; value: number }
-  | { action: "press" };
+export type EntityCommand = { action: "turn_on"; brightness?: number } | { action: "turn_off" } | { action: "toggle" } | { action: "set_value"; value: number } | { action: "press" };
 
 /** Codes of the errors a command can get before anything is written. */
 export type CommandErrorCode = "COMMAND_INVALID" | "COMMAND_NOT_SUPPORTED";

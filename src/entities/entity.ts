@@ -1,5 +1,5 @@
-import { type Attributes, MAX_STATE_LENGTH } from "../core/state.ts";
 import { type EntityDescription, type EntityKind, keyToName } from "../config/entity-description.ts";
+import { type Attributes, MAX_STATE_LENGTH } from "../core/state.ts";
 import { entityIdOf, uniqueIdOf } from "./ids.ts";
 import { type OnOff, onOff, parseOnOff, stateOnOff } from "./on-off.ts";
 

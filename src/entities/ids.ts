@@ -5,7 +5,11 @@
 
 /** `<device>_<key>` as an object id: lower case, each run of characters outside a-z, 0-9 and _ one `_`, none at either end (`kitchen-meter` → `kitchen_meter`). */
 export function objectIdOf(deviceId: string, key: string): string {
-  return `${deviceId}_${key}`.toLowerCase().replace(/[^a-z0-9_]+/g, "_").replace(/_+/g, "_").replace(/^_|_$/g, "");
+  return `${deviceId}_${key}`
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, "_")
+    .replace(/_+/g, "_")
+    .replace(/^_|_$/g, "");
 }
 
 /** `<kind>.<object id>`: the id in hub.states, and Home Assistant's `default_entity_id`. */

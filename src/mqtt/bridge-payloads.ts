@@ -7,23 +7,23 @@ import { VERSION } from "../version.ts";
 /** `<base>/bridge/devices`: every configured device with its entities. */
 export function bridgeDevices(devices: DeviceViews): unknown[] {
   return devices.list().map((device) => ({
-      id: device.id,
-      name: device.name,
-      model: device.model,
-      manufacturer: device.manufacturer,
-      sw_version: device.swVersion ?? null,
-      state: device.state,
-      available: device.available,
-      entities: device.entities.map(({ description: d, uniqueId }) => ({
-        key: d.key,
-        kind: d.kind,
-        name: d.name ?? null,
-        unique_id: uniqueId,
-        ...("unit" in d && d.unit !== undefined ? { unit: d.unit } : {}),
-        ...("device_class" in d && d.device_class !== undefined ? { device_class: d.device_class } : {}),
-        ...("state_class" in d && d.state_class !== undefined ? { state_class: d.state_class } : {}),
-        writable: d.kind !== "sensor" && d.kind !== "binary_sensor",
-      })),
+    id: device.id,
+    name: device.name,
+    model: device.model,
+    manufacturer: device.manufacturer,
+    sw_version: device.swVersion ?? null,
+    state: device.state,
+    available: device.available,
+    entities: device.entities.map(({ description: d, uniqueId }) => ({
+      key: d.key,
+      kind: d.kind,
+      name: d.name ?? null,
+      unique_id: uniqueId,
+      ...("unit" in d && d.unit !== undefined ? { unit: d.unit } : {}),
+      ...("device_class" in d && d.device_class !== undefined ? { device_class: d.device_class } : {}),
+      ...("state_class" in d && d.state_class !== undefined ? { state_class: d.state_class } : {}),
+      writable: d.kind !== "sensor" && d.kind !== "binary_sensor",
+    })),
   }));
 }
 

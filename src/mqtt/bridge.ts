@@ -6,17 +6,17 @@ import type { Logger, LogLevel } from "../core/logger.ts";
 import type { LoopStats } from "../core/loop-monitor.ts";
 import type { DeviceViews } from "../engine/device-view.ts";
 import "../engine/events.ts";
-import { type Backoff, type MqttClientFactory, MqttConnection } from "./client.ts";
+import { MemoryOutbox, type Outbox } from "../storage/outbox.ts";
+import type { StateStore } from "../storage/state-store.ts";
 import { bridgeInfo, type InfoSources } from "./bridge-payloads.ts";
+import { type Backoff, type MqttClientFactory, MqttConnection } from "./client.ts";
 import { Discovery } from "./discovery.ts";
 import { EmbeddedBroker } from "./embedded-broker.ts";
 import { DEFAULT_HEALTH_GRACE, judgeHealth } from "./health.ts";
 import { Inbound } from "./inbound.ts";
-import { MemoryOutbox, type Outbox } from "../storage/outbox.ts";
 import { Publisher } from "./publisher.ts";
-import { Topics } from "./topics.ts";
-import type { StateStore } from "../storage/state-store.ts";
 import type { RequestContext } from "./requests.ts";
+import { Topics } from "./topics.ts";
 
 export interface BridgeDeps {
   hub: Hub;
@@ -182,7 +182,11 @@ export class Bridge {
         }),
         { name: "mqtt bridge" },
       ),
-      bus.listen("devices_changed", callback((event) => void this.onDevicesChanged(publisher, event.data.removed)), { name: "mqtt bridge" }),
+      bus.listen(
+        "devices_changed",
+        callback((event) => void this.onDevicesChanged(publisher, event.data.removed)),
+        { name: "mqtt bridge" },
+      ),
     );
     this.scheduleInfo(publisher, (this.deps.infoInterval ?? 60) * 1000);
     await connection.start();

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { IClientOptions, MqttClient } from "mqtt";
-import { backoffDelay, type BackoffOptions } from "../core/backoff.ts";
+import { type BackoffOptions, backoffDelay } from "../core/backoff.ts";
 import { type Clock, systemClock, type TimerHandle } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import { boundedWait } from "../core/wait.ts";

@@ -59,8 +59,7 @@ export class EmbeddedBroker {
           reject(
             new MqttError(
               "MQTT_BROKER_PORT_TAKEN",
-              `Cannot start the embedded MQTT broker: ${host}:${wanted} is already in use (another broker?). ` +
-                `Set mqtt.url to use that broker, or stop whatever holds the port.`,
+              `Cannot start the embedded MQTT broker: ${host}:${wanted} is already in use (another broker?). Set mqtt.url to use that broker, or stop whatever holds the port.`,
               { cause: err },
             ),
           );

@@ -1,9 +1,9 @@
-import { clip, CLIP_LENGTH } from "../core/clip.ts";
+import { CLIP_LENGTH, clip } from "../core/clip.ts";
 import { Context } from "../core/context.ts";
 import type { Hub } from "../core/hub.ts";
 import type { Logger } from "../core/logger.ts";
 import type { DeviceViews } from "../engine/device-view.ts";
-import { describeIssues, isRequestCommand, parseJson, REQUEST_SCHEMAS, type RequestCommand, salvageTransaction, SetObjectSchema, type Transaction } from "./payloads.ts";
+import { describeIssues, isRequestCommand, parseJson, REQUEST_SCHEMAS, type RequestCommand, SetObjectSchema, salvageTransaction, type Transaction } from "./payloads.ts";
 import type { Publisher } from "./publisher.ts";
 import { REQUEST_HANDLERS, type RequestContext } from "./requests.ts";
 import type { InboundTopic, Topics } from "./topics.ts";
@@ -75,7 +75,12 @@ export class Inbound {
       async () => {
         let handled: Handled;
         try {
-          handled = target.kind === "request" ? await this.request(target.command, text) : target.kind === "set" ? await this.set(target.device, target.entity, text) : await this.get(target.device, target.entity, text);
+          handled =
+            target.kind === "request"
+              ? await this.request(target.command, text)
+              : target.kind === "set"
+                ? await this.set(target.device, target.entity, text)
+                : await this.get(target.device, target.entity, text);
         } catch (err) {
           handled = { outcome: failed((err as Error).message) };
         }
@@ -209,7 +214,14 @@ export class Inbound {
   private missing(deviceId: string): string {
     const device = this.deps.devices.get(deviceId);
     if (device !== undefined) return `${deviceId} is not loaded (${device.state})`;
-    return `no device "${clip(deviceId, 64)}" (devices: ${clip(this.deps.devices.list().map((d) => d.id).join(", ")) || "none"})`;
+    return `no device "${clip(deviceId, 64)}" (devices: ${
+      clip(
+        this.deps.devices
+          .list()
+          .map((d) => d.id)
+          .join(", "),
+      ) || "none"
+    })`;
   }
 }
 

@@ -1,23 +1,21 @@
 import { z } from "zod";
-import { LOG_LEVELS } from "../core/logger.ts";
-import { DeviceIdSchema } from "../config/schema.ts";
 import { EntityKeySchema } from "../config/entity-description.ts";
+import { DeviceIdSchema } from "../config/schema.ts";
+import { LOG_LEVELS } from "../core/logger.ts";
 
 /** A correlation id a caller sends and gets back (Zigbee2MQTT's `transaction`). */
 export const TransactionSchema = z.union([z.string().max(128), z.number()]);
 export type Transaction = z.infer<typeof TransactionSchema>;
 
 /** `<base>/<device>/set`: entity key → value, and optionally a transaction. */
-export const SetObjectSchema = z
-  .record(z.string(), z.unknown())
-  .superRefine((value, ctx) => {
-    const keys = Object.keys(value).filter((k) => k !== "transaction");
-    if (keys.length === 0) ctx.addIssue({ code: "custom", message: "expected at least one entity to set, e.g. {\"relay1\": \"ON\"}" });
-    for (const key of keys) if (!EntityKeySchema.safeParse(key).success) ctx.addIssue({ code: "custom", path: [key], message: "not an entity key" });
-    if ("transaction" in value && !TransactionSchema.safeParse(value.transaction).success) {
-      ctx.addIssue({ code: "custom", path: ["transaction"], message: "expected a string or a number" });
-    }
-  });
+export const SetObjectSchema = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
+  const keys = Object.keys(value).filter((k) => k !== "transaction");
+  if (keys.length === 0) ctx.addIssue({ code: "custom", message: 'expected at least one entity to set, e.g. {"relay1": "ON"}' });
+  for (const key of keys) if (!EntityKeySchema.safeParse(key).success) ctx.addIssue({ code: "custom", path: [key], message: "not an entity key" });
+  if ("transaction" in value && !TransactionSchema.safeParse(value.transaction).success) {
+    ctx.addIssue({ code: "custom", path: ["transaction"], message: "expected a string or a number" });
+  }
+});
 
 const withTransaction = <Shape extends z.ZodRawShape>(shape: Shape) => z.strictObject({ ...shape, transaction: TransactionSchema.optional() });
 

@@ -1,11 +1,11 @@
 import { clip } from "../core/clip.ts";
 import type { Logger } from "../core/logger.ts";
 import type { DeviceViews } from "../engine/device-view.ts";
+import type { Outbox, OutboxMessage } from "../storage/outbox.ts";
 import type { StateStore } from "../storage/state-store.ts";
 import { bridgeDevices, bridgeInfo, type InfoSources } from "./bridge-payloads.ts";
 import type { MqttConnection } from "./client.ts";
 import { isMqttError } from "./errors.ts";
-import type { Outbox, OutboxMessage } from "../storage/outbox.ts";
 import { publishPacketSize } from "./packet-size.ts";
 import type { Topics } from "./topics.ts";
 
@@ -116,7 +116,10 @@ export class Publisher {
     outbox.setAside(message.id, reason);
     const bytes = Buffer.byteLength(message.payload);
     const { set_aside } = outbox.counts();
-    log.warn({ topic: message.topic, bytes, messageId: message.messageId, attempts, reason: clip(reason, 200) }, `Outbox message to ${message.topic} (${bytes} bytes) set aside: ${clip(reason, 200)}; ${set_aside} kept aside`);
+    log.warn(
+      { topic: message.topic, bytes, messageId: message.messageId, attempts, reason: clip(reason, 200) },
+      `Outbox message to ${message.topic} (${bytes} bytes) set aside: ${clip(reason, 200)}; ${set_aside} kept aside`,
+    );
     void this.publishInfo();
   }
 

@@ -1,10 +1,10 @@
 import type { z } from "zod";
+import type { ConfigReloadResult, DeviceReloadResult } from "../config/reload.ts";
 import type { LogLevel } from "../core/logger.ts";
 import type { DeviceViews } from "../engine/device-view.ts";
 import { bridgeDevices } from "./bridge-payloads.ts";
 import { MqttError } from "./errors.ts";
-import { REQUEST_SCHEMAS, type RequestCommand } from "./payloads.ts";
-import type { ConfigReloadResult, DeviceReloadResult } from "../config/reload.ts";
+import type { REQUEST_SCHEMAS, RequestCommand } from "./payloads.ts";
 
 /** What the bridge requests act on. */
 export interface RequestContext {
@@ -25,7 +25,16 @@ type Body<C extends RequestCommand> = z.infer<(typeof REQUEST_SCHEMAS)[C]>;
 type Handler<C extends RequestCommand> = (body: Body<C>, ctx: RequestContext) => Promise<unknown> | unknown;
 
 function knownDevice(ctx: RequestContext, id: string): void {
-  if (ctx.devices.get(id) === undefined) throw new MqttError("MQTT_UNKNOWN_DEVICE", `no device "${id}" (devices: ${ctx.devices.list().map((d) => d.id).join(", ") || "none"})`);
+  if (ctx.devices.get(id) === undefined)
+    throw new MqttError(
+      "MQTT_UNKNOWN_DEVICE",
+      `no device "${id}" (devices: ${
+        ctx.devices
+          .list()
+          .map((d) => d.id)
+          .join(", ") || "none"
+      })`,
+    );
 }
 
 /** One handler per request; each returns the reply's `data` or throws the reply's `error`. */
@@ -36,7 +45,8 @@ export const REQUEST_HANDLERS: { [C in RequestCommand]: Handler<C> } = {
     knownDevice(ctx, body.id);
     // Reads the device's entry again from the configuration, then sets the device up from that entry.
     let changed = false;
-    if (ctx.reloadDevice === undefined) await ctx.devices.restart(body.id); // no configuration to read: the entry in force
+    if (ctx.reloadDevice === undefined)
+      await ctx.devices.restart(body.id); // no configuration to read: the entry in force
     else {
       const result = await ctx.reloadDevice(body.id);
       if (!result.ok) throw new MqttError("MQTT_REQUEST_FAILED", `${body.id} not reloaded: ${result.problems.join("; ")}`);

@@ -53,7 +53,12 @@ export class SqliteOutbox implements Outbox {
     if (!this.file.open()) return this;
     this.db.exec("CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload TEXT NOT NULL, qos INTEGER NOT NULL)");
     // Databases from before message ids and attempts gain the columns; their messages get an id now.
-    const columns = new Set(this.db.query<{ name: string }, []>("PRAGMA table_info(outbox)").all().map((c) => c.name));
+    const columns = new Set(
+      this.db
+        .query<{ name: string }, []>("PRAGMA table_info(outbox)")
+        .all()
+        .map((c) => c.name),
+    );
     if (!columns.has("message_id")) this.db.exec("ALTER TABLE outbox ADD COLUMN message_id TEXT");
     if (!columns.has("attempts")) this.db.exec("ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0");
     this.db.exec(

@@ -1,6 +1,7 @@
 import { afterEach, expect, test } from "bun:test";
 import type { HearthIoSimulator } from "../../devices/hearth-io/simulator.ts";
 import type { NmeaGpsSimulator } from "../../devices/nmea-gps/simulator.ts";
+import { builtInCatalogue } from "../../src/catalogue.ts";
 import { serialSettingsOf } from "../../src/config/device-definition.ts";
 import type { DeviceConfig } from "../../src/config/schema.ts";
 import { isHearthError } from "../../src/core/errors.ts";
@@ -12,7 +13,6 @@ import { fillTemplate } from "../../src/engine/line/fields.ts";
 import { NmeaDriver } from "../../src/engine/nmea/driver.ts";
 import { SysfsTransport } from "../../src/engine/onewire/sysfs-transport.ts";
 import { framingOf } from "../../src/engine/protocols.ts";
-import { builtInCatalogue } from "../../src/catalogue.ts";
 import { SerialLink } from "../../src/serial/link.ts";
 
 const cleanups: Array<() => Promise<void>> = [];

@@ -2,16 +2,16 @@ import { afterEach, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { builtInCatalogue } from "../../src/catalogue.ts";
 import type { DeviceConfig } from "../../src/config/schema.ts";
 import { isHearthError } from "../../src/core/errors.ts";
-import { callback } from "../../src/core/job.ts";
 import { Hub } from "../../src/core/hub.ts";
+import { callback } from "../../src/core/job.ts";
 import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
+import { ConfiguredPorts, serialTransports } from "../../src/engine/configured-ports.ts";
 import { DeviceManager } from "../../src/engine/manager.ts";
 import { discoverProbes } from "../../src/engine/onewire/probes.ts";
 import { parseW1Slave } from "../../src/engine/onewire/w1-slave.ts";
-import { builtInCatalogue } from "../../src/catalogue.ts";
-import { ConfiguredPorts, serialTransports } from "../../src/engine/configured-ports.ts";
 import { stateOf } from "./helpers.ts";
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -37,7 +37,14 @@ function sysfs(probes: Record<string, string>): string {
 async function probes(root: string, devices: Array<Partial<DeviceConfig> & { id: string }>) {
   const log = createLogger({ level: "debug", destination: new MemoryLogDestination() });
   const hub = new Hub({ log, stageTimeouts: { shutdownJobs: 2, cancel: 2, tracked: 2, finalWrite: 2, close: 2 } });
-  const manager = new DeviceManager({ hub, log, nodeId: "test", catalogue: builtInCatalogue(), transports: serialTransports({ hub, log }), ports: new ConfiguredPorts({ catalogue: builtInCatalogue() }) });
+  const manager = new DeviceManager({
+    hub,
+    log,
+    nodeId: "test",
+    catalogue: builtInCatalogue(),
+    transports: serialTransports({ hub, log }),
+    ports: new ConfiguredPorts({ catalogue: builtInCatalogue() }),
+  });
   await manager.setup(devices.map((d) => ({ model: "ds18b20", port: "auto", options: { sysfs_root: root }, ...d }) as DeviceConfig));
   await hub.start();
   cleanups.push(async () => {
@@ -126,11 +133,13 @@ test("a probe read that blocks runs off the loop: the loop keeps working until t
   expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
   const { hub } = await probes(root, [{ id: "slow", timeout: 30 }]);
   // While the read is blocked, the loop still runs timers and tasks.
-  const ticks = await hub.createTask(async () => {
-    let n = 0;
-    for (; n < 5; n++) await new Promise((r) => setTimeout(r, 5));
-    return n;
-  }).settled();
+  const ticks = await hub
+    .createTask(async () => {
+      let n = 0;
+      for (; n < 5; n++) await new Promise((r) => setTimeout(r, 5));
+      return n;
+    })
+    .settled();
   expect(ticks).toBe(5);
   expect(hub.states.get("sensor.slow_temperature")?.state).toBe("unavailable");
   // The writer's open blocks until the reader has the FIFO open; a child process does it off the loop.

@@ -1,10 +1,10 @@
 import { afterEach, expect, test } from "bun:test";
+import type { HearthIoSimulator } from "../../devices/hearth-io/simulator.ts";
 import { type Clock, ManualClock } from "../../src/core/clock.ts";
+import { Context } from "../../src/core/context.ts";
 import { isHearthError } from "../../src/core/errors.ts";
 import { callback } from "../../src/core/job.ts";
 import { LOG_INTERVAL_MS } from "../../src/core/log-limiter.ts";
-import { Context } from "../../src/core/context.ts";
-import type { HearthIoSimulator } from "../../devices/hearth-io/simulator.ts";
 import { deviceHub, stateOf } from "./helpers.ts";
 
 const stops: Array<() => Promise<void>> = [];
@@ -77,7 +77,12 @@ test("a command reaches the board and the state it causes comes back, carrying t
 test("an invalid command is refused before anything is written", async () => {
   const { sim, device } = await board();
   const before = sim.received.length;
-  for (const [key, value] of [["relay1", "MAYBE"], ["led", { brightness: 300 }], ["temperature", 5], ["nope", "ON"]] as const) {
+  for (const [key, value] of [
+    ["relay1", "MAYBE"],
+    ["led", { brightness: 300 }],
+    ["temperature", 5],
+    ["nope", "ON"],
+  ] as const) {
     const err = await device.command(key, value).catch((e: unknown) => e);
     expect(isHearthError(err)).toBe(true);
   }

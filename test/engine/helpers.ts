@@ -1,11 +1,11 @@
+import { builtInCatalogue } from "../../src/catalogue.ts";
 import type { DeviceConfig } from "../../src/config/schema.ts";
 import type { Clock } from "../../src/core/clock.ts";
 import { Hub } from "../../src/core/hub.ts";
 import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
 import type { State } from "../../src/core/state.ts";
-import { DeviceManager } from "../../src/engine/manager.ts";
-import { builtInCatalogue } from "../../src/catalogue.ts";
 import { ConfiguredPorts, serialTransports } from "../../src/engine/configured-ports.ts";
+import { DeviceManager } from "../../src/engine/manager.ts";
 
 /** A hub with a device manager on real ptys and serial links, as the service builds it; `clock` drives the hub's timers (a ManualClock for rate limits). */
 export async function deviceHub(devices: Array<Partial<DeviceConfig> & { id: string }>, options: { clock?: Clock } = {}) {

@@ -2,23 +2,23 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { ModbusBusSimulator } from "../../devices/modbus-rtu/simulator.ts";
+import { builtInCatalogue } from "../../src/catalogue.ts";
+import { ManualClock } from "../../src/core/clock.ts";
 import { isHearthError } from "../../src/core/errors.ts";
-import { DeviceError } from "../../src/engine/device-error.ts";
 import { Hub } from "../../src/core/hub.ts";
 import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
+import { type SimulatedPort, serialTransports, startSimulator } from "../../src/engine/configured-ports.ts";
+import { DeviceError } from "../../src/engine/device-error.ts";
 import { ModbusBus } from "../../src/engine/modbus/bus.ts";
 import { rtuFrame } from "../../src/engine/modbus/crc.ts";
-import { isModbusError, ModbusError } from "../../src/engine/modbus/errors.ts";
+import { isModbusError, type ModbusError } from "../../src/engine/modbus/errors.ts";
 import { readBits, readRegisters, writeCoil, writeCoils, writeRegister, writeRegisters } from "../../src/engine/modbus/pdu.ts";
 import { decodeValue } from "../../src/engine/modbus/registers.ts";
+import { expectedReplyLength, interFrameSilenceMs } from "../../src/engine/modbus/timing.ts";
+import { framingOf } from "../../src/engine/protocols.ts";
 import type { Transport } from "../../src/engine/transport.ts";
-import { builtInCatalogue } from "../../src/catalogue.ts";
-import { serialTransports, startSimulator, type SimulatedPort } from "../../src/engine/configured-ports.ts";
 import { openPty, type Pty } from "../../src/serial/pty.ts";
 import { deviceHub, stateOf } from "./helpers.ts";
-import { ManualClock } from "../../src/core/clock.ts";
-import { framingOf } from "../../src/engine/protocols.ts";
-import { expectedReplyLength, interFrameSilenceMs } from "../../src/engine/modbus/timing.ts";
 
 const PYTHON = "/usr/bin/python3";
 const PEER = join(import.meta.dir, "../../devices/modbus-rtu/peers/pymodbus_slaves.py");
@@ -49,7 +49,7 @@ async function masterOn(path: string, baud = 9600, clock?: ManualClock) {
 const signal = () => AbortSignal.timeout(10_000);
 
 /** Two pseudo-terminals joined master to master: a null-modem cable between two tty paths. */
-function nullModem(): { a: Pty; b: Pty } {
+function _nullModem(): { a: Pty; b: Pty } {
   const a = openPty();
   const b = openPty();
   const offA = a.listen({ data: (chunk) => void b.write(chunk.slice()).catch(() => {}), error: () => {} });
@@ -273,9 +273,7 @@ describe("SDM120 meters on one bus (the simulator)", () => {
   async function meters(slaves: number[], configured: number[], overrides: Record<string, unknown> = {}, options: Record<string, unknown> = {}) {
     const sim: SimulatedPort = startSimulator(builtInCatalogue().simulator("eastron-sdm120"), { slaves });
     cleanups.push(() => sim.stop());
-    const h = await deviceHub(
-      configured.map((slave) => ({ id: `meter${slave}`, model: "eastron-sdm120", port: sim.pty.path, options: { slave, ...options }, ...overrides })),
-    );
+    const h = await deviceHub(configured.map((slave) => ({ id: `meter${slave}`, model: "eastron-sdm120", port: sim.pty.path, options: { slave, ...options }, ...overrides })));
     cleanups.push(h.stop);
     return { ...h, sim: sim.simulator as ModbusBusSimulator };
   }
@@ -321,7 +319,12 @@ test("a generic device's register list is checked, and an error names its path i
     id: "plc",
     model: "modbus-rtu",
     port: "/dev/ttyUSB0",
-    options: { registers: [{ key: "ok", kind: "sensor", register: { address: 0, kind: "input" } }, { key: "bad", kind: "sensor", register: { address: 1, kind: "input", type: "int64" } }] },
+    options: {
+      registers: [
+        { key: "ok", kind: "sensor", register: { address: 0, kind: "input" } },
+        { key: "bad", kind: "sensor", register: { address: 1, kind: "input", type: "int64" } },
+      ],
+    },
   };
   const err = (() => {
     try {

@@ -1,9 +1,9 @@
 import { expect, test } from "bun:test";
+import { EntityDescriptionSchema } from "../../src/config/entity-description.ts";
 import { ManualClock } from "../../src/core/clock.ts";
 import { Hub } from "../../src/core/hub.ts";
-import { EntityDescriptionSchema } from "../../src/config/entity-description.ts";
-import { Entity } from "../../src/entities/entity.ts";
 import { StateWriter } from "../../src/engine/state-writer.ts";
+import { Entity } from "../../src/entities/entity.ts";
 
 function setup(d: Record<string, unknown>) {
   const clock = new ManualClock();

@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
+import { EntityDescriptionSchema } from "../../src/config/entity-description.ts";
 import { isHearthError } from "../../src/core/errors.ts";
 import { parseCommand } from "../../src/entities/commands.ts";
-import { EntityDescriptionSchema } from "../../src/config/entity-description.ts";
 
 const entity = (d: Record<string, unknown>) => EntityDescriptionSchema.parse(d);
 const relay = entity({ key: "relay1", kind: "switch" });

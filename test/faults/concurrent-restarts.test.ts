@@ -8,8 +8,8 @@ import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
 import { startSimulator } from "../../src/engine/configured-ports.ts";
 import { REQUEST_HANDLERS, type RequestContext } from "../../src/mqtt/requests.ts";
 import { Service } from "../../src/service.ts";
-import { Peer, startBroker } from "../mqtt/broker.ts";
 import { deviceHub, stateOf } from "../engine/helpers.ts";
+import { Peer, startBroker } from "../mqtt/broker.ts";
 
 // Issue 12, defect 8: 20 device/restart requests at once all replied `ok`, but 6 reported setup_retry,
 // 1 not_loaded, 10 no state, and hearth logged 21 false "Serial port … is in use by another program"
@@ -55,12 +55,7 @@ test("restarts and a reload of one device at the same time never overlap, and it
   cleanups.push(h.stop);
   await stateOf(h.hub, "sensor.board_temperature", (s) => s.state !== "unavailable");
   const config = h.manager.entries.get("board")!.config;
-  const results = await Promise.allSettled([
-    h.manager.restart("board"),
-    h.manager.reload([{ ...config, timeout: 1.5 }]),
-    h.manager.restart("board"),
-    h.manager.restart("board"),
-  ]);
+  const results = await Promise.allSettled([h.manager.restart("board"), h.manager.reload([{ ...config, timeout: 1.5 }]), h.manager.restart("board"), h.manager.restart("board")]);
   expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "fulfilled", "fulfilled"]);
   expect(h.manager.entries.get("board")?.state).toBe("loaded");
   expect(h.manager.device("board")?.timeout).toBe(1.5);

@@ -124,7 +124,10 @@ test("an mqtt section that says the same thing in other words is no change; a re
   const user = await peer(b.url);
   const file = configFile(yaml(b.url));
   const { service } = await hearth(file);
-  await user.next("hearth/test/board", json((s) => typeof s.temperature === "number"));
+  await user.next(
+    "hearth/test/board",
+    json((s) => typeof s.temperature === "number"),
+  );
   // hearth/test is the default base topic of node test, and max_payload 1024 is what it was.
   file.write(yaml(b.url).replace("  base_topic: hearth/test\n", "").replace("max_payload: 1024", "max_payload: 1024\n  discovery: { enabled: true }"));
   const same = await ask(user, "config/reload");

@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { layoutOf, waitHealthy } from "../../deploy/lib/board.ts";
 import { Ssh } from "../../deploy/lib/ssh.ts";
 import { builtInCatalogue } from "../../src/catalogue.ts";
-import { loadCheckedConfig } from "../../src/config/load.ts";
 import { HEALTH_EXIT, healthCommand } from "../../src/commands/health.ts";
+import { loadCheckedConfig } from "../../src/config/load.ts";
 import { openPty } from "../../src/serial/pty.ts";
 import { broker, cleanUpAfterEach, configFile, hearth, peer, yaml } from "../mqtt/helpers.ts";
 
@@ -55,7 +55,7 @@ test("within its start-up grace a device not yet up makes health say starting, w
   const { code, text } = await health(file.path); // the default grace: 30 s, and hearth has just started
   expect(code).toBe(HEALTH_EXIT.starting);
   expect(text).toMatch(/^hearth \S+ on test: starting \(not healthy yet\), /);
-  expect(text).toMatch(/  broken +not loaded \(setup_retry\): .*; \d+ s of its start-up grace left/);
+  expect(text).toMatch(/ {2}broken +not loaded \(setup_retry\): .*; \d+ s of its start-up grace left/);
 });
 
 test("a device that is loaded but never answers is unhealthy after its grace", async () => {
@@ -65,7 +65,7 @@ test("a device that is loaded but never answers is unhealthy after its grace", a
     expect(service.devices.entries.get("silent")?.state).toBe("loaded");
     const { code, text } = await health(file.path, { graceS: 0 });
     expect(code).toBe(HEALTH_EXIT.unhealthy);
-    expect(text).toMatch(/  silent +not available: /);
+    expect(text).toMatch(/ {2}silent +not available: /);
   } finally {
     await pty.close();
   }

@@ -25,9 +25,16 @@ async function run(level: string) {
   });
   const out = new OutputReader(proc.stdout);
   try {
-    await user.next("hearth/test/board", json((s) => s.relay1 === "OFF"), 20_000);
+    await user.next(
+      "hearth/test/board",
+      json((s) => s.relay1 === "OFF"),
+      20_000,
+    );
     await user.publish("hearth/test/board/set/relay1", "ON");
-    await user.next("hearth/test/board", json((s) => s.relay1 === "ON"));
+    await user.next(
+      "hearth/test/board",
+      json((s) => s.relay1 === "ON"),
+    );
   } finally {
     proc.kill("SIGTERM");
     await proc.exited;

@@ -1,9 +1,9 @@
 import { afterEach, expect, test } from "bun:test";
 import type { NmeaGpsSimulator } from "../../devices/nmea-gps/simulator.ts";
+import { ManualClock } from "../../src/core/clock.ts";
 import { callback } from "../../src/core/job.ts";
 import { nmeaLine } from "../../src/engine/nmea/sentence.ts";
 import { createFramer } from "../../src/serial/framing/framer.ts";
-import { ManualClock } from "../../src/core/clock.ts";
 import { deviceHub, stateOf } from "../engine/helpers.ts";
 
 // Issue 12: the 256-byte line limit only applied when a line arrived in pieces: a 1,000-byte line

@@ -32,6 +32,9 @@ test("huge values from a device are cut in every log line that quotes them", asy
   const longest = Math.max(...h.logs.lines.map((l) => JSON.stringify(l).length));
   expect(longest).toBeLessThan(MAX_LOG_LINE);
   // A command's error quotes what it was sent, and a bridge reply or a log line quotes the error.
-  const err = await h.manager.device("board")!.command("relay1", huge).catch((e: Error) => e);
+  const err = await h.manager
+    .device("board")!
+    .command("relay1", huge)
+    .catch((e: Error) => e);
   expect(String((err as Error).message).length).toBeLessThan(MAX_LOG_LINE);
 });

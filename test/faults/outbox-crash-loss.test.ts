@@ -33,9 +33,11 @@ test("events queued while the broker is down are all delivered after hearth is S
   await b.restart();
   const user = await peer(b.url, ["hearth/test/+/event"]);
   const second = await HearthProcess.start(dir, config, dir);
-  await user.next(sims.at(-1)!.events, (p) => p.includes(`"${sent.at(-1)}"`), 15_000).catch((err) => {
-    throw new Error(`${err.message}; received: ${firmwares(user.received).join(",")}`);
-  });
+  await user
+    .next(sims.at(-1)!.events, (p) => p.includes(`"${sent.at(-1)}"`), 15_000)
+    .catch((err) => {
+      throw new Error(`${err.message}; received: ${firmwares(user.received).join(",")}`);
+    });
   // In the order they were queued.
   expect(firmwares(user.received).filter((fw) => fw.startsWith("e"))).toEqual(sent);
   await second.kill();

@@ -46,7 +46,11 @@ test("an oversized reply is set aside after 3 attempts, across a restart, and th
   await first.service.stop();
 
   const second = await hearth(file, { dataDir: dir });
-  await user.next(EVENTS, json((v) => v.event === "behind it"), 20_000);
+  await user.next(
+    EVENTS,
+    json((v) => v.event === "behind it"),
+    20_000,
+  );
   const reply = await health(user, "after");
   // Three attempts in all, counted across the restart: not three more after it.
   expect(drops(first.logs) + drops(second.logs)).toBeLessThanOrEqual(3);
@@ -54,7 +58,7 @@ test("an oversized reply is set aside after 3 attempts, across a restart, and th
   expect(user.received.some((m) => m.topic === RESPONSE)).toBe(false);
   const warned = [...first.logs.find("set aside"), ...second.logs.find("set aside")];
   expect(warned).toHaveLength(1);
-  expect(warned[0]).toMatchObject({ level: "warn", topic: RESPONSE, });
+  expect(warned[0]).toMatchObject({ level: "warn", topic: RESPONSE });
   expect(warned[0]!.bytes).toBeGreaterThan(20_000);
   expect(JSON.stringify(warned[0])).not.toContain("xxxxxxxx"); // the size, never the payload
 
@@ -79,7 +83,11 @@ test("with MQTT 5 a message over the broker's announced maximum packet size is s
   await connected(service);
   service.bridge!.publisher!.enqueue(RESPONSE, oversized);
   service.bridge!.publisher!.enqueue(EVENTS, { event: "behind it" });
-  await user.next(EVENTS, json((v) => v.event === "behind it"), 10_000);
+  await user.next(
+    EVENTS,
+    json((v) => v.event === "behind it"),
+    10_000,
+  );
   const reply = await health(user, "v5");
   expect(reply.outbox).toMatchObject({ dropped: 0, set_aside: 1 });
   expect(drops(logs)).toBe(0);
@@ -94,7 +102,11 @@ test("a message past the hard size limit is set aside before it is sent, whateve
   await connected(service);
   service.bridge!.publisher!.enqueue(RESPONSE, { status: "error", error: "x".repeat(300 * 1024) });
   service.bridge!.publisher!.enqueue(EVENTS, { event: "behind it" });
-  await user.next(EVENTS, json((v) => v.event === "behind it"), 10_000);
+  await user.next(
+    EVENTS,
+    json((v) => v.event === "behind it"),
+    10_000,
+  );
   expect(user.received.some((m) => m.topic === RESPONSE)).toBe(false);
   expect(logs.find("set aside")).toHaveLength(1);
   expect((await health(user, "limit")).outbox?.set_aside).toBe(1);
@@ -107,7 +119,11 @@ test("with MQTT 5 a message the broker refuses is tried 3 times and set aside, a
   await connected(service);
   service.bridge!.publisher!.enqueue(RESPONSE, { status: "ok", transaction: 2 });
   service.bridge!.publisher!.enqueue(EVENTS, { event: "behind it" });
-  await user.next(EVENTS, json((v) => v.event === "behind it"), 10_000);
+  await user.next(
+    EVENTS,
+    json((v) => v.event === "behind it"),
+    10_000,
+  );
   expect((await health(user, "refused")).outbox).toMatchObject({ dropped: 0, set_aside: 1 });
   expect(logs.find("set aside")).toHaveLength(1);
   expect(logs.find("set aside")[0]).toMatchObject({ topic: RESPONSE, attempts: 3 });

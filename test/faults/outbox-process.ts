@@ -14,7 +14,7 @@ import { type SimulatedPort, startSimulator } from "../../src/engine/configured-
 import { OutputReader } from "../helpers/output-reader.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
-const cleanups: Array<() => Promise<unknown> | void> = [];
+const cleanups: Array<() => unknown> = [];
 
 /** Stops what the helpers below started and removes their folders, the last started first. */
 export function cleanUpProcessesAfterEach(): void {

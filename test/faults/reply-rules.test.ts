@@ -15,7 +15,10 @@ async function running(maxPayload = 1024) {
   const user = await peer(b.url);
   const file = configFile(yaml(b.url).replace("max_payload: 1024", `max_payload: ${maxPayload}`));
   const { service, logs } = await hearth(file);
-  await user.next("hearth/test/board", json((s) => typeof s.temperature === "number"));
+  await user.next(
+    "hearth/test/board",
+    json((s) => typeof s.temperature === "number"),
+  );
   return { b, user, service, logs };
 }
 

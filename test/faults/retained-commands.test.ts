@@ -27,7 +27,10 @@ async function running() {
   const user = await peer(b.url, ["hearth/test/#"], { clean: false, clientId: `user_${process.pid}_${Math.random().toString(36).slice(2)}` });
   const file = configFile(yaml(b.url));
   const { service, logs } = await hearth(file);
-  await user.next("hearth/test/board", json((s) => s.relay1 === "OFF" && typeof s.temperature === "number"));
+  await user.next(
+    "hearth/test/board",
+    json((s) => s.relay1 === "OFF" && typeof s.temperature === "number"),
+  );
   return { b, user, service, logs };
 }
 
@@ -55,7 +58,10 @@ test.skipIf(Bun.which("mosquitto_pub") === null)("a retained TOGGLE toggles the 
   const { b, user, service, logs } = await running();
   const topic = "hearth/test/board/set/relay1";
   await user.publish(topic, "TOGGLE", { retain: true });
-  await user.next("hearth/test/board", json((s) => s.relay1 === "ON"));
+  await user.next(
+    "hearth/test/board",
+    json((s) => s.relay1 === "ON"),
+  );
   for (let round = 1; round <= 3; round++) {
     await reconnect(b, user, service, round);
     expect(service.hub.states.get("switch.board_relay1")?.state).toBe("on");

@@ -1,17 +1,17 @@
 import { afterEach, expect, test } from "bun:test";
-import type { HearthIoSimulator } from "../../devices/hearth-io/simulator.ts";
-import { ManualClock } from "../../src/core/clock.ts";
-import { callback } from "../../src/core/job.ts";
-import { builtInCatalogue } from "../../src/catalogue.ts";
-import { loadCheckedConfig } from "../../src/config/load.ts";
-import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
-import { startSimulator } from "../../src/engine/configured-ports.ts";
-import { Service } from "../../src/service.ts";
-import { Peer, startBroker } from "../mqtt/broker.ts";
-import { deviceHub, stateOf } from "../engine/helpers.ts";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { HearthIoSimulator } from "../../devices/hearth-io/simulator.ts";
+import { builtInCatalogue } from "../../src/catalogue.ts";
+import { loadCheckedConfig } from "../../src/config/load.ts";
+import { ManualClock } from "../../src/core/clock.ts";
+import { callback } from "../../src/core/job.ts";
+import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
+import { startSimulator } from "../../src/engine/configured-ports.ts";
+import { Service } from "../../src/service.ts";
+import { deviceHub, stateOf } from "../engine/helpers.ts";
+import { Peer, startBroker } from "../mqtt/broker.ts";
 
 // Issue 12: 5,000 unsolicited ERR lines gave 5,000 warnings; 2,000 HELLO lines gave 2,000 info lines
 // and 2,000 MQTT events.

@@ -57,11 +57,20 @@ test("bridge/info is published again each interval of the hub's clock, with the 
   const { bridge, stop } = await bridgeOn(b.url, { clock, infoInterval: 60 });
   try {
     await bridge.start();
-    await user.next("hearth/test/bridge/info", json((info) => info.uptime_s === 0));
+    await user.next(
+      "hearth/test/bridge/info",
+      json((info) => info.uptime_s === 0),
+    );
     clock.advance(60_000);
-    await user.next("hearth/test/bridge/info", json((info) => info.uptime_s === 60));
+    await user.next(
+      "hearth/test/bridge/info",
+      json((info) => info.uptime_s === 60),
+    );
     clock.advance(60_000);
-    await user.next("hearth/test/bridge/info", json((info) => info.uptime_s === 120));
+    await user.next(
+      "hearth/test/bridge/info",
+      json((info) => info.uptime_s === 120),
+    );
   } finally {
     await stop();
   }

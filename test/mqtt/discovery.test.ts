@@ -12,7 +12,14 @@ test("each entity has a retained discovery config with its ids, device block, av
     name: "Relay 1",
     unique_id: "test_board_relay1",
     default_entity_id: "switch.board_relay1",
-    device: { identifiers: ["hearth_test_board"], name: "board", model: "hearth-io board", manufacturer: "hearth", via_device: "hearth_test_bridge", ...(JSON.parse(relay.payload).device.sw_version ? { sw_version: JSON.parse(relay.payload).device.sw_version } : {}) },
+    device: {
+      identifiers: ["hearth_test_board"],
+      name: "board",
+      model: "hearth-io board",
+      manufacturer: "hearth",
+      via_device: "hearth_test_bridge",
+      ...(JSON.parse(relay.payload).device.sw_version ? { sw_version: JSON.parse(relay.payload).device.sw_version } : {}),
+    },
     origin: { name: "hearth", sw: expect.any(String) },
     availability: [{ topic: "hearth/test/bridge/state" }, { topic: "hearth/test/board/availability" }],
     availability_mode: "all",
@@ -39,7 +46,10 @@ test("what Home Assistant sends on a discovered light's brightness topic sets th
   await hearth(configFile(yaml(b.url)));
   await ha.next("hearth/test/board/availability", (p) => p === "online");
   await ha.publish("hearth/test/board/set/led", '{"brightness": 200}');
-  await ha.next("hearth/test/board", json((s: { led: { brightness?: number } }) => s.led.brightness === 200));
+  await ha.next(
+    "hearth/test/board",
+    json((s: { led: { brightness?: number } }) => s.led.brightness === 200),
+  );
 });
 
 test("configs of a device removed by a reload are cleared, and stale ones from an earlier run too", async () => {
@@ -52,7 +62,16 @@ test("configs of a device removed by a reload are cleared, and stale ones from a
   await ha.next("homeassistant/switch/test_attic/relay1/config", (p) => p !== "");
   file.write(yaml(b.url, ["board"]));
   await service.reload();
-  const attic = ["sensor/test_attic/temperature", "sensor/test_attic/humidity", "binary_sensor/test_attic/button", "switch/test_attic/relay1", "switch/test_attic/relay2", "light/test_attic/led", "sensor/test_attic/uptime", "button/test_attic/restart"];
+  const attic = [
+    "sensor/test_attic/temperature",
+    "sensor/test_attic/humidity",
+    "binary_sensor/test_attic/button",
+    "switch/test_attic/relay1",
+    "switch/test_attic/relay2",
+    "light/test_attic/led",
+    "sensor/test_attic/uptime",
+    "button/test_attic/restart",
+  ];
   await Promise.all(attic.map((t) => ha.next(`homeassistant/${t}/config`, (p) => p === "")));
   await ha.next("hearth/test/attic", (p) => p === "");
   const late = await peer(b.url, ["homeassistant/#"]);
@@ -78,7 +97,12 @@ test("for a device id such as kitchen-meter, Home Assistant's default_entity_id 
   const b = await broker();
   const ha = await peer(b.url, ["homeassistant/#"]);
   const { service } = await hearth(configFile(yaml(b.url, ["kitchen-meter"])));
-  for (const [kind, key] of [["switch", "relay1"], ["sensor", "temperature"], ["light", "led"], ["button", "restart"]] as const) {
+  for (const [kind, key] of [
+    ["switch", "relay1"],
+    ["sensor", "temperature"],
+    ["light", "led"],
+    ["button", "restart"],
+  ] as const) {
     const config = JSON.parse((await ha.next(`homeassistant/${kind}/test_kitchen-meter/${key}/config`)).payload);
     expect(config.default_entity_id).toBe(`${kind}.kitchen_meter_${key}`);
     expect(service.hub.states.get(config.default_entity_id)?.entityId).toBe(config.default_entity_id);

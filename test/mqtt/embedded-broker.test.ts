@@ -1,10 +1,10 @@
 import { expect, test } from "bun:test";
 import { builtInCatalogue } from "../../src/catalogue.ts";
+import { healthCommand } from "../../src/commands/health.ts";
 import { loadCheckedConfig } from "../../src/config/load.ts";
 import { silentLogger } from "../../src/core/logger.ts";
 import { EmbeddedBroker } from "../../src/mqtt/embedded-broker.ts";
 import { isMqttError } from "../../src/mqtt/errors.ts";
-import { healthCommand } from "../../src/commands/health.ts";
 import { freePort } from "./broker.ts";
 import { broker, cleanUpAfterEach, configFile, hearth, json, peer, yaml } from "./helpers.ts";
 
@@ -18,9 +18,15 @@ test("with no mqtt.url hearth runs its own broker, and a client sees states and 
   const { service } = await hearth(configFile(noUrl()), { mqtt: { embeddedPort: port } });
   expect(service.bridge!.broker?.url).toBe(`mqtt://127.0.0.1:${port}`);
   const user = await peer(`mqtt://127.0.0.1:${port}`);
-  await user.next("hearth/test/board", json((s: Record<string, unknown>) => typeof s.temperature === "number"));
+  await user.next(
+    "hearth/test/board",
+    json((s: Record<string, unknown>) => typeof s.temperature === "number"),
+  );
   await user.publish("hearth/test/board/set/relay1", "ON");
-  await user.next("hearth/test/board", json((s: Record<string, unknown>) => s.relay1 === "ON"));
+  await user.next(
+    "hearth/test/board",
+    json((s: Record<string, unknown>) => s.relay1 === "ON"),
+  );
 });
 
 test("the embedded broker refuses a port that is taken, saying what to do", async () => {
@@ -65,7 +71,7 @@ test("hearth health asks the running hearth over MQTT and exits 0 when healthy",
   await user.next("hearth/test/board/availability", (p) => p === "online");
   const printed: string[] = [];
   const code = await healthCommand(await loadCheckedConfig(file.path, builtInCatalogue().names()), { out: (t) => printed.push(t), err: (t) => printed.push(t) });
-  expect(printed.join("")).toMatch(/^hearth \S+ on test: healthy, up \d+ s, 0 message\(s\) queued\n  board +available\n$/);
+  expect(printed.join("")).toMatch(/^hearth \S+ on test: healthy, up \d+ s, 0 message\(s\) queued\n {2}board +available\n$/);
   expect(code).toBe(0);
 });
 
@@ -76,4 +82,3 @@ test("hearth health exits 3 when nobody answers", async () => {
   expect(code).toBe(3);
   expect(printed.join("")).toContain("no answer on hearth/test/bridge/response/health within 0.3 s: is hearth running?");
 });
-

@@ -1,16 +1,15 @@
 import { Database } from "bun:sqlite";
 import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { createLogger, MemoryLogDestination, silentLogger } from "../../src/core/logger.ts";
-import { MAX_SET_ASIDE } from "../../src/storage/outbox.ts";
-import { publishPacketSize } from "../../src/mqtt/packet-size.ts";
-import { SqliteOutbox } from "../../src/storage/sqlite-outbox.ts";
 // Only to check the packet size against the encoder MQTT.js uses (a dependency of mqtt).
 import mqttPacket from "mqtt-packet";
-import { broker, cleanUpAfterEach, configFile, hearth, peer, yaml } from "./helpers.ts";
+import { createLogger, MemoryLogDestination, silentLogger } from "../../src/core/logger.ts";
+import { publishPacketSize } from "../../src/mqtt/packet-size.ts";
+import { MAX_SET_ASIDE } from "../../src/storage/outbox.ts";
+import { SqliteOutbox } from "../../src/storage/sqlite-outbox.ts";
 import { tempDir } from "../helpers/temp.ts";
+import { broker, cleanUpAfterEach, configFile, hearth, peer, yaml } from "./helpers.ts";
 
 cleanUpAfterEach();
 
@@ -27,7 +26,12 @@ const dataDir = () => {
 /** Resolves once `peer` has received `n` messages on `topic`. */
 async function received(p: Awaited<ReturnType<typeof peer>>, topic: string, n: number): Promise<string[]> {
   const got = () => p.received.filter((m) => m.topic === topic).map((m) => m.payload);
-  while (got().length < n) await p.fresh(topic, () => true, 10_000).catch((err) => { throw new Error(`${err.message}; all: ${got().join(",")}`); });
+  while (got().length < n)
+    await p
+      .fresh(topic, () => true, 10_000)
+      .catch((err) => {
+        throw new Error(`${err.message}; all: ${got().join(",")}`);
+      });
   return got();
 }
 
@@ -94,7 +98,10 @@ test("a pushed message is committed by the end of its turn of the loop, and befo
   const onDisk = () => {
     const reader = new Database(path, { readonly: true });
     try {
-      return reader.query<{ payload: string }, []>("SELECT payload FROM outbox ORDER BY id").all().map((r) => r.payload);
+      return reader
+        .query<{ payload: string }, []>("SELECT payload FROM outbox ORDER BY id")
+        .all()
+        .map((r) => r.payload);
     } finally {
       reader.close();
     }
@@ -175,7 +182,11 @@ test("a database from before message ids is taken over: its messages get an id, 
 
 test("the size of a publish packet is what MQTT.js puts on the wire", () => {
   for (const protocolVersion of [4, 5] as const) {
-    for (const [topic, payload] of [["a/b", ""], ["hearth/test/board/response", "x".repeat(200)], ["t/ü", "é".repeat(20_000)]] as const) {
+    for (const [topic, payload] of [
+      ["a/b", ""],
+      ["hearth/test/board/response", "x".repeat(200)],
+      ["t/ü", "é".repeat(20_000)],
+    ] as const) {
       const userProperties = protocolVersion === 5 ? { message_id: "3f9a0c7e12b44d10-17" } : undefined;
       const wire = mqttPacket.generate(
         { cmd: "publish", topic, payload, qos: 1, messageId: 1, retain: false, dup: false, ...(userProperties ? { properties: { userProperties } } : {}) },

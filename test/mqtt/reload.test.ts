@@ -12,7 +12,10 @@ async function running() {
   const file = configFile(yaml(b.url, ["board", "other"]));
   const { service, logs } = await hearth(file);
   for (const id of ["board", "other"]) await user.next(`hearth/test/${id}/availability`, (p) => p === "online");
-  await user.next("hearth/test/board", json((s) => typeof s.temperature === "number"));
+  await user.next(
+    "hearth/test/board",
+    json((s) => typeof s.temperature === "number"),
+  );
   const ask = async (command: string, body: unknown = {}): Promise<Reply> => {
     const transaction = `${command}-${Math.random()}`;
     const reply = user.json<Reply>(`hearth/test/bridge/response/${command}`, (r) => r.transaction === transaction);

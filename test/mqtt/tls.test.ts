@@ -1,9 +1,7 @@
 import { expect, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { broker, cleanUpAfterEach, configFile, hearth, peer, yaml } from "./helpers.ts";
 import { tempDir } from "../helpers/temp.ts";
+import { broker, cleanUpAfterEach, configFile, hearth, peer, yaml } from "./helpers.ts";
 
 cleanUpAfterEach();
 
@@ -25,7 +23,11 @@ test("hearth connects over TLS to a broker whose certificate its configured CA s
   const pki = await throwawayCa();
   const b = await broker({ tls: pki });
   expect(b.url).toStartWith("mqtts://");
-  const user = await peer(b.url, ["hearth/test/#"], { ca: await Bun.file(pki.ca).bytes().then((x) => Buffer.from(x)) });
+  const user = await peer(b.url, ["hearth/test/#"], {
+    ca: await Bun.file(pki.ca)
+      .bytes()
+      .then((x) => Buffer.from(x)),
+  });
   await hearth(configFile(yaml(b.url, ["board"], `  tls: { ca: ${pki.ca}, verify: true }\n`)));
   expect((await user.next("hearth/test/board/availability", (p) => p === "online")).payload).toBe("online");
 });

@@ -12,7 +12,10 @@ async function running() {
   const file = configFile(yaml(b.url));
   const { service, logs } = await hearth(file);
   await user.next("hearth/test/board/availability", (p) => p === "online");
-  await user.next("hearth/test/board", json((s) => typeof s.temperature === "number"));
+  await user.next(
+    "hearth/test/board",
+    json((s) => typeof s.temperature === "number"),
+  );
   return { b, user, service, logs, file };
 }
 
@@ -74,7 +77,7 @@ test("a bad set of every shape is answered with its reason and the bridge goes o
     ["board/set", '{"Relay-1": "ON"}', "Relay-1: not an entity key"],
     ["board/set", '{"nosuch": "ON"}', 'no entity "nosuch"'],
     ["board/set", '{"temperature": 20}', "a sensor is read-only"],
-    ["board/set/led", '{"brightness": 999}', "expected {\"state\": \"ON\"|\"OFF\"|\"TOGGLE\", \"brightness\": 0-255}"],
+    ["board/set/led", '{"brightness": 999}', 'expected {"state": "ON"|"OFF"|"TOGGLE", "brightness": 0-255}'],
     ["board/set/relay1", "[]", "expected ON, OFF or TOGGLE"],
     ["ghost/set", '{"relay1": "ON"}', 'no device "ghost"'],
   ];
@@ -112,7 +115,14 @@ test("bridge state, info and devices are retained", async () => {
   expect(info).toMatchObject({ node: "test", base_topic: "hearth/test", devices: { configured: 1 } });
   expect(info.loop).toHaveProperty("meanLagMs");
   expect(info.messages).toHaveProperty("published");
-  const devices = JSON.parse((await late.next("hearth/test/bridge/devices", json((d: Array<{ available: boolean }>) => d[0]?.available === true))).payload);
+  const devices = JSON.parse(
+    (
+      await late.next(
+        "hearth/test/bridge/devices",
+        json((d: Array<{ available: boolean }>) => d[0]?.available === true),
+      )
+    ).payload,
+  );
   expect((await late.next("hearth/test/bridge/devices")).retain).toBe(true);
   expect(devices).toHaveLength(1);
   expect(devices[0]).toMatchObject({ id: "board", model: "hearth-io", manufacturer: "hearth", available: true });
@@ -190,7 +200,14 @@ test("every retained topic is published again after the broker comes back empty,
     await b.restart();
     await republished;
     const late = await peer(b.url);
-    for (const topic of ["hearth/test/bridge/state", "hearth/test/bridge/info", "hearth/test/bridge/devices", "hearth/test/board", "hearth/test/board/availability", "homeassistant/switch/test_board/relay1/config"]) {
+    for (const topic of [
+      "hearth/test/bridge/state",
+      "hearth/test/bridge/info",
+      "hearth/test/bridge/devices",
+      "hearth/test/board",
+      "hearth/test/board/availability",
+      "homeassistant/switch/test_board/relay1/config",
+    ]) {
       expect((await late.next(topic)).retain).toBe(true);
     }
     expect((await late.next("hearth/test/bridge/state")).payload).toBe("online");

@@ -53,9 +53,24 @@ test("a store used before open() says so with STORAGE_NOT_OPEN, and close() with
       return err;
     }
   };
-  expect(isStorageError(thrown(() => outbox.push("t", "x", 1)), "STORAGE_NOT_OPEN")).toBe(true);
-  expect(isStorageError(thrown(() => states.record("board", {})), "STORAGE_NOT_OPEN")).toBe(true);
-  expect(isStorageError(thrown(() => states.restored("board")), "STORAGE_NOT_OPEN")).toBe(true);
+  expect(
+    isStorageError(
+      thrown(() => outbox.push("t", "x", 1)),
+      "STORAGE_NOT_OPEN",
+    ),
+  ).toBe(true);
+  expect(
+    isStorageError(
+      thrown(() => states.record("board", {})),
+      "STORAGE_NOT_OPEN",
+    ),
+  ).toBe(true);
+  expect(
+    isStorageError(
+      thrown(() => states.restored("board")),
+      "STORAGE_NOT_OPEN",
+    ),
+  ).toBe(true);
   outbox.close();
   states.close();
   expect(existsSync(path)).toBe(false);

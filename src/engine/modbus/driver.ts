@@ -6,7 +6,7 @@ import { DeviceError } from "../device-error.ts";
 import type { Driver, DriverContext } from "../driver.ts";
 import { ModbusBus } from "./bus.ts";
 import { isModbusError } from "./errors.ts";
-import { readBits, readRegisters, type Request, writeCoil, writeRegister, writeRegisters } from "./pdu.ts";
+import { type Request, readBits, readRegisters, writeCoil, writeRegister, writeRegisters } from "./pdu.ts";
 import { planReads, type ReadGroup } from "./plan.ts";
 import { decodeValue, encodeValue } from "./registers.ts";
 import { interFrameSilenceMs } from "./timing.ts";

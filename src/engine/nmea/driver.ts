@@ -3,8 +3,8 @@ import { boundedWait } from "../../core/wait.ts";
 import type { RawValue } from "../../entities/entity.ts";
 import { DeviceError } from "../device-error.ts";
 import type { Driver, DriverContext } from "../driver.ts";
-import { FixTracker } from "./fix.ts";
 import { NmeaFieldError } from "./fields.ts";
+import { FixTracker } from "./fix.ts";
 import { parseSentence } from "./sentence.ts";
 
 const decoder = new TextDecoder("latin1");

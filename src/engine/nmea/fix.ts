@@ -122,7 +122,10 @@ export class FixTracker {
     this.inView.set(talker, count);
     const u = update();
     // Each constellation counts its own satellites; the receiver sees all of them.
-    u.readings.set("satellites_in_view", [...this.inView.values()].reduce((a, b) => a + b, 0));
+    u.readings.set(
+      "satellites_in_view",
+      [...this.inView.values()].reduce((a, b) => a + b, 0),
+    );
     return u;
   }
 

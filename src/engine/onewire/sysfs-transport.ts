@@ -1,6 +1,6 @@
 import { HearthError } from "../../core/errors.ts";
 import type { DeviceErrorCode } from "../device-error.ts";
-import type { Transport, LinkState } from "../transport.ts";
+import type { LinkState, Transport } from "../transport.ts";
 
 /**
  * The "transport" of a sysfs device: nothing to open (the kernel's w1 driver owns the bus), always open,
