@@ -14,6 +14,7 @@ import { NmeaDriver } from "../../src/engine/nmea/driver.ts";
 import { SysfsTransport } from "../../src/engine/onewire/sysfs-transport.ts";
 import { framingOf } from "../../src/engine/protocols.ts";
 import { SerialLink } from "../../src/serial/link.ts";
+import { until } from "../helpers/until.ts";
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -49,21 +50,12 @@ async function driverOn(model: string, make: (ctx: DriverContext) => Driver) {
   return { sim: sim.simulator, driver, garbage };
 }
 
-/** Resolves once `condition` holds; fails after `ms`. */
-async function until(condition: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 test("a line driver started twice listens to its transport once: a stray line is counted once", async () => {
   const { sim, driver, garbage } = await driverOn("hearth-io", (ctx) => new LineDriver(ctx));
   await driver.start();
   await driver.start();
   (sim as HearthIoSimulator).sendGarbage("\x00\xffnoise\n");
-  await until(() => garbage.length > 0);
+  await until(() => garbage.length > 0, "the stray line counted as garbage", 5000);
   expect(garbage).toHaveLength(1); // every listener of a frame runs in one go: a second one would have counted it too
 });
 
@@ -72,7 +64,7 @@ test("an NMEA driver started twice listens to its transport once: a corrupted se
   await driver.start();
   await driver.start();
   (sim as NmeaGpsSimulator).sendRaw("$GPGGA,corrupted*00\r\n");
-  await until(() => garbage.length > 0);
+  await until(() => garbage.length > 0, "the stray line counted as garbage", 5000);
   expect(garbage).toHaveLength(1);
 });
 
