@@ -52,7 +52,10 @@ function clearRetained(b: TestBroker, topic: string): void {
   expect(cleared.exitCode).toBe(0);
 }
 
-test.skipIf(Bun.which("mosquitto_pub") === null)("a retained TOGGLE toggles the relay once, when it is sent, and not again at every reconnect", async () => {
+const MOSQUITTO_PUB = Bun.which("mosquitto_pub");
+// .ci/run installs mosquitto-clients; elsewhere the one test that clears a retained message the way a user would says why it skips.
+if (MOSQUITTO_PUB === null) console.warn("mosquitto_pub not found (Debian: mosquitto-clients): the retained TOGGLE test is skipped");
+test.skipIf(MOSQUITTO_PUB === null)("a retained TOGGLE toggles the relay once, when it is sent, and not again at every reconnect", async () => {
   const { b, user, service, logs } = await running();
   const topic = "hearth/test/board/set/relay1";
   await user.publish(topic, "TOGGLE", { retain: true });
