@@ -43,12 +43,12 @@ function sampleProcess(pid: number, atMs: number): Sample {
   return { atMs, rssMb: kb / 1024, fds: readdirSync(`/proc/${pid}/fd`).length };
 }
 
-/** Least-squares slope of RSS over time, MB per minute. */
-function slopeMbPerMin(samples: Sample[]): number {
+/** Least-squares slope of a figure over time, MB per minute (RSS by default). */
+function slopeMbPerMin<T extends { atMs: number }>(samples: T[], mbOf: (s: T) => number = (s) => (s as unknown as Sample).rssMb): number {
   const n = samples.length;
   if (n < 2) return Number.NaN;
   const xs = samples.map((s) => s.atMs / 60_000);
-  const ys = samples.map((s) => s.rssMb);
+  const ys = samples.map(mbOf);
   const mx = xs.reduce((a, b) => a + b, 0) / n;
   const my = ys.reduce((a, b) => a + b, 0) / n;
   let num = 0;
@@ -71,8 +71,12 @@ const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** di
 class HealthProbe {
   sent = 0;
   answered = 0;
+  /** When the run started (performance.now()), so heap samples share the RSS samples' time axis. */
+  startedAt = performance.now();
   readonly lagsMs: number[] = [];
   readonly latenciesMs: number[] = [];
+  /** The JavaScript heap in use as the replies report it (MB), one sample a second at most. */
+  readonly heap: Array<{ atMs: number; mb: number }> = [];
   private readonly pending = new Map<number, number>();
   private timer: ReturnType<typeof setInterval> | undefined;
   private constructor(
@@ -99,7 +103,7 @@ class HealthProbe {
   }
 
   private onReply(payload: Buffer): void {
-    let reply: { transaction?: number; data?: { loop?: { lagMs?: number } } };
+    let reply: { transaction?: number; data?: { loop?: { lagMs?: number }; memory?: { heap_used_mb?: number } } };
     try {
       reply = JSON.parse(payload.toString());
     } catch {
@@ -112,6 +116,9 @@ class HealthProbe {
     this.latenciesMs.push(performance.now() - sentAt);
     const lag = reply.data?.loop?.lagMs;
     if (typeof lag === "number") this.lagsMs.push(lag);
+    const heap = reply.data?.memory?.heap_used_mb;
+    const at = performance.now() - this.startedAt;
+    if (typeof heap === "number" && (this.heap.length === 0 || at - this.heap.at(-1)!.atMs >= 1000)) this.heap.push({ atMs: at, mb: heap });
   }
 
   async stop(): Promise<void> {
@@ -152,6 +159,7 @@ export async function run(): Promise<BenchResult[]> {
     subjects.push({ name: "bare", proc: bare, probe: await HealthProbe.start(broker.url, "bare/soak"), samples: [] });
 
     const started = performance.now();
+    for (const s of subjects) s.probe.startedAt = started;
     const totalMs = MINUTES * 60_000;
     let nextRestart = RESTART_S * 1000;
     let restarts = 0;
@@ -170,13 +178,15 @@ export async function run(): Promise<BenchResult[]> {
       }
       const h = subjects[0]!;
       const last = h.samples.at(-1)!;
-      process.stderr.write(`soak ${Math.round(at / 1000)} s: hearth rss ${last.rssMb.toFixed(1)} MB, fds ${last.fds}, health ${h.probe.answered}/${h.probe.sent}, broker restarts ${restarts}\n`);
+      process.stderr.write(`soak ${Math.round(at / 1000)} s: hearth rss ${last.rssMb.toFixed(1)} MB, fds ${last.fds}, heap ${h.probe.heap.at(-1)?.mb ?? "?"} MB, health ${h.probe.answered}/${h.probe.sent}, broker restarts ${restarts}\n`);
     }
 
     const [h, b] = subjects as [Subject, Subject];
     const after = (s: Subject) => s.samples.filter((x) => x.atMs >= Math.min(WARM_UP_MS, totalMs / 3));
     const hearthSlope = slopeMbPerMin(after(h));
     const bareSlope = slopeMbPerMin(after(b));
+    const heapAfter = (s: Subject) => s.probe.heap.filter((x) => x.atMs >= Math.min(WARM_UP_MS, totalMs / 3));
+    const heapSlope = (s: Subject) => round(slopeMbPerMin(heapAfter(s), (x) => x.mb));
     const fdsAfter = after(h).map((x) => x.fds);
     const minutes = round(totalMs / 60_000, 1);
     return [
@@ -188,6 +198,9 @@ export async function run(): Promise<BenchResult[]> {
         goal: 1,
       }),
       { name: "rss_growth_bare_mqttjs_responder", value: round(bareSlope), unit: "MB/min" },
+      { name: "heap_growth_after_1min", value: heapSlope(h), unit: "MB/min" },
+      { name: "heap_growth_bare_mqttjs_responder", value: heapSlope(b), unit: "MB/min" },
+      { name: "heap_at_end", value: round(h.probe.heap.at(-1)?.mb ?? Number.NaN, 1), unit: "MB" },
       { name: "rss_at_1min", value: round(after(h)[0]?.rssMb ?? Number.NaN, 1), unit: "MB" },
       { name: "rss_at_end", value: round(h.samples.at(-1)!.rssMb, 1), unit: "MB" },
       { name: "fds_after_1min_min", value: Math.min(...fdsAfter), unit: "fds" },
