@@ -12,7 +12,6 @@ export enum JobType {
 const CALLBACK: unique symbol = Symbol.for("hearth.callback");
 const COROUTINE: unique symbol = Symbol.for("hearth.coroutine");
 
-// biome-ignore lint: the constructor of `async function`, not reachable by name.
 const AsyncFunction = (async () => {}).constructor;
 
 // `any` in these signatures: a marker must accept every function shape and return it unchanged.

@@ -178,7 +178,9 @@ export async function run(): Promise<BenchResult[]> {
       }
       const h = subjects[0]!;
       const last = h.samples.at(-1)!;
-      process.stderr.write(`soak ${Math.round(at / 1000)} s: hearth rss ${last.rssMb.toFixed(1)} MB, fds ${last.fds}, heap ${h.probe.heap.at(-1)?.mb ?? "?"} MB, health ${h.probe.answered}/${h.probe.sent}, broker restarts ${restarts}\n`);
+      process.stderr.write(
+        `soak ${Math.round(at / 1000)} s: hearth rss ${last.rssMb.toFixed(1)} MB, fds ${last.fds}, heap ${h.probe.heap.at(-1)?.mb ?? "?"} MB, health ${h.probe.answered}/${h.probe.sent}, broker restarts ${restarts}\n`,
+      );
     }
 
     const [h, b] = subjects as [Subject, Subject];
