@@ -3,7 +3,7 @@ import "./preload.ts"; // first: see its comment
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { builtInCatalogue, type LoadedSetup, loadSetup, modelsOf } from "./catalogue.ts";
+import { builtInCatalogue, loadSetup, modelsOf } from "./catalogue.ts";
 import { checkConfigCommand } from "./commands/check-config.ts";
 import { devicesCommand } from "./commands/devices.ts";
 import { healthCommand } from "./commands/health.ts";
@@ -11,7 +11,7 @@ import { processOutput } from "./commands/output.ts";
 import { portsCommand } from "./commands/ports.ts";
 import { schemaCommand } from "./commands/schema.ts";
 import { simCommand } from "./commands/sim.ts";
-import { ConfigError } from "./config/load.ts";
+import { ConfigError, loadConfig } from "./config/load.ts";
 import { isHearthError } from "./core/errors.ts";
 import { sharedReaderPool } from "./serial/reader-pool.ts";
 import { startService } from "./service.ts";
@@ -55,10 +55,10 @@ async function boardConfig(): Promise<string | undefined> {
   return (await Bun.file(BOARD_CONFIG).exists()) ? BOARD_CONFIG : undefined;
 }
 
-/** The validated configuration with its models, or undefined after printing why it is invalid (the caller exits 2). */
-async function configOrExit(file: string | undefined): Promise<LoadedSetup | undefined> {
+/** The configuration as `load` validates it, or undefined after printing why it is invalid (the caller exits 2). */
+async function configOrExit<T>(file: string | undefined, load: (file: string | undefined) => Promise<T>): Promise<T | undefined> {
   try {
-    return await loadSetup(file);
+    return await load(file);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`hearth: invalid configuration\n${err.message}\n`);
@@ -120,7 +120,8 @@ async function main(argv: string[]): Promise<number> {
     case "ports":
       return portsCommand(processOutput, { json: values.json });
     case "health": {
-      const config = (await configOrExit(values.config ?? (await boardConfig())))?.config;
+      // It needs the broker and the topics only: a model file being edited must not make the running hearth look broken.
+      const config = await configOrExit(values.config ?? (await boardConfig()), loadConfig);
       if (config === undefined) return 2;
       const graceS = values.grace === undefined ? undefined : Number(values.grace);
       if (graceS !== undefined && !(Number.isFinite(graceS) && graceS >= 0)) {
@@ -130,7 +131,7 @@ async function main(argv: string[]): Promise<number> {
       return healthCommand(config, processOutput, { json: values.json, graceS });
     }
     case "run": {
-      const setup = await configOrExit(values.config);
+      const setup = await configOrExit(values.config, loadSetup);
       if (setup === undefined) return 2;
       try {
         await startService(setup.config, { configFile: values.config, catalogue: setup.catalogue, signals: true, dataDir: dataDir() });

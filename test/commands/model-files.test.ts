@@ -5,6 +5,7 @@ import { z } from "zod";
 import { builtInCatalogue } from "../../src/catalogue.ts";
 import { lineModel, writeModel } from "../helpers/model-files.ts";
 import { tempDir } from "../helpers/temp.ts";
+import { freePort } from "../mqtt/broker.ts";
 
 // Model files as a user meets them: `hearth check-config`, `devices` and `schema --model`, each a process of its own.
 const root = join(import.meta.dir, "..", "..");
@@ -112,4 +113,14 @@ test("schema --model prints a JSON Schema that takes every built-in device.yaml 
   expect(checker.safeParse(wrong).success).toBe(false);
   expect(checker.safeParse({ ...(Bun.YAML.parse(lineModel("my-meter")) as object), protocol: "lin" }).success).toBe(false);
   expect(checker.safeParse(Bun.YAML.parse(lineModel("my-meter"))).success).toBe(true);
+});
+
+test("health reads only the broker and topics of the configuration: a broken model file does not make it call the configuration invalid", async () => {
+  const port = await freePort(); // nothing listens there: no hearth is running
+  const { dir, file } = configDir(["{ id: a, model: my-meter, port: /dev/ttyUSB0 }"], `mqtt: { url: "mqtt://127.0.0.1:${port}" }\n`);
+  writeModel(dir, "meter.yaml", "model: my-meter\nname: [\n");
+  expect((await hearth("check-config", file)).code).toBe(2);
+  const { code, err } = await hearth("health", "--config", file);
+  expect(err).not.toContain("invalid");
+  expect(code).toBe(3);
 });
