@@ -3,7 +3,7 @@ import "./preload.ts"; // first: see its comment
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { builtInCatalogue } from "./catalogue.ts";
+import { builtInCatalogue, loadSetup, modelsOf } from "./catalogue.ts";
 import { checkConfigCommand } from "./commands/check-config.ts";
 import { devicesCommand } from "./commands/devices.ts";
 import { healthCommand } from "./commands/health.ts";
@@ -11,8 +11,7 @@ import { processOutput } from "./commands/output.ts";
 import { portsCommand } from "./commands/ports.ts";
 import { schemaCommand } from "./commands/schema.ts";
 import { simCommand } from "./commands/sim.ts";
-import { ConfigError, loadCheckedConfig } from "./config/load.ts";
-import type { Config } from "./config/schema.ts";
+import { ConfigError, loadConfig } from "./config/load.ts";
 import { isHearthError } from "./core/errors.ts";
 import { sharedReaderPool } from "./serial/reader-pool.ts";
 import { startService } from "./service.ts";
@@ -27,8 +26,10 @@ Commands:
   run [--config FILE]    run the service (without --config: the embedded defaults)
   check-config [FILE]    validate a hearth.yaml (default: /etc/hearth/hearth.yaml if there is one, else the
                          embedded defaults): exit 0 with a summary, or 2 with every problem
-  schema                 print the JSON Schema of hearth.yaml (for editors)
-  devices [--json]       list the device models hearth knows, with their entities
+  schema [--model]       print the JSON Schema of hearth.yaml, or of a model file (for editors)
+  devices [--config FILE] [--json]
+                         list the device models hearth knows (built-in, and the model files of the config,
+                         as for check-config), each with where it came from and its entities
   sim MODEL [--count N] [--interval MS]
                          run a model's simulator and print its ports (pseudo-terminals, or 1-Wire probe folders)
   ports [--json]         list the serial ports present, with the by-id path to configure
@@ -54,10 +55,10 @@ async function boardConfig(): Promise<string | undefined> {
   return (await Bun.file(BOARD_CONFIG).exists()) ? BOARD_CONFIG : undefined;
 }
 
-/** The validated configuration, or undefined after printing why it is invalid (the caller exits 2). */
-async function configOrExit(file: string | undefined): Promise<Config | undefined> {
+/** The configuration as `load` validates it, or undefined after printing why it is invalid (the caller exits 2). */
+async function configOrExit<T>(file: string | undefined, load: (file: string | undefined) => Promise<T>): Promise<T | undefined> {
   try {
-    return await loadCheckedConfig(file, builtInCatalogue().names());
+    return await load(file);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`hearth: invalid configuration\n${err.message}\n`);
@@ -80,6 +81,7 @@ async function main(argv: string[]): Promise<number> {
         count: { type: "string" },
         interval: { type: "string" },
         grace: { type: "string" },
+        model: { type: "boolean" },
       },
     });
   } catch (err) {
@@ -97,19 +99,29 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${VERSION}\n`);
       return 0;
     case "check-config":
-      return checkConfigCommand(positionals[1] ?? values.config ?? (await boardConfig()), builtInCatalogue().names(), processOutput);
+      return checkConfigCommand(positionals[1] ?? values.config ?? (await boardConfig()), loadSetup, processOutput);
     case "schema":
-      return schemaCommand(processOutput);
+      return schemaCommand(processOutput, { model: values.model });
     case "sim":
       // Its pseudo-terminals are read by reader Workers, which inside a binary start on the bundled entry.
       sharedReaderPool.configure({ workerScript: workerScript("executor") });
       return simCommand(builtInCatalogue(), positionals[1], { count: values.count, interval: values.interval }, processOutput);
-    case "devices":
-      return devicesCommand(builtInCatalogue(), processOutput, { json: values.json });
+    case "devices": {
+      let models;
+      try {
+        models = await modelsOf(values.config ?? (await boardConfig()));
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        process.stderr.write(`hearth: invalid model files\n${err.message}\n`);
+        return 2;
+      }
+      return devicesCommand(models, processOutput, { json: values.json });
+    }
     case "ports":
       return portsCommand(processOutput, { json: values.json });
     case "health": {
-      const config = await configOrExit(values.config ?? (await boardConfig()));
+      // It needs the broker and the topics only: a model file being edited must not make the running hearth look broken.
+      const config = await configOrExit(values.config ?? (await boardConfig()), loadConfig);
       if (config === undefined) return 2;
       const graceS = values.grace === undefined ? undefined : Number(values.grace);
       if (graceS !== undefined && !(Number.isFinite(graceS) && graceS >= 0)) {
@@ -119,10 +131,10 @@ async function main(argv: string[]): Promise<number> {
       return healthCommand(config, processOutput, { json: values.json, graceS });
     }
     case "run": {
-      const config = await configOrExit(values.config);
-      if (config === undefined) return 2;
+      const setup = await configOrExit(values.config, loadSetup);
+      if (setup === undefined) return 2;
       try {
-        await startService(config, { configFile: values.config, signals: true, dataDir: dataDir() });
+        await startService(setup.config, { configFile: values.config, catalogue: setup.catalogue, signals: true, dataDir: dataDir() });
       } catch (err) {
         if (isHearthError(err, "MQTT_BROKER_PORT_TAKEN")) {
           process.stderr.write(`hearth: ${err.message}\n`);

@@ -1,6 +1,6 @@
 import { join } from "node:path";
-import { builtInCatalogue } from "./catalogue.ts";
-import { ConfigError, type LoadedConfig, readCheckedConfig } from "./config/load.ts";
+import { builtInCatalogue, catalogueFor, type LoadedSetup, loadSetup } from "./catalogue.ts";
+import { ConfigError } from "./config/load.ts";
 import type { ConfigReloadResult, DeviceReloadResult } from "./config/reload.ts";
 import { reloadRefusal, restartNotes } from "./config/reload.ts";
 import type { Config } from "./config/schema.ts";
@@ -11,7 +11,7 @@ import { createLogger, type Logger } from "./core/logger.ts";
 import { LoopMonitor } from "./core/loop-monitor.ts";
 import { installSignalHandlers } from "./core/signals.ts";
 import { SystemdNotifier } from "./core/systemd-notify.ts";
-import type { ModelCatalogue } from "./engine/catalogue.ts";
+import { changedModels, type ModelCatalogue } from "./engine/catalogue.ts";
 import { ConfiguredPorts, serialTransports } from "./engine/configured-ports.ts";
 import { DeviceManager } from "./engine/manager.ts";
 import { logStateChanges } from "./engine/state-log.ts";
@@ -31,7 +31,10 @@ export interface ServiceOptions {
   exit?: (code: number) => void;
   /** Where hearth keeps its database (the durable outbox); without it, queued messages live in memory only. */
   dataDir?: string;
-  /** The models its devices can be (default: the ones built into hearth, src/catalogue.ts). */
+  /**
+   * The models its devices can be at start (the CLI hands over those it checked the configuration against);
+   * default: the built-ins with the configuration's model files, read at start. A reload reads the files again.
+   */
   catalogue?: ModelCatalogue;
   /** Overrides of the MQTT bridge's parts (tests: the embedded broker's port, reconnect backoff, outbox). */
   mqtt?: Partial<Pick<BridgeDeps, "embeddedPort" | "backoff" | "birthDelayMs" | "outbox" | "infoInterval">>;
@@ -42,8 +45,6 @@ export class Service {
   readonly hub: Hub;
   readonly log: Logger;
   readonly monitor: LoopMonitor;
-  /** The models its devices can be; reloaded configurations are checked against it. */
-  readonly catalogue: ModelCatalogue;
   readonly ports: ConfiguredPorts;
   readonly devices: DeviceManager;
   /** hearth on MQTT: created here, started with the service, stopped as its last step. */
@@ -59,7 +60,6 @@ export class Service {
     this.config = config;
     this.options = options;
     this.log = options.log ?? createLogger({ level: config.log_level, base: { node: config.node_id } });
-    this.catalogue = options.catalogue ?? builtInCatalogue();
     // The Workers start on hearth's own entries (src/worker-entries.ts), which find them inside a binary too.
     const executorScript = workerScript("executor");
     this.executorScript = executorScript;
@@ -83,15 +83,20 @@ export class Service {
       watchdogScript: workerScript("loopWatchdog"),
     });
     const deviceLog = this.log.child({ component: "devices" });
-    this.ports = new ConfiguredPorts({ catalogue: this.catalogue });
+    this.ports = new ConfiguredPorts();
     this.devices = new DeviceManager({
       hub: this.hub,
       log: deviceLog,
       nodeId: config.node_id,
-      catalogue: this.catalogue,
+      catalogue: options.catalogue ?? builtInCatalogue(),
       transports: serialTransports({ hub: this.hub, log: deviceLog }),
       ports: this.ports,
     });
+  }
+
+  /** The models in force (built-ins and model files); reloads read the model files again. */
+  get catalogue(): ModelCatalogue {
+    return this.devices.catalogue;
   }
 
   /**
@@ -105,6 +110,9 @@ export class Service {
 
   private async runStart(): Promise<void> {
     const { hub, log, config } = this;
+    // Read before anything starts: a model file broken since the configuration was checked stops the start here.
+    const catalogue = this.options.catalogue ?? (await catalogueFor(config, this.options.configFile));
+    this.logReplacements(catalogue);
     sharedReaderPool.configure({ log: log.child({ component: "serial" }), workerScript: this.executorScript });
     await this.monitor.start();
     this.bridge = new Bridge({
@@ -153,7 +161,7 @@ export class Service {
     // Kept as it was (hearth runs the bridge alone), but said: an emptied or cut file looks like this at start-up.
     if (this.options.configFile !== undefined && config.devices.length === 0)
       log.warn({ file: this.options.configFile }, `${this.options.configFile} names no devices: hearth runs without any until a reload adds some`);
-    const setup = this.devices.setup(config.devices);
+    const setup = this.devices.setup(config.devices, catalogue);
     await hub.start();
     await setup;
     log.info("hearth is running; stop it with Ctrl-C or SIGTERM, reload its configuration with SIGHUP");
@@ -175,9 +183,9 @@ export class Service {
    */
   async reload(): Promise<ConfigReloadResult> {
     const file = this.options.configFile;
-    let loaded: LoadedConfig;
+    let loaded: LoadedSetup;
     try {
-      loaded = await readCheckedConfig(file, this.catalogue.names());
+      loaded = await loadSetup(file);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       return this.refuseReload(err.problems);
@@ -194,8 +202,18 @@ export class Service {
     // The bridge keeps its connection and the devices their node: those settings stay the ones in force.
     next = { ...next, node_id: this.config.node_id, mqtt: this.config.mqtt };
     this.config = next;
-    const result = await this.devices.reload(next.devices);
+    this.logReplacements(loaded.catalogue, this.catalogue);
+    const result = await this.devices.reload(next.devices, loaded.catalogue);
     return { ok: true, added: result.added, removed: result.removed, reloaded: result.reloaded, ...(notes.length > 0 ? { notes } : {}) };
+  }
+
+  /** Says, once per model file, that a user's model replaces the built-in of its name (at start, and on a reload that brings the file). */
+  private logReplacements(next: ModelCatalogue, previous?: ModelCatalogue): void {
+    for (const model of next.entries()) {
+      if (model.replaces === undefined || previous?.get(model.definition.model)?.source === model.source) continue;
+      const name = model.definition.model;
+      this.log.info({ model: name, file: model.source, replaces: model.replaces.source }, `Model ${name} of ${model.source} replaces the built-in ${name}`);
+    }
   }
 
   private refuseReload(problems: string[]): ConfigReloadResult {
@@ -213,10 +231,15 @@ export class Service {
     if (this.options.configFile !== undefined) {
       let problems: string[];
       try {
-        const loaded = await readCheckedConfig(this.options.configFile, this.catalogue.names());
+        const loaded = await loadSetup(this.options.configFile);
         source = loaded.config;
         const refusal = reloadRefusal(this.config, loaded);
         problems = refusal === undefined ? [] : [refusal];
+        // It sets up one device with the models in force; new model files wait for config/reload.
+        const model = source.devices.find((d) => d.id === id)?.model;
+        if (problems.length === 0 && model !== undefined && changedModels(this.catalogue, loaded.catalogue).includes(model)) {
+          problems = [`its model ${model} is not the one in force (its model file changed or is new): config/reload reads the model files`];
+        }
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         problems = err.problems;

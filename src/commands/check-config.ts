@@ -1,12 +1,22 @@
-import { ConfigError, readCheckedConfig } from "../config/load.ts";
+import { ConfigError, type LoadedConfig } from "../config/load.ts";
+import { modelFoldersOf } from "../config/model-files.ts";
 import type { Config } from "../config/schema.ts";
+import type { ModelCatalogue } from "../engine/catalogue.ts";
+import { originOf } from "./devices.ts";
 import type { Output } from "./output.ts";
 
-/** A summary of a valid configuration, secrets left out; `given` says which top-level keys the file had. */
-export function summarize(config: Config, file: string | undefined, given?: ReadonlySet<string>): string {
+/** Loads a configuration with its model files (the composition root's loadSetup, src/catalogue.ts); ConfigError lists every problem. */
+export type SetupLoader = (file: string | undefined) => Promise<LoadedConfig & { catalogue: ModelCatalogue }>;
+
+/**
+ * A summary of a valid configuration, secrets left out; `given` says which top-level keys the file had,
+ * `catalogue` the models it was checked against (the user's models are listed with their files).
+ */
+export function summarize(config: Config, file: string | undefined, given?: ReadonlySet<string>, catalogue?: ModelCatalogue): string {
   const lines = [`${file ?? "embedded defaults"}: valid`, `  node: ${config.node_id}`, `  log level: ${config.log_level}`];
   const broker = config.mqtt.url === undefined ? "embedded broker on 127.0.0.1" : redactUrl(config.mqtt.url);
   lines.push(`  mqtt: ${broker}${config.mqtt.username ? ` as ${config.mqtt.username}` : ""}`);
+  if (catalogue !== undefined && file !== undefined) lines.push(...modelLines(config, file, catalogue));
   // Valid, but what an emptied file or one cut short looks like (a reload of it is refused).
   const none = given !== undefined && !given.has("devices") ? " (the file has no devices key: is it empty or cut short? write devices: [] to mean none)" : "";
   lines.push(`  devices: ${config.devices.length}${none}`);
@@ -14,16 +24,25 @@ export function summarize(config: Config, file: string | undefined, given?: Read
   return `${lines.join("\n")}\n`;
 }
 
+/** The user's models, each with its file, and the folders they were looked for in (so a model not found can be placed). */
+function modelLines(config: Config, file: string, catalogue: ModelCatalogue): string[] {
+  const folders = modelFoldersOf(config.models, file).map((f) => f.path);
+  const where = folders.length === 0 ? "no model folders" : folders.join(", ");
+  const users = catalogue.entries().filter((m) => !m.builtIn);
+  if (users.length === 0) return [`  user models: none (model files are read from ${where})`];
+  return [`  user models: ${users.length} (from ${where})`, ...users.map((m) => `    ${m.definition.model}: ${originOf(m)}`)];
+}
+
 /** A URL with any password in it hidden. */
 export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:/@]+):[^@/]*@/, "//$1:***@");
 }
 
-/** `hearth check-config [file]`: 0 and a summary when valid, 2 and every problem when not; `models`: the models hearth runs. */
-export async function checkConfigCommand(file: string | undefined, models: readonly string[], output: Output): Promise<number> {
+/** `hearth check-config [file]`: 0 and a summary when valid, 2 and every problem (of the file and its model files) when not. */
+export async function checkConfigCommand(file: string | undefined, load: SetupLoader, output: Output): Promise<number> {
   try {
-    const { config, given } = await readCheckedConfig(file, models);
-    output.out(summarize(config, file, given));
+    const { config, given, catalogue } = await load(file);
+    output.out(summarize(config, file, given, catalogue));
     return 0;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;

@@ -44,6 +44,8 @@ const definitionHead = {
   name: z.string().min(1),
   manufacturer: z.string().min(1),
   description: z.string().optional(),
+  /** For `port: sim` of a model without a simulator of its own (a model file): a capture to replay, relative to the file. */
+  capture: z.string().min(1).optional(),
 };
 
 /** A device's line settings: its model's, with the baud rate its config may set. */

@@ -33,14 +33,14 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], context: Issue
   const lines: string[] = [];
   for (const issue of issues) {
     if (issue.code === "unrecognized_keys") {
-      const keys = context.schema === undefined ? [] : knownKeys(context.schema, issue.path);
+      const keys = context.schema === undefined ? [] : knownKeys(context.schema, issue.path, context.input);
       for (const key of issue.keys) {
         const hint = closest(key, keys);
         lines.push(`${formatPath([...at, ...issue.path, key])}: unknown key${hint ? ` (did you mean "${hint}"?)` : keys.length ? ` (known: ${keys.join(", ")})` : ""}`);
       }
       continue;
     }
-    const message = issue.message.replace(/^(Invalid input|Invalid option|Too small|Too big): /, "");
+    const message = unmatchedTag(issue, valueAt(context.input, issue.path)) ?? issue.message.replace(/^(Invalid input|Invalid option|Too small|Too big): /, "");
     const got = Object.hasOwn(context, "input") ? `, got ${describe(valueAt(context.input, issue.path))}` : "";
     lines.push(`${formatPath([...at, ...issue.path])}: ${message}${got}`);
   }
@@ -64,6 +64,14 @@ export function closest(word: string, candidates: readonly string[]): string | u
     }
   }
   return best;
+}
+
+/** A discriminated union's tag that names no option (a model's `protocol: lin`): the options, and the closest one. */
+function unmatchedTag(issue: z.core.$ZodIssue, got: unknown): string | undefined {
+  const options = (issue as { options?: unknown }).options;
+  if (issue.code !== "invalid_union" || !Array.isArray(options) || !options.every((o) => typeof o === "string")) return undefined;
+  const hint = typeof got === "string" ? closest(got, options) : undefined;
+  return `expected one of ${options.join(", ")}${hint ? ` (did you mean "${hint}"?)` : ""}`;
 }
 
 function describe(value: unknown): string {
@@ -93,20 +101,39 @@ function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
   return v;
 }
 
-function knownKeys(schema: z.ZodType, path: ReadonlyArray<PropertyKey>): string[] {
-  // Walk the schema along the path to list the keys an object there accepts, for "did you mean".
+function knownKeys(schema: z.ZodType, path: ReadonlyArray<PropertyKey>, input: unknown): string[] {
+  // Walk the schema along the path to list the keys an object there accepts, for "did you mean"; through a
+  // discriminated union (a model's protocol) by the option the input's discriminator names.
   let s: unknown = schema;
+  let v = input;
   for (const key of [...path, undefined]) {
     for (;;) {
-      const def = (s as { def?: { type?: string; innerType?: unknown; shape?: Record<string, unknown>; element?: unknown } }).def;
+      const def = (s as { def?: SchemaDef }).def;
       if (def?.type === "default" || def?.type === "optional" || def?.type === "nullable" || def?.type === "prefault") s = def.innerType;
-      else break;
+      else if (def?.type === "union" && def.discriminator !== undefined) {
+        const tag = v !== null && typeof v === "object" ? (v as Record<string, unknown>)[def.discriminator] : undefined;
+        const option = def.options?.find((o) => ((o as { def?: SchemaDef }).def?.shape?.[def.discriminator!] as { def?: SchemaDef } | undefined)?.def?.values?.includes(tag));
+        if (option === undefined) return [];
+        s = option;
+      } else break;
     }
-    const def = (s as { def?: { type?: string; shape?: Record<string, unknown>; element?: unknown } }).def;
+    const def = (s as { def?: SchemaDef }).def;
     if (key === undefined) return def?.type === "object" && def.shape ? Object.keys(def.shape) : [];
     if (def?.type === "object" && def.shape && typeof key === "string") s = def.shape[key];
     else if (def?.type === "array") s = def.element;
     else return [];
+    v = v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[key] : undefined;
   }
   return [];
+}
+
+/** What knownKeys reads of a zod schema's definition. */
+interface SchemaDef {
+  type?: string;
+  innerType?: unknown;
+  shape?: Record<string, unknown>;
+  element?: unknown;
+  options?: unknown[];
+  discriminator?: string;
+  values?: unknown[];
 }

@@ -26,6 +26,10 @@ export class ConfigError extends HearthError<ConfigErrorCode> {
 export interface ConfigContext {
   /** Device models hearth knows; a device naming another is an error. */
   models?: readonly string[];
+  /** Of those, the models with a simulator; a device on `port: sim` naming another is an error. */
+  simulated?: readonly string[];
+  /** Problems found beside the file (in its model files), listed with its own. */
+  problems?: readonly string[];
 }
 
 /**
@@ -34,7 +38,7 @@ export interface ConfigContext {
  */
 export function parseConfig(input: unknown, file?: string, context: ConfigContext = {}): Config {
   const result = ConfigSchema.safeParse(input ?? {});
-  const problems = [...(result.success ? [] : formatIssues(result.error.issues, { schema: ConfigSchema, input })), ...deviceEntryProblems(input, context)];
+  const problems = [...(result.success ? [] : formatIssues(result.error.issues, { schema: ConfigSchema, input })), ...deviceEntryProblems(input, context), ...(context.problems ?? [])];
   if (!result.success || problems.length > 0) throw new ConfigError(file, problems);
   return result.data;
 }
@@ -46,7 +50,7 @@ export function parseConfig(input: unknown, file?: string, context: ConfigContex
 function deviceEntryProblems(input: unknown, context: ConfigContext): string[] {
   const devices = input !== null && typeof input === "object" ? (input as { devices?: unknown }).devices : undefined;
   if (!Array.isArray(devices)) return [];
-  const fieldOf = (entry: unknown, key: "id" | "model"): string | undefined => {
+  const fieldOf = (entry: unknown, key: "id" | "model" | "port"): string | undefined => {
     const value = entry !== null && typeof entry === "object" ? (entry as Record<string, unknown>)[key] : undefined;
     return typeof value === "string" && value !== "" ? value : undefined;
   };
@@ -66,6 +70,13 @@ function deviceEntryProblems(input: unknown, context: ConfigContext): string[] {
     if (model === undefined || models.includes(model)) return;
     const hint = closest(model, models);
     problems.push(`devices[${i}].model: unknown model ${JSON.stringify(model)}${hint ? ` (did you mean "${hint}"?)` : ""}; known models: ${models.join(", ")}`);
+  });
+  const simulated = context.simulated;
+  if (simulated === undefined) return problems;
+  devices.forEach((entry, i) => {
+    const model = fieldOf(entry, "model");
+    if (fieldOf(entry, "port") !== "sim" || model === undefined || !models.includes(model) || simulated.includes(model)) return;
+    problems.push(`devices[${i}].port: model ${JSON.stringify(model)} has no simulator for port sim (a model file gets one by naming a capture to replay); give the device's serial port`);
   });
   return problems;
 }
@@ -96,20 +107,32 @@ export function readCheckedConfig(file: string | undefined, models: readonly str
 
 /** loadConfig, telling also which top-level keys the file gave (a reload tells `devices: []` from no devices key). */
 export async function readConfig(file?: string, context: ConfigContext = {}): Promise<LoadedConfig> {
-  if (file === undefined) return { config: parseConfig(structuredClone(DEFAULT_CONFIG), undefined, context), given: new Set(Object.keys(DEFAULT_CONFIG)) };
+  return checkConfigInput(await readConfigInput(file), file, context);
+}
+
+/**
+ * The first phase of loading: hearth.yaml read and parsed as YAML, not yet validated (the embedded
+ * defaults without a file), so that what it names beside itself (its model folders) can be read before
+ * its devices are checked against the models. ConfigError when the file cannot be read or is not YAML.
+ */
+export async function readConfigInput(file?: string): Promise<unknown> {
+  if (file === undefined) return structuredClone(DEFAULT_CONFIG);
   let text: string;
   try {
     text = await readFile(file, "utf8");
   } catch (err) {
     throw new ConfigError(file, [`cannot read the file: ${(err as Error).message}`]);
   }
-  let parsed: unknown;
   try {
-    parsed = Bun.YAML.parse(text);
+    return Bun.YAML.parse(text);
   } catch (err) {
     throw new ConfigError(file, [`not valid YAML: ${(err as Error).message}`]);
   }
-  const config = parseConfig(parsed, file, context);
+}
+
+/** The second phase: what readConfigInput gave, validated against `context` (ConfigError names each bad path). */
+export function checkConfigInput(input: unknown, file: string | undefined, context: ConfigContext = {}): LoadedConfig {
+  const config = parseConfig(input, file, context);
   // parseConfig refused anything but an object or nothing at all (an empty file, or only comments).
-  return { config, given: new Set(parsed === null || parsed === undefined ? [] : Object.keys(parsed as object)) };
+  return { config, given: new Set(input === null || input === undefined ? [] : Object.keys(input as object)) };
 }

@@ -113,6 +113,12 @@ export const ConfigSchema = z.strictObject({
   loop_monitor: LoopMonitorSchema.prefault({}),
   shutdown: ShutdownSchema.prefault({}),
   mqtt: MqttSchema.prefault({}),
+  /**
+   * Folders of model files (one `*.yaml` per model), relative to this file. Left out: `models/` beside it,
+   * if there is one. Read by src/config/model-files.ts; left undefined here, since a folder named in the
+   * file must exist and the default need not.
+   */
+  models: z.array(z.string({ error: "expected a folder path" }).min(1, { error: "expected a folder path" }), { error: "expected a list of folder paths" }).optional(),
   // Duplicate ids and unknown models are checked across the entries in load.ts, beside this schema.
   devices: z.array(DeviceConfigSchema).default([]),
 });

@@ -1,5 +1,6 @@
 import type { DeviceDefinition } from "../config/device-definition.ts";
 import type { DeviceConfig } from "../config/schema.ts";
+import type { CatalogueModel } from "./catalogue.ts";
 import type { Device } from "./device.ts";
 
 /** Where a config entry is in its life (Home Assistant's ConfigEntryState). */
@@ -12,7 +13,10 @@ export type ConfigEntryState = "not_loaded" | "setup_in_progress" | "loaded" | "
 export class ConfigEntry {
   readonly id: string;
   readonly config: DeviceConfig;
+  /** Its model's definition with the device's settings applied (protocols.ts `effectiveDefinition`). */
   readonly definition: DeviceDefinition;
+  /** Its model as the catalogue had it when this entry was made: where it came from, its simulator. */
+  readonly model: CatalogueModel;
   state: ConfigEntryState = "not_loaded";
   /** Why the last set-up failed. */
   reason: string | undefined;
@@ -22,10 +26,11 @@ export class ConfigEntry {
   /** When this entry was made (hearth's start, a reload, a restart), on the hub's clock: health's start-up grace counts from here. */
   readonly createdAt: number;
 
-  constructor(config: DeviceConfig, definition: DeviceDefinition, createdAt: number) {
+  constructor(config: DeviceConfig, definition: DeviceDefinition, model: CatalogueModel, createdAt: number) {
     this.id = config.id;
     this.config = config;
     this.definition = definition;
+    this.model = model;
     this.createdAt = createdAt;
   }
 

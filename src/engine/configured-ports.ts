@@ -1,8 +1,8 @@
+import { HearthError } from "../core/errors.ts";
 import type { Hub } from "../core/hub.ts";
 import type { Logger } from "../core/logger.ts";
 import { SerialLink } from "../serial/link.ts";
 import { openPty, type Pty } from "../serial/pty.ts";
-import type { ModelCatalogue } from "./catalogue.ts";
 import type { ConfigEntry } from "./config-entry.ts";
 import type { PortProvider } from "./manager.ts";
 import type { ProbeSimulator, Simulator, SimulatorFactory } from "./simulator.ts";
@@ -42,23 +42,18 @@ export function startSimulator(make: SimulatorFactory, options: Record<string, u
   };
 }
 
-/** Ports as configured; `sim` gets the model's simulator (from the catalogue) on a pseudo-terminal of its own. */
+/** Ports as configured; `sim` gets the entry's model's simulator on a pseudo-terminal of its own. */
 export class ConfiguredPorts implements PortProvider {
   /** Simulators running for `sim` devices, by device id (tests reach in to press buttons). */
   readonly simulators = new Map<string, SimulatedPort>();
   /** Simulated sysfs probes (ds18b20) for `sim` devices, by device id; their port is the probe's folder. */
   readonly probes = new Map<string, ProbeSimulator>();
-  private readonly catalogue: ModelCatalogue;
-
-  constructor(deps: { catalogue: ModelCatalogue }) {
-    this.catalogue = deps.catalogue;
-  }
 
   async acquire(entry: ConfigEntry): Promise<{ path: string; release: () => Promise<void> }> {
     if (entry.config.port !== "sim") return { path: entry.config.port, release: async () => {} };
-    const makeProbe = this.catalogue.get(entry.config.model)?.probe;
-    if (makeProbe !== undefined) {
-      const probe = makeProbe(entry.config.options);
+    const { model } = entry;
+    if (model.probe !== undefined) {
+      const probe = model.probe(entry.config.options);
       probe.start();
       this.probes.set(entry.id, probe);
       return {
@@ -69,7 +64,9 @@ export class ConfiguredPorts implements PortProvider {
         },
       };
     }
-    const sim = startSimulator(this.catalogue.simulator(entry.config.model), entry.config.options);
+    // Config validation refuses `port: sim` for a model without a simulator; this says so if one got through.
+    if (model.simulator === undefined) throw new HearthError("DEVICE_NO_SIMULATOR", `no simulator for model ${entry.config.model} (${model.source}), so no port sim for ${entry.id}`);
+    const sim = startSimulator(model.simulator, entry.config.options);
     this.simulators.set(entry.id, sim);
     return {
       path: sim.pty.path,

@@ -7,7 +7,7 @@ import type { Logger } from "../core/logger.ts";
 import { Lock } from "../core/semaphore.ts";
 import { sleep } from "../core/wait.ts";
 import type { Entity } from "../entities/entity.ts";
-import type { ModelCatalogue } from "./catalogue.ts";
+import { changedModels, type ModelCatalogue } from "./catalogue.ts";
 import { ConfigEntry } from "./config-entry.ts";
 import { Device } from "./device.ts";
 import { DeviceError } from "./device-error.ts";
@@ -25,7 +25,7 @@ export interface DeviceManagerDeps {
   hub: Hub;
   log: Logger;
   nodeId: string;
-  /** The models it can set devices up as (the composition root's, src/catalogue.ts). */
+  /** The models it can set devices up as at first (the composition root's, src/catalogue.ts); a reload may hand it others. */
   catalogue: ModelCatalogue;
   transports: TransportFactory;
   ports: PortProvider;
@@ -36,6 +36,15 @@ interface SharedTransport {
   transport: Transport;
   users: Set<string>;
   release: Array<() => Promise<void>>;
+}
+
+/** What a reload of the device list did; `modelsChanged`: the models whose definition changed (their devices are among `reloaded`). */
+export interface ReloadOutcome {
+  added: string[];
+  removed: string[];
+  reloaded: string[];
+  unchanged: string[];
+  modelsChanged: string[];
 }
 
 /** Set-up retries back off from 5 s to this many seconds. */
@@ -54,6 +63,8 @@ export class DeviceManager {
   /** Every entity of every loaded device, by entity id (the platforms register them). */
   readonly entities = new Map<string, Entity>();
   private readonly deps: DeviceManagerDeps;
+  /** The models in force: the devices' entries are made from these. */
+  private catalogueInForce: ModelCatalogue;
   private readonly transports = new Map<string, SharedTransport>();
   private readonly linksInMaking = new Map<string, Promise<Transport>>();
   private readonly retries = new Map<string, { cancel: () => void }>();
@@ -66,6 +77,12 @@ export class DeviceManager {
 
   constructor(deps: DeviceManagerDeps) {
     this.deps = deps;
+    this.catalogueInForce = deps.catalogue;
+  }
+
+  /** The models in force (the last reload's, else the first). */
+  get catalogue(): ModelCatalogue {
+    return this.catalogueInForce;
   }
 
   /** The devices as readers (the MQTT side) see them: snapshots of each, and the commands they may give. */
@@ -83,8 +100,9 @@ export class DeviceManager {
     return [...this.entries.values()].flatMap((e) => (e.runtime ? [e.runtime.device] : []));
   }
 
-  /** Sets up every device; each runs as a tracked task, so hub.start() waits for them (up to its timeout). */
-  async setup(configs: readonly DeviceConfig[]): Promise<void> {
+  /** Sets up every device (as models of `catalogue`, when given); each runs as a tracked task, so hub.start() waits for them (up to its timeout). */
+  async setup(configs: readonly DeviceConfig[], catalogue: ModelCatalogue = this.catalogueInForce): Promise<void> {
+    this.catalogueInForce = catalogue;
     const tasks = configs.map((config) => {
       const entry = this.addEntry(config);
       return this.deps.hub.createTask(() => this.exclusive(entry.id, () => this.setupEntry(entry)), { name: `setup ${entry.id}` });
@@ -94,17 +112,18 @@ export class DeviceManager {
   }
 
   /**
-   * Applies a new device list: unloads removed devices, reloads changed ones, sets up new ones; the rest
-   * keep running. It holds every device's lock meanwhile, so no restart runs into it half-way.
+   * Applies a new device list, and with `catalogue` new models (model files read again): unloads removed
+   * devices, reloads those whose settings or model definition changed, sets up new ones; the rest keep
+   * running. It holds every device's lock meanwhile, so no restart runs into it half-way.
    */
-  async reload(configs: readonly DeviceConfig[]): Promise<{ added: string[]; removed: string[]; reloaded: string[]; unchanged: string[] }> {
+  async reload(configs: readonly DeviceConfig[], catalogue: ModelCatalogue = this.catalogueInForce): Promise<ReloadOutcome> {
     const release = await this.reloading.acquire();
     try {
       const ids = [...new Set([...this.entries.keys(), ...configs.map((c) => c.id)])].sort();
       const releases: Array<() => void> = [];
       try {
         for (const id of ids) releases.push(await this.lockOf(id).acquire()); // in one order, so two holders never wait on each other
-        return await this.applyReload(configs);
+        return await this.applyReload(configs, catalogue);
       } finally {
         for (const r of releases.reverse()) r();
       }
@@ -113,10 +132,12 @@ export class DeviceManager {
     }
   }
 
-  private async applyReload(configs: readonly DeviceConfig[]): Promise<{ added: string[]; removed: string[]; reloaded: string[]; unchanged: string[] }> {
+  private async applyReload(configs: readonly DeviceConfig[], catalogue: ModelCatalogue): Promise<ReloadOutcome> {
+    const modelsChanged = catalogue === this.catalogueInForce ? [] : changedModels(this.catalogueInForce, catalogue);
+    this.catalogueInForce = catalogue;
     const next = new Map(configs.map((c) => [c.id, c]));
     const removed = [...this.entries.keys()].filter((id) => !next.has(id));
-    const reloaded = [...next.values()].filter((c) => this.entries.get(c.id)?.differsFrom(c)).map((c) => c.id);
+    const reloaded = [...next.values()].filter((c) => this.entries.get(c.id)?.differsFrom(c) || (this.entries.has(c.id) && modelsChanged.includes(c.model))).map((c) => c.id);
     const added = [...next.keys()].filter((id) => !this.entries.has(id));
     const unchanged = [...next.keys()].filter((id) => this.entries.has(id) && !reloaded.includes(id));
     for (const id of [...removed, ...reloaded].reverse()) await this.removeEntry(id);
@@ -126,9 +147,9 @@ export class DeviceManager {
         return this.setupEntry(entry);
       }),
     );
-    this.deps.log.info({ added, removed, reloaded, unchanged: unchanged.length }, "Devices reloaded");
+    this.deps.log.info({ added, removed, reloaded, unchanged: unchanged.length, ...(modelsChanged.length > 0 ? { modelsChanged } : {}) }, "Devices reloaded");
     this.deps.hub.bus.fire("devices_changed", { added, removed, reloaded });
-    return { added, removed, reloaded, unchanged };
+    return { added, removed, reloaded, unchanged, modelsChanged };
   }
 
   /**
@@ -194,9 +215,9 @@ export class DeviceManager {
   }
 
   private addEntry(config: DeviceConfig): ConfigEntry {
-    const definition = this.deps.catalogue.definition(config.model);
-    if (definition === undefined) throw new DeviceError("DEVICE_SETUP_FAILED", config.id, `unknown model ${config.model}`);
-    const entry = new ConfigEntry(config, effectiveDefinition(definition, config), this.deps.hub.clock.now());
+    const model = this.catalogueInForce.get(config.model);
+    if (model === undefined) throw new DeviceError("DEVICE_SETUP_FAILED", config.id, `unknown model ${config.model}`);
+    const entry = new ConfigEntry(config, effectiveDefinition(model.definition, config), model, this.deps.hub.clock.now());
     this.entries.set(entry.id, entry);
     return entry;
   }

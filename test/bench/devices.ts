@@ -54,7 +54,7 @@ async function fleet(count: number): Promise<BenchResult[]> {
     nodeId: "bench",
     catalogue: builtInCatalogue(),
     transports: serialTransports({ hub, log }),
-    ports: new ConfiguredPorts({ catalogue: builtInCatalogue() }),
+    ports: new ConfiguredPorts(),
   });
   const configs: DeviceConfig[] = sims.paths.map((port, i) => ({ id: `board${i}`, model: "hearth-io", port, poll_interval: 1, options: {} }));
   await manager.setup(configs);
@@ -125,7 +125,7 @@ async function roundTrip(): Promise<BenchResult[]> {
     nodeId: "bench",
     catalogue: builtInCatalogue(),
     transports: serialTransports({ hub, log }),
-    ports: new ConfiguredPorts({ catalogue: builtInCatalogue() }),
+    ports: new ConfiguredPorts(),
   });
   await manager.setup([{ id: "board", model: "hearth-io", port: sims.paths[0]!, poll_interval: 3600, options: {} }]);
   await hub.start();

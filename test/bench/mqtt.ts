@@ -46,7 +46,7 @@ export async function run(): Promise<BenchResult[]> {
   const broker = await startBroker();
   const log = silentLogger();
   const hub = new Hub({ log, stageTimeouts: { shutdownJobs: 2, cancel: 2, tracked: 2, finalWrite: 2, close: 2 } });
-  const ports = new ConfiguredPorts({ catalogue: builtInCatalogue() });
+  const ports = new ConfiguredPorts();
   const devices = new DeviceManager({ hub, log, nodeId: "bench", catalogue: builtInCatalogue(), transports: serialTransports({ hub, log }), ports });
   const bridge = new Bridge({ hub, log, nodeId: "bench", devices: devices.view(), mqtt: MqttSchema.parse({ url: broker.url, base_topic: "hearth/bench", discovery: { enabled: false } }) });
   const subscriber = await mqtt.connectAsync(broker.url);

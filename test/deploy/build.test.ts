@@ -8,7 +8,9 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Subprocess, spawn, which } from "bun";
+import { openPty } from "../../src/serial/pty.ts";
 import { WORKER_ENTRIES, type WorkerEntry, workerScript } from "../../src/worker-entries.ts";
+import { lineModel, writeModel } from "../helpers/model-files.ts";
 import { OutputReader } from "../helpers/output-reader.ts";
 import { Peer, startBroker, type TestBroker } from "../mqtt/broker.ts";
 import { builtBinary, builtRelease } from "./binary.ts";
@@ -262,6 +264,45 @@ describe("the x64 binary, run here with nothing on PATH (no Bun, no Node)", () =
       expect(await hearth.terminate(10_000)).toBe(0);
       await hearth.stdout.done;
       expect(hearth.stdout.text).toContain('"msg":"Stopped"');
+      expect(await hearth.stderr.done).toBe("");
+      expect(unexpectedWarnings(hearth.warnings())).toEqual([]);
+    },
+    RUN_MS * 2,
+  );
+});
+
+describe("the x64 binary with a user's model file", () => {
+  test(
+    "check-config and run load the model file beside the configuration; its device reports from a pty, and SIGHUP re-reads the file",
+    async () => {
+      const dir = mkdtempSync(join(work, "models-"));
+      const broker = await mosquitto();
+      undo.push(() => broker.stop());
+      const peer = await Peer.connect(broker.url, ["hearth/modeltest/#"]);
+      undo.push(() => peer.close());
+      // The firmware's end of the line is this test's, on a real pseudo-terminal.
+      const pty = openPty();
+      undo.push(() => pty.close());
+      const model = writeModel(dir, "meter.yaml", lineModel("my-meter"));
+      const config = configFor(dir, "modeltest", broker.url, [`{ id: meter, model: my-meter, port: ${pty.path} }`]);
+      const check = await run([x64, "check-config", config]);
+      expect(check.stderr).toBe("");
+      expect(check.stdout).toContain(`    my-meter: ${model}\n`);
+      const hearth = RunningHearth.start([x64], config, dir);
+      undo.push(() => hearth.kill());
+      await peer.next("hearth/modeltest/meter/availability", (p) => p === "online", RUN_MS);
+      await pty.write("R p=12.5\n");
+      await peer.json<{ power?: number }>("hearth/modeltest/meter", (s) => s.power === 12.5, RUN_MS);
+
+      writeModel(dir, "meter.yaml", lineModel("my-meter", { entities: ["- { key: power, kind: sensor, unit: W, read: p }", "- { key: energy, kind: sensor, unit: kWh, read: e }"] }));
+      const back = peer.fresh("hearth/modeltest/meter/availability", (p) => p === "online", RUN_MS);
+      hearth.child.kill("SIGHUP");
+      await back;
+      await pty.write("R p=12.5 e=3\n");
+      await peer.json<{ energy?: number }>("hearth/modeltest/meter", (s) => s.energy === 3, RUN_MS);
+
+      expect(await hearth.terminate(10_000)).toBe(0);
+      await hearth.stdout.done;
       expect(await hearth.stderr.done).toBe("");
       expect(unexpectedWarnings(hearth.warnings())).toEqual([]);
     },

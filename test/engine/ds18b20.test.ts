@@ -43,7 +43,7 @@ async function probes(root: string, devices: Array<Partial<DeviceConfig> & { id:
     nodeId: "test",
     catalogue: builtInCatalogue(),
     transports: serialTransports({ hub, log }),
-    ports: new ConfiguredPorts({ catalogue: builtInCatalogue() }),
+    ports: new ConfiguredPorts(),
   });
   await manager.setup(devices.map((d) => ({ model: "ds18b20", port: "auto", options: { sysfs_root: root }, ...d }) as DeviceConfig));
   await hub.start();
@@ -151,7 +151,7 @@ test("a probe read that blocks runs off the loop: the loop keeps working until t
 test("port: sim runs a simulated probe whose drifting temperature is read through the executor", async () => {
   const log = createLogger({ level: "debug", destination: new MemoryLogDestination() });
   const hub = new Hub({ log, stageTimeouts: { shutdownJobs: 2, cancel: 2, tracked: 2, finalWrite: 2, close: 2 } });
-  const ports = new ConfiguredPorts({ catalogue: builtInCatalogue() });
+  const ports = new ConfiguredPorts();
   const manager = new DeviceManager({ hub, log, nodeId: "test", catalogue: builtInCatalogue(), transports: serialTransports({ hub, log }), ports });
   await manager.setup([{ id: "simprobe", model: "ds18b20", port: "sim", poll_interval: 0.05, options: { interval: 20, temperature: 18 } } as DeviceConfig]);
   await hub.start();

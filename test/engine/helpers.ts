@@ -12,7 +12,7 @@ export async function deviceHub(devices: Array<Partial<DeviceConfig> & { id: str
   const logs = new MemoryLogDestination();
   const log = createLogger({ level: "debug", destination: logs });
   const hub = new Hub({ log, clock: options.clock, stageTimeouts: { shutdownJobs: 2, cancel: 2, tracked: 2, finalWrite: 2, close: 2 } });
-  const ports = new ConfiguredPorts({ catalogue: builtInCatalogue() });
+  const ports = new ConfiguredPorts();
   const manager = new DeviceManager({ hub, log, nodeId: "test", catalogue: builtInCatalogue(), transports: serialTransports({ hub, log }), ports });
   const configs = devices.map((d) => ({ model: "hearth-io", port: "sim", options: { interval: 60_000 }, ...d }) as DeviceConfig);
   await manager.setup(configs);

@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { builtInCatalogue } from "../../src/catalogue.ts";
+import { loadSetup } from "../../src/catalogue.ts";
 import { checkConfigCommand } from "../../src/commands/check-config.ts";
 import { OutputReader } from "../helpers/output-reader.ts";
 import { broker, cleanUpAfterEach, configFile, hearth, json, peer, yaml } from "../mqtt/helpers.ts";
@@ -154,11 +154,11 @@ test("a file without devices at start-up still starts hearth (an empty one too),
 test("check-config calls a file without devices valid, and says it names none", async () => {
   const file = configFile("");
   const printed: string[] = [];
-  const code = await checkConfigCommand(file.path, builtInCatalogue().names(), { out: (t) => printed.push(t), err: (t) => printed.push(t) });
+  const code = await checkConfigCommand(file.path, loadSetup, { out: (t) => printed.push(t), err: (t) => printed.push(t) });
   expect(code).toBe(0);
   expect(printed.join("")).toContain("devices: 0 (the file has no devices key: is it empty or cut short? write devices: [] to mean none)");
   file.write("devices: []\n");
   printed.length = 0;
-  await checkConfigCommand(file.path, builtInCatalogue().names(), { out: (t) => printed.push(t), err: (t) => printed.push(t) });
+  await checkConfigCommand(file.path, loadSetup, { out: (t) => printed.push(t), err: (t) => printed.push(t) });
   expect(printed.join("")).toContain("  devices: 0\n");
 });

@@ -2,8 +2,7 @@ import { afterEach } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { builtInCatalogue } from "../../src/catalogue.ts";
-import { loadCheckedConfig } from "../../src/config/load.ts";
+import { loadSetup } from "../../src/catalogue.ts";
 import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
 import { Service, type ServiceOptions } from "../../src/service.ts";
 import { Peer, startBroker, type TestBroker } from "./broker.ts";
@@ -46,10 +45,10 @@ export function yaml(url: string, devices: string[] = ["board"], extra = ""): st
   return `node_id: test\nshutdown: { shutdown_jobs: 2, cancel: 2, tracked: 2, final_write: 2, close: 2 }\nmqtt:\n  url: ${url}\n  base_topic: hearth/test\n  max_payload: 1024\n${extra}devices:\n${boards}`;
 }
 
-/** A running hearth service from a config file, stopped after the test. */
+/** A running hearth service from a config file (its model files read at start, as the service does), stopped after the test. */
 export async function hearth(file: { path: string }, options: ServiceOptions = {}) {
   const logs = new MemoryLogDestination();
-  const config = await loadCheckedConfig(file.path, builtInCatalogue().names());
+  const { config } = await loadSetup(file.path);
   const service = new Service(config, {
     configFile: file.path,
     log: createLogger({ level: "debug", destination: logs }),
