@@ -38,13 +38,14 @@ Commands:
                          LINES lines a second; lines at the top starting with # (a recorder's notes) are not
                          played. It plays while someone reads the port (waiting for the first reader), says
                          on stderr when the capture has been played, and keeps the port open until Ctrl-C
+                         (--loop: plays it again from the start, on and on)
   try MODELFILE --port PORT [--baud N] [--no-poll] [--json] [--option KEY=VALUE]
                          run one model file on a port as hearth would and show what each line became: the
                          entities it set (or why a reading or the line was skipped); polls as the model says
                          (--no-poll: none; type get to poll). Commands typed on stdin are sent as hearth sends
                          them (relay1 ON, led ON 128, setpoint 21.5, restart; help lists them). PORT sim plays
-                         the model's capture (simulator.replay) or built-in simulator. Ctrl-C stops (exit 0);
-                         1: the port cannot be opened; 2: a bad model file
+                         the model's capture (simulator.replay) or built-in simulator. The end of stdin stops
+                         nothing; Ctrl-C does (exit 0); 1: the port cannot be opened; 2: a bad model file
   ports [--json]         list the serial ports present, with the by-id path to configure
   health [--config FILE] [--json] [--grace S]
                          ask the running hearth over MQTT how it is (its broker and topics from the config,

@@ -185,7 +185,14 @@ export function replaySimulatorFactory(file: string, options: ReplayOptions = {}
  */
 export function replaySimulatorOf(definition: DeviceDefinition, modelFile: string): SimulatorFactory | undefined {
   const spec = definition.simulator;
-  if (spec === undefined) return undefined;
+  const file = replayCaptureOf(definition, modelFile);
+  if (spec === undefined || file === undefined) return undefined;
   const rate: ReplayRate = spec.rate !== undefined ? { linesPerSecond: spec.rate } : { baud: definition.serial.baud, bitsPerByte: bitsPerCharacter(definition.serial) };
-  return replaySimulatorFactory(resolve(dirname(modelFile), spec.replay), { rate, loop: spec.loop });
+  return replaySimulatorFactory(file, { rate, loop: spec.loop });
+}
+
+/** The capture file a model file names for `port: sim` (its `simulator.replay`, relative to `modelFile`), or undefined; for checking that it can be read. */
+export function replayCaptureOf(definition: DeviceDefinition, modelFile: string): string | undefined {
+  const spec = definition.simulator;
+  return spec === undefined ? undefined : resolve(dirname(modelFile), spec.replay);
 }

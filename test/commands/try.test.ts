@@ -1,5 +1,5 @@
 import { afterEach, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { HearthIoSimulator } from "../../devices/hearth-io/simulator.ts";
 import { type SimulatedPort, startSimulator } from "../../src/engine/configured-ports.ts";
@@ -184,4 +184,23 @@ test("try says why when the port cannot be opened (exit 1) and when the model fi
   const none = hearthTry([join(dir, "nothing.yaml"), "--port", "/dev/null"], "ignore");
   expect(await none.child.exited).toBe(2);
   expect(await none.err.done).toContain(`${join(dir, "nothing.yaml")}: cannot read it`);
+});
+
+test("try --port sim plays the capture the model file names; a capture that is not there is a bad model file", async () => {
+  const dir = tempDir("hearth-try-sim-");
+  copyFileSync(join(root, "devices/nmea-gps/captures/neo-m8n.log"), join(dir, "m8n.log"));
+  const yaml = readFileSync(join(root, "devices/nmea-gps/device.yaml"), "utf8").replace(/^poll_interval:/m, "simulator:\n  replay: m8n.log\n  rate: 1000\npoll_interval:");
+  writeFileSync(join(dir, "gps.yaml"), yaml);
+  const { child, out } = hearthTry([join(dir, "gps.yaml"), "--port", "sim", "--json"], "ignore");
+  // neo-m8n.log (devices/nmea-gps/README.md): GN talker, 12 satellites used, 1139.4 m.
+  await shows(out, /"event":"set","values":\{[^}]*"satellites_used":12/);
+  await shows(out, /"altitude":1139\.4/);
+  child.kill("SIGINT");
+  expect(await child.exited).toBe(0);
+  expect(JSON.parse(out.text.split("\n")[0]!)).toMatchObject({ event: "start", model: "nmea-gps", port: expect.stringMatching(/^\/dev\/pts\/\d+ \(sim\)$/) });
+
+  writeFileSync(join(dir, "gone.yaml"), yaml.replace("replay: m8n.log", "replay: gone.log"));
+  const gone = hearthTry([join(dir, "gone.yaml"), "--port", "sim"], "ignore");
+  expect(await gone.child.exited).toBe(2);
+  expect(await gone.err.done).toContain(`hearth try: ${join(dir, "gone.yaml")}: simulator.replay: cannot read the capture ${join(dir, "gone.log")}`);
 });
