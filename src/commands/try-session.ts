@@ -14,6 +14,7 @@ import type { Driver, DriverContext } from "../engine/driver.ts";
 import { DRIVERS, framingOf, ownTransportOf } from "../engine/protocols.ts";
 import type { SimulatorFactory } from "../engine/simulator.ts";
 import type { Transport } from "../engine/transport.ts";
+import { isRejected } from "../entities/entity.ts";
 import type { TryDeps } from "./try.ts";
 import { hexOf, shownText, type TryEvent } from "./try-events.ts";
 import { helpEvent, parseTyped } from "./try-input.ts";
@@ -106,10 +107,19 @@ export class TrySession {
     }
     this.stopping = true;
     unlisten();
-    await device.stop();
-    await transport.close();
-    await sim?.stop();
-    await this.hub.stop();
+    // In reverse, each step on its own: one that fails leaves the others to do.
+    for (const [what, step] of [
+      ["the device", () => device.stop()],
+      [path, () => transport.close()],
+      ["the simulator", async () => sim?.stop()],
+      ["the hub", () => this.hub.stop()],
+    ] as const) {
+      try {
+        await step();
+      } catch (err) {
+        output.err(`hearth try: stopping ${what} failed: ${(err as Error).message}\n`);
+      }
+    }
     emit({ event: "stopped" });
     return code;
   }
@@ -136,7 +146,7 @@ export class TrySession {
           if (entity === undefined) continue;
           // The same check the state writer made: a pure function of the entity and the reading.
           const state = entity.toState(raw);
-          if ("rejected" in state) {
+          if (isRejected(state)) {
             emit({ event: "skipped", entity: key, value: clipJson(raw, 64), why: state.rejected });
             continue;
           }
