@@ -8,7 +8,7 @@ import { ConfigError, checkConfigInput, type LoadedConfig, readConfigInput } fro
 import { type ModelFile, type ModelFiles, modelFoldersOf, readModelFolders } from "./config/model-files.ts";
 import type { Config } from "./config/schema.ts";
 import { type CatalogueModel, catalogueOf, checkedDefinition, type ModelCatalogue, overlaid } from "./engine/catalogue.ts";
-import type { SimulatorFactory } from "./engine/simulator.ts";
+import { replaySimulatorOf } from "./engine/replay.ts";
 
 /** The models built into hearth, each definition checked; a broken one is a bug in hearth, reported with its file. */
 export function builtInModels(): CatalogueModel[] {
@@ -26,20 +26,9 @@ export function builtInCatalogue(): ModelCatalogue {
   return builtIn;
 }
 
-/** A model file as the engine runs it: its definition, its file, and for `port: sim` the capture it names. */
+/** A model file as the engine runs it: its definition, its file, and for `port: sim` the capture it names (`simulator.replay`), played at its line's pace. */
 export function userModel(file: ModelFile): CatalogueModel {
-  return { definition: file.definition, source: file.source, simulator: captureSimulator(file) };
-}
-
-/**
- * MERGE HOOK (i14/try, src/engine/replay.ts): a model file that names a capture replays it for
- * `port: sim`. `file.capture` is already absolute (resolved against the model file's folder) and known to
- * exist; once the replay simulator lands this returns `replaySimulatorFactory(file.capture)`. Until then a
- * user model has no simulator, and `port: sim` on it is a configuration error naming the model.
- */
-function captureSimulator(file: ModelFile): SimulatorFactory | undefined {
-  if (file.capture === undefined) return undefined;
-  return undefined;
+  return { definition: file.definition, source: file.source, simulator: replaySimulatorOf(file.definition, file.source) };
 }
 
 /** The built-in models with `files` laid over them (a file's model replaces the built-in of its name). */

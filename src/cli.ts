@@ -11,6 +11,7 @@ import { processOutput } from "./commands/output.ts";
 import { portsCommand } from "./commands/ports.ts";
 import { schemaCommand } from "./commands/schema.ts";
 import { simCommand } from "./commands/sim.ts";
+import { tryCommand } from "./commands/try.ts";
 import { ConfigError, loadConfig } from "./config/load.ts";
 import { isHearthError } from "./core/errors.ts";
 import { sharedReaderPool } from "./serial/reader-pool.ts";
@@ -32,6 +33,20 @@ Commands:
                          as for check-config), each with where it came from and its entities
   sim MODEL [--count N] [--interval MS]
                          run a model's simulator and print its ports (pseudo-terminals, or 1-Wire probe folders)
+  sim --replay CAPTURE [--baud N | --rate LINES] [--loop]
+                         play a capture (raw bytes recorded from a device) onto a new pseudo-terminal and print
+                         its path. Paced as a line of N baud carries bytes (10 bits a byte; default 9600), or
+                         LINES lines a second; lines at the top starting with # (a recorder's notes) are not
+                         played. It plays while someone reads the port (waiting for the first reader), says
+                         on stderr when the capture has been played, and keeps the port open until Ctrl-C
+                         (--loop: plays it again from the start, on and on)
+  try MODELFILE --port PORT [--baud N] [--no-poll] [--json] [--option KEY=VALUE]
+                         run one model file on a port as hearth would and show what each line became: the
+                         entities it set (or why a reading or the line was skipped); polls as the model says
+                         (--no-poll: none; type get to poll). Commands typed on stdin are sent as hearth sends
+                         them (relay1 ON, led ON 128, setpoint 21.5, restart; help lists them). PORT sim plays
+                         the model's capture (simulator.replay) or built-in simulator. The end of stdin stops
+                         nothing; Ctrl-C does (exit 0); 1: the port cannot be opened; 2: a bad model file
   ports [--json]         list the serial ports present, with the by-id path to configure
   health [--config FILE] [--json] [--grace S]
                          ask the running hearth over MQTT how it is (its broker and topics from the config,
@@ -82,6 +97,13 @@ async function main(argv: string[]): Promise<number> {
         interval: { type: "string" },
         grace: { type: "string" },
         model: { type: "boolean" },
+        replay: { type: "string" },
+        rate: { type: "string" },
+        baud: { type: "string" },
+        loop: { type: "boolean" },
+        port: { type: "string" },
+        "no-poll": { type: "boolean" },
+        option: { type: "string", multiple: true },
       },
     });
   } catch (err) {
@@ -105,7 +127,22 @@ async function main(argv: string[]): Promise<number> {
     case "sim":
       // Its pseudo-terminals are read by reader Workers, which inside a binary start on the bundled entry.
       sharedReaderPool.configure({ workerScript: workerScript("executor") });
-      return simCommand(builtInCatalogue(), positionals[1], { count: values.count, interval: values.interval }, processOutput);
+      return simCommand(
+        builtInCatalogue(),
+        positionals[1],
+        { count: values.count, interval: values.interval, replay: values.replay, rate: values.rate, baud: values.baud, loop: values.loop },
+        processOutput,
+      );
+    case "try": {
+      sharedReaderPool.configure({ workerScript: workerScript("executor") });
+      // Handlers first: a Ctrl-C during start-up still closes the port.
+      const stopped = new Promise<void>((resolve) => {
+        process.once("SIGINT", resolve);
+        process.once("SIGTERM", resolve);
+      });
+      const options = { port: values.port, baud: values.baud, noPoll: values["no-poll"], json: values.json, option: values.option };
+      return tryCommand(positionals[1], options, { output: processOutput, input: process.stdin, catalogue: builtInCatalogue(), stopped, executorScript: workerScript("executor") });
+    }
     case "devices": {
       let models;
       try {

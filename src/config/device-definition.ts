@@ -38,14 +38,27 @@ void schemaMakesSerialSettings;
 /** A definition's serial settings: serial's defaults for what it leaves out, all of them when it names none. */
 const definitionSerial = SerialSettingsSchema.default({ ...DEFAULT_SERIAL_SETTINGS });
 
+/**
+ * A capture `port: sim` plays for a model without a simulator of its own (src/engine/replay.ts): raw
+ * bytes as recorded from the device, paced at the model's baud rate unless `rate` says otherwise.
+ */
+export const ReplaySimulatorSchema = z.strictObject({
+  /** The capture file, relative to the model file. */
+  replay: z.string().min(1),
+  /** Lines a second instead of the pace of the model's baud rate. */
+  rate: z.number().positive().optional(),
+  /** Start again at the end (without it, the device goes quiet when the capture ends). */
+  loop: z.boolean().default(false),
+});
+export type ReplaySimulatorSpec = z.infer<typeof ReplaySimulatorSchema>;
+
 /** What every device definition starts with, whatever its protocol family. */
 const definitionHead = {
   model: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
   name: z.string().min(1),
   manufacturer: z.string().min(1),
   description: z.string().optional(),
-  /** For `port: sim` of a model without a simulator of its own (a model file): a capture to replay, relative to the file. */
-  capture: z.string().min(1).optional(),
+  simulator: ReplaySimulatorSchema.optional(),
 };
 
 /** A device's line settings: its model's, with the baud rate its config may set. */

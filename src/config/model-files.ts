@@ -16,7 +16,7 @@ export interface ModelFile {
   readonly definition: DeviceDefinition;
   /** The model file's absolute path. */
   readonly source: string;
-  /** The capture `port: sim` replays (the definition's `capture`, made absolute against the file's folder). */
+  /** The capture `port: sim` replays (the definition's `simulator.replay`, made absolute against the file's folder). */
   readonly capture?: string | undefined;
 }
 
@@ -148,10 +148,11 @@ async function readModel(path: string): Promise<{ model?: ModelFile; problems: s
   const checked = checkDefinition(raw);
   if (!checked.ok) return { problems: checked.problems, ...(declared === undefined ? {} : { declared }) };
   const definition = checked.definition;
-  const capture = definition.capture === undefined ? undefined : resolve(dirname(path), definition.capture);
+  const replay = definition.simulator?.replay;
+  const capture = replay === undefined ? undefined : resolve(dirname(path), replay);
   if (capture !== undefined) {
     const info = await stat(capture).catch(() => undefined);
-    if (!info?.isFile()) return { problems: [`capture: no such file ${capture}, got ${clipJson(definition.capture)}`], declared: definition.model };
+    if (!info?.isFile()) return { problems: [`simulator.replay: no such file ${capture}, got ${clipJson(replay)}`], declared: definition.model };
   }
   return { model: { definition, source: path, capture }, problems: [], declared: definition.model };
 }

@@ -67,7 +67,7 @@ export class ModelCatalogue {
     const make = found?.simulator;
     if (make === undefined) {
       const simulated = [...this.models.values()].filter((m) => m.simulator !== undefined).map((m) => m.definition.model);
-      const from = found === undefined || found.builtIn ? "" : ` of ${found.source} (a model file gets one by naming a capture to replay)`;
+      const from = found === undefined || found.builtIn ? "" : ` of ${found.source} (a model file gets one by naming a capture to replay, simulator.replay)`;
       throw new HearthError("DEVICE_NO_SIMULATOR", `no simulator for model ${model}${from} (simulated models: ${simulated.join(", ")})`);
     }
     return make;

@@ -23,7 +23,8 @@ export interface SimulatedPort {
 /** Starts a model's simulator (`catalogue.simulator(model)`) on a new pseudo-terminal. */
 export function startSimulator(make: SimulatorFactory, options: Record<string, unknown> = {}): SimulatedPort {
   const pty = openPty();
-  const simulator = make({ write: (bytes) => void pty.write(bytes).catch(() => {}) }, options);
+  // A write fails only once the pty is closing: the simulator is being stopped anyway.
+  const simulator = make({ write: (bytes) => pty.write(bytes).catch(() => {}), unread: () => pty.unread() }, options);
   // The simulator consumes each chunk during the call, so the reader's view needs no copy.
   const unlisten = pty.listen({ data: (chunk) => simulator.receive(chunk), error: () => simulator.stop() });
   simulator.start();

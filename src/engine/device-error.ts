@@ -15,7 +15,9 @@ export type DeviceErrorCode =
   /** A model's definition is broken (a bug in the model, not in the configuration): a HearthError, no one device being to blame. */
   | "DEVICE_DEFINITION_INVALID"
   /** `port: sim` (or `hearth sim`) for a model that has no simulator: a HearthError naming the model. */
-  | "DEVICE_NO_SIMULATOR";
+  | "DEVICE_NO_SIMULATOR"
+  /** A capture named for replay (`hearth sim --replay`, a model's `simulator.replay`) cannot be read: a HearthError naming the file. */
+  | "DEVICE_CAPTURE_UNREADABLE";
 
 /** An error of one device, naming it. */
 export class DeviceError extends HearthError<DeviceErrorCode> {

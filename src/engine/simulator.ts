@@ -10,8 +10,16 @@ export interface Simulator {
   receive(bytes: Uint8Array): void;
 }
 
-/** Makes a serial model's simulator, writing to the host through `port` (a pseudo-terminal's master side). */
-export type SimulatorFactory = (port: { write(bytes: Uint8Array): void }, options: Record<string, unknown>) => Simulator;
+/** The host as a simulator sees it: a pseudo-terminal's master side. */
+export interface SimulatorPort {
+  /** Sends bytes to the host; resolves once the kernel has taken them (a simulator that need not keep pace ignores it). */
+  write(bytes: Uint8Array): void | Promise<void>;
+  /** Bytes sent that no one has read from the port yet, so a player can wait while no one has it open. */
+  unread?(): number;
+}
+
+/** Makes a serial model's simulator, writing to the host through `port`. */
+export type SimulatorFactory = (port: SimulatorPort, options: Record<string, unknown>) => Simulator;
 
 /** A simulated sysfs device: a probe folder in a temporary sysfs-like root, for `port: sim`. */
 export interface ProbeSimulator {

@@ -2,7 +2,7 @@ import { type ChannelListener, FdChannel } from "./channel.ts";
 import { ioError, SerialError } from "./errors.ts";
 import { errno, lib, openptyFunction } from "./libc.ts";
 import { type ReaderPool, sharedReaderPool } from "./reader-pool.ts";
-import { F_GETFL, F_SETFD, F_SETFL, FD_CLOEXEC, O_NONBLOCK, TCSANOW } from "./termios.ts";
+import { F_GETFL, F_SETFD, F_SETFL, FD_CLOEXEC, IOCTL, O_NONBLOCK, TCSANOW } from "./termios.ts";
 import { layout } from "./tty.ts";
 
 export interface OpenPtyOptions {
@@ -44,6 +44,13 @@ export class Pty {
   write(data: Uint8Array | string): Promise<void> {
     this.start();
     return this.channel.write(typeof data === "string" ? new TextEncoder().encode(data) : data);
+  }
+
+  /** Bytes written to hearth that no one has read from the port yet (FIONREAD on the slave this object holds; 0 once it is closed). */
+  unread(): number {
+    if (this.slaveFd < 0) return 0;
+    const count = new Int32Array(1);
+    return lib().ioctl(this.slaveFd, IOCTL.FIONREAD, count) === 0 ? count[0]! : 0;
   }
 
   /** Receives what hearth writes, as it arrives (views valid during the call); returns the function that stops it. */

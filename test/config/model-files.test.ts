@@ -103,10 +103,10 @@ test("a folder the config names must be there; the default folder need not", asy
 test("a capture a model file names is found beside the file, and must be there", async () => {
   const dir = tempDir("hearth-models-");
   writeModel(dir, "boot.log", "R p=1\n", "models/captures");
-  const file = writeModel(dir, "meter.yaml", lineModel("my-meter", { extra: "capture: captures/boot.log" }));
+  const file = writeModel(dir, "meter.yaml", lineModel("my-meter", { extra: "simulator: { replay: captures/boot.log }" }));
   expect((await readModelFile(file)).capture).toBe(join(dir, "models", "captures", "boot.log"));
-  const missing = writeModel(dir, "other.yaml", lineModel("other", { extra: "capture: captures/none.log" }));
-  expect((await refusal(readModelFile(missing))).problems).toEqual([`capture: no such file ${join(dir, "models", "captures", "none.log")}, got "captures/none.log"`]);
+  const missing = writeModel(dir, "other.yaml", lineModel("other", { extra: "simulator: { replay: captures/none.log }" }));
+  expect((await refusal(readModelFile(missing))).problems).toEqual([`simulator.replay: no such file ${join(dir, "models", "captures", "none.log")}, got "captures/none.log"`]);
 });
 
 test("loading a configuration reads its model folders first, then checks its devices against them", async () => {
@@ -145,7 +145,9 @@ test("port sim on a user model without a simulator is refused, naming the model"
   const file = join(dir, "hearth.yaml");
   writeFileSync(file, "devices:\n  - { id: board, model: hearth-io, port: sim }\n  - { id: m, model: my-meter, port: sim }\n");
   const err = await refusal(loadSetup(file));
-  expect(err.problems).toEqual(['devices[1].port: model "my-meter" has no simulator for port sim (a model file gets one by naming a capture to replay); give the device\'s serial port']);
+  expect(err.problems).toEqual([
+    'devices[1].port: model "my-meter" has no simulator for port sim (a model file gets one by naming a capture to replay, simulator.replay); give the device\'s serial port',
+  ]);
 });
 
 test("without a configuration file there are no model files: the built-in models only", async () => {

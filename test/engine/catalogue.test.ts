@@ -86,6 +86,6 @@ test("the changed models of two catalogues are those whose checked definitions d
 test("a user model without a simulator says so, naming its file", () => {
   const catalogue = overlaid(builtInCatalogue(), [userModel("my-board", "/etc/hearth/models/board.yaml")]);
   expect((thrown(() => catalogue.simulator("my-board")) as Error).message).toStartWith(
-    "no simulator for model my-board of /etc/hearth/models/board.yaml (a model file gets one by naming a capture to replay)",
+    "no simulator for model my-board of /etc/hearth/models/board.yaml (a model file gets one by naming a capture to replay, simulator.replay)",
   );
 });

@@ -1,10 +1,12 @@
 import { expect, test } from "bun:test";
 import { stat } from "node:fs/promises";
+import { BunBinding } from "../../src/serial/binding.ts";
 import { isSerialError } from "../../src/serial/errors.ts";
 import { lib } from "../../src/serial/libc.ts";
 import { openPty } from "../../src/serial/pty.ts";
 import { ReaderPool } from "../../src/serial/reader-pool.ts";
 import { POLL } from "../../src/serial/termios.ts";
+import { until } from "../helpers/until.ts";
 import { receive, stty } from "./helpers.ts";
 
 test("openPty gives a real tty at a /dev/pts path, already in raw mode", async () => {
@@ -53,4 +55,22 @@ test("a closed pty refuses writes, and close is safe to call twice", async () =>
   await Promise.all([pty.close(), pty.close()]);
   expect(isSerialError(await pty.write("y").catch((e) => e), "SERIAL_NOT_OPEN")).toBe(true);
   expect(readers.stats().workers).toBe(0);
+});
+
+test("unread() counts the bytes sent to hearth that no one has read from the port yet", async () => {
+  const pty = openPty();
+  try {
+    await pty.write("hello\n");
+    await until(() => pty.unread() === 6, "the line waiting on the slave");
+    const port = await new BunBinding().open({ path: pty.path, baudRate: 9600 });
+    try {
+      expect(new TextDecoder().decode(await receive(port, 6))).toBe("hello\n");
+      await until(() => pty.unread() === 0, "the line read");
+    } finally {
+      await port.close();
+    }
+  } finally {
+    await pty.close();
+  }
+  expect(pty.unread()).toBe(0);
 });
