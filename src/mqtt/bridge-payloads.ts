@@ -63,12 +63,13 @@ export function bridgeInfo(s: InfoSources): Record<string, unknown> {
 }
 
 /**
- * The process's memory in MB: its resident set (what the board gives it) and the JavaScript heap in use
- * and reserved, so a slow growth can be told apart: a heap that grows is hearth holding on to something,
+ * The process's memory in MB: its resident set (what the board gives it) and the JavaScript heap in use,
+ * so a slow growth can be told apart: a heap that grows is hearth holding on to something,
  * a resident set that grows while the heap does not is the allocator or native code.
  */
-function memoryFigures(): { rss_mb: number; heap_used_mb: number; heap_total_mb: number } {
+function memoryFigures(): { rss_mb: number; heap_used_mb: number } {
   const m = process.memoryUsage();
   const mb = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
-  return { rss_mb: mb(m.rss), heap_used_mb: mb(m.heapUsed), heap_total_mb: mb(m.heapTotal) };
+  // Not heapTotal: under Bun it is not an upper bound of heapUsed, so it would only mislead.
+  return { rss_mb: mb(m.rss), heap_used_mb: mb(m.heapUsed) };
 }

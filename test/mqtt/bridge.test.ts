@@ -50,21 +50,20 @@ test("a second start of the bridge gets the first one's promise: one connection,
   }
 });
 
-test("bridge/info tells the process's memory: resident set and JavaScript heap, in MB", async () => {
+test("bridge/info tells the process's memory: resident set and JavaScript heap in use, in MB", async () => {
   const b = await broker();
   const user = await peer(b.url);
   const { bridge, stop } = await bridgeOn(b.url);
   try {
     await bridge.start();
     const info = JSON.parse((await user.next("hearth/test/bridge/info")).payload);
-    const { rss_mb, heap_used_mb, heap_total_mb } = info.memory;
+    const { rss_mb, heap_used_mb } = info.memory;
     // This very process runs the bridge: its figures are what /proc and the runtime say of it.
     const rss = process.memoryUsage().rss / 1048576;
     expect(rss_mb).toBeGreaterThan(rss / 2);
     expect(rss_mb).toBeLessThan(rss * 2);
     expect(heap_used_mb).toBeGreaterThan(0);
-    expect(heap_used_mb).toBeLessThanOrEqual(heap_total_mb);
-    expect(heap_total_mb).toBeLessThan(rss_mb * 2);
+    expect(heap_used_mb).toBeLessThan(rss_mb);
   } finally {
     await stop();
   }
