@@ -55,17 +55,18 @@ export function serialSettingsOf(definition: { serial: SerialSettings }, config:
 }
 
 /** A device definition (devices/<model>/device.yaml) of the line protocol family. */
-export const LineDeviceDefinitionSchema = z.strictObject({
-  ...definitionHead,
-  protocol: z.literal("line"),
-  serial: definitionSerial,
-  line: LineProtocolSchema,
-  /** Seconds between polls, unless the device's config says otherwise; without `line.poll`, a device silent this long is asked nothing but waited for. */
-  poll_interval: z.number().positive().default(30),
-  /** Seconds a command may wait for its reply. */
-  timeout: z.number().positive().default(2),
-  entities: z.array(LineEntitySchema).min(1),
-})
+export const LineDeviceDefinitionSchema = z
+  .strictObject({
+    ...definitionHead,
+    protocol: z.literal("line"),
+    serial: definitionSerial,
+    line: LineProtocolSchema,
+    /** Seconds between polls, unless the device's config says otherwise; without `line.poll`, a device silent this long is asked nothing but waited for. */
+    poll_interval: z.number().positive().default(30),
+    /** Seconds a command may wait for its reply. */
+    timeout: z.number().positive().default(2),
+    entities: z.array(LineEntitySchema).min(1),
+  })
   .superRefine(checkLineDefinition);
 
 /** What an NMEA 0183 receiver reports; an entity of an nmea-protocol device reads one of these. */

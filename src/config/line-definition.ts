@@ -177,7 +177,8 @@ function lineProblems(definition: LineDefinitionShape): Issue[] {
   if (line.format === "regex") {
     if (reports.length === 0) at(["line", "report"], "a regex model needs a report pattern: its named groups are the fields");
     reports.forEach((pattern, i) => {
-      if (namedGroups(pattern).length === 0) at(typeof line.report === "string" ? ["line", "report"] : ["line", "report", i], `no named group (?<name>…) in ${JSON.stringify(pattern)}: a regex model's fields are its named groups`);
+      if (namedGroups(pattern).length === 0)
+        at(typeof line.report === "string" ? ["line", "report"] : ["line", "report", i], `no named group (?<name>…) in ${JSON.stringify(pattern)}: a regex model's fields are its named groups`);
     });
   }
 

@@ -4,8 +4,8 @@
  * (a reply matched, and fire and forget), checksums, value mapping.
  */
 import { afterEach, expect, test } from "bun:test";
-import { isHearthError } from "../../src/core/errors.ts";
 import type { DeviceDefinition } from "../../src/config/device-definition.ts";
+import { isHearthError } from "../../src/core/errors.ts";
 import { checksumOf } from "../../src/engine/line/checksum.ts";
 import type { RawValue } from "../../src/entities/entity.ts";
 import { until } from "../helpers/until.ts";
@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 function peer(delimiter?: string): FirmwarePeer {
-  const p = new FirmwarePeer(delimiter);
+  const p = FirmwarePeer.open(delimiter);
   cleanups.push(() => p.close());
   return p;
 }
@@ -166,13 +166,27 @@ test("a CSV firmware with a header line: rows are read by the header's names, an
 
   await fw.send("time,pm1_0,pm2_5,pm10", "13,3,5,8", "14, 4, 6");
   await until(() => record.reports.length === 1 && record.garbage.length === 2, "the row read and the short row skipped");
-  expect(record.reports[0]).toEqual(new Map([["seconds", "13"], ["pm1_0", "3"], ["pm2_5", "5"], ["pm10", "8"]]));
+  expect(record.reports[0]).toEqual(
+    new Map([
+      ["seconds", "13"],
+      ["pm1_0", "3"],
+      ["pm2_5", "5"],
+      ["pm10", "8"],
+    ]),
+  );
   expect(record.garbage[1]).toEqual({ line: "14, 4, 6", why: "row has 3 fields, the header has 4" });
 
   // A firmware update moves the columns: the header says so, and the names still find them.
   await fw.send("time,pm10,pm2_5,pm1_0,temp", "15,9,6,4,21.5");
   await until(() => record.reports.length === 2, "the row of the new layout read");
-  expect(record.reports[1]).toEqual(new Map([["seconds", "15"], ["pm1_0", "4"], ["pm2_5", "6"], ["pm10", "9"]]));
+  expect(record.reports[1]).toEqual(
+    new Map([
+      ["seconds", "15"],
+      ["pm1_0", "4"],
+      ["pm2_5", "6"],
+      ["pm10", "9"],
+    ]),
+  );
 
   // A header without a column the model reads is refused, and the columns known stay.
   await fw.send("time,pm1_0,pm10", "16,10,7,5,22");
@@ -219,7 +233,13 @@ test("a streaming-only sensor with NMEA checksums: good lines are read, a bad or
     "no checksum (the line should end in *hh)",
     'no checksum: expected 2 hex digits after "*", got "zz"',
   ]);
-  expect(record.reports[0]).toEqual(new Map<string, RawValue>([["moisture", "41.5"], ["temperature", 21.2], ["wet", "ON"]]));
+  expect(record.reports[0]).toEqual(
+    new Map<string, RawValue>([
+      ["moisture", "41.5"],
+      ["temperature", 21.2],
+      ["wet", "ON"],
+    ]),
+  );
 });
 
 test("a streaming-only sensor becomes unavailable when it goes quiet, and available again when its lines come back", async () => {

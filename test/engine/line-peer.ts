@@ -25,25 +25,20 @@ export class FirmwarePeer {
   readonly received: string[] = [];
   /** Called with each line hearth sends; what it returns (lines) is sent back. */
   answer: (line: string) => string[] = () => [];
+  private readonly delimiter: string;
   private buffer = "";
-  private readonly unlisten: () => void;
+  private unlisten: (() => void) | undefined;
 
-  constructor(private readonly delimiter = "\n") {
-    this.pty = openPty();
-    this.unlisten = this.pty.listen({
-      data: (chunk) => {
-        this.buffer += latin1.decode(chunk);
-        let at: number;
-        while ((at = this.buffer.indexOf(this.delimiter)) >= 0) {
-          const line = this.buffer.slice(0, at);
-          this.buffer = this.buffer.slice(at + this.delimiter.length);
-          this.received.push(line);
-          const replies = this.answer(line);
-          if (replies.length > 0) void this.send(...replies);
-        }
-      },
-      error: () => {},
-    });
+  constructor(pty: Pty, delimiter: string) {
+    this.pty = pty;
+    this.delimiter = delimiter;
+  }
+
+  /** A firmware on a new pty, reading what hearth sends. */
+  static open(delimiter = "\n"): FirmwarePeer {
+    const peer = new FirmwarePeer(openPty(), delimiter);
+    peer.unlisten = peer.pty.listen({ data: (chunk) => peer.receive(chunk), error: () => {} });
+    return peer;
   }
 
   get path(): string {
@@ -56,8 +51,21 @@ export class FirmwarePeer {
   }
 
   async close(): Promise<void> {
-    this.unlisten();
+    this.unlisten?.();
+    this.unlisten = undefined;
     await this.pty.close();
+  }
+
+  private receive(chunk: Uint8Array): void {
+    this.buffer += latin1.decode(chunk);
+    let at: number;
+    while ((at = this.buffer.indexOf(this.delimiter)) >= 0) {
+      const line = this.buffer.slice(0, at);
+      this.buffer = this.buffer.slice(at + this.delimiter.length);
+      this.received.push(line);
+      const replies = this.answer(line);
+      if (replies.length > 0) void this.send(...replies);
+    }
   }
 }
 

@@ -8,9 +8,9 @@ import { STATE_ON } from "../../entities/on-off.ts";
 import { DeviceError } from "../device-error.ts";
 import type { Driver, DriverContext } from "../driver.ts";
 import { type LineChecksum, lineChecksum } from "./checksum.ts";
+import { type Exchange, Exchanges } from "./exchanges.ts";
 import { fillTemplate } from "./fields.ts";
 import { type FieldValue, type LineFormat, lineFormat, type ReadKey } from "./format.ts";
-import { type Exchange, Exchanges } from "./exchanges.ts";
 import { EntityValues } from "./values.ts";
 import { commandBody } from "./writes.ts";
 
