@@ -1,4 +1,4 @@
-import type { FieldValue, HeaderResult, LineFormat, Parsed, ReadKey } from "./format.ts";
+import type { FieldSink, HeaderResult, LineFormat, Parsed, ReadKey } from "./format.ts";
 
 /**
  * Separated values, one row per line, each field trimmed (no quoting). Entities read a column by number
@@ -41,7 +41,7 @@ export class CsvFormat implements LineFormat {
     return { header: true, ok: true };
   }
 
-  parse(text: string): Parsed {
+  parse(text: string, _match: RegExpExecArray, sink: FieldSink): Parsed {
     const row = this.split(text);
     const width = this.columns?.length;
     if (width !== undefined && row.length !== width) {
@@ -49,10 +49,9 @@ export class CsvFormat implements LineFormat {
     }
     if (width === undefined && this.names.length > 0) return { ok: false, why: "no header line seen yet, and the model names no columns" };
     if (row.length < this.highest) return { ok: false, why: `row has ${row.length} field${row.length === 1 ? "" : "s"}, and the model reads column ${this.highest}` };
-    const values = new Map<ReadKey, FieldValue>();
-    for (const p of this.positions) values.set(p, row[p - 1]!);
-    for (const [name, at] of this.index) values.set(name, row[at]!);
-    return { ok: true, values };
+    for (const p of this.positions) sink(p, row[p - 1]!);
+    for (const [name, at] of this.index) sink(name, row[at]!);
+    return { ok: true };
   }
 
   private useColumns(columns: string[], from: string): void {

@@ -32,7 +32,7 @@ export class LineDriver implements Driver {
   private readonly format: LineFormat;
   private readonly checksum: LineChecksum | undefined;
   /** read key → the entities fed by it, each with its value mapping */
-  private readonly readers = new Map<ReadKey, Array<{ key: string; values: EntityValues }>>();
+  private readonly readers = new Map<ReadKey, Array<{ key: string; values: EntityValues; light: boolean }>>();
   private readonly specs = new Map<string, { spec: LineEntity; values: EntityValues }>();
   private readonly exchanges: Exchanges;
   private readonly lastBrightness = new Map<string, number>();
@@ -56,7 +56,7 @@ export class LineDriver implements Driver {
     for (const spec of this.definition.entities) {
       const values = new EntityValues(spec, line.no_value);
       this.specs.set(spec.key, { spec, values });
-      if (spec.read !== undefined) this.readers.set(spec.read, [...(this.readers.get(spec.read) ?? []), { key: spec.key, values }]);
+      if (spec.read !== undefined) this.readers.set(spec.read, [...(this.readers.get(spec.read) ?? []), { key: spec.key, values, light: spec.kind === "light" }]);
     }
     this.format = lineFormat(line, [...this.readers.keys()]);
     this.exchanges = new Exchanges({ deviceId: ctx.config.id, byId: line.command?.includes("{id}") === true, idRange: line.id_range ?? [1, 65535] });
@@ -80,7 +80,7 @@ export class LineDriver implements Driver {
   async poll(signal: AbortSignal): Promise<void> {
     const body = this.definition.line.poll;
     if (body !== undefined && this.patterns.ok !== undefined) {
-      this.ctx.report(this.readings(await this.send(body, signal)));
+      this.ctx.report(await this.send(body, signal));
       return;
     }
     if (body === undefined) {
@@ -101,11 +101,11 @@ export class LineDriver implements Driver {
       isOn: this.ctx.currentState(entity.key) === STATE_ON,
       lastBrightness: this.lastBrightness.get(entity.key),
     });
-    this.ctx.report(this.readings(await this.send(body, signal)));
+    this.ctx.report(await this.send(body, signal));
   }
 
   /** Writes one command line; resolves with its reply's fields (none for a model without replies), rejects on an error reply or when `signal` fires. */
-  private async send(body: string, signal: AbortSignal): Promise<Map<ReadKey, FieldValue>> {
+  private async send(body: string, signal: AbortSignal): Promise<Map<string, RawValue>> {
     if (this.patterns.ok === undefined) {
       // Fire and forget: the next report confirms the state.
       await this.ctx.transport.write(this.commandLine(body, undefined));
@@ -169,10 +169,11 @@ export class LineDriver implements Driver {
     }
     for (const pattern of reports) {
       if ((m = pattern.exec(text)) === null) continue;
-      const parsed = this.format.parse(fieldsText(m, text), m);
+      const readings = new Map<string, RawValue>();
+      const parsed = this.format.parse(fieldsText(m, text), m, (key, value) => this.read(readings, key, value));
       if (!parsed.ok) return this.ctx.garbage(frame, parsed.why);
       this.heard();
-      this.ctx.report(this.readings(parsed.values));
+      this.ctx.report(readings);
       return;
     }
     this.ctx.garbage(frame, strayReply ? "a reply (line.ok) while no command waits" : "no pattern matched");
@@ -180,15 +181,14 @@ export class LineDriver implements Driver {
 
   private replied(exchange: Exchange, m: RegExpExecArray): void {
     this.heard();
-    let values = new Map<ReadKey, FieldValue>();
+    const readings = new Map<string, RawValue>();
     const groups = m.groups ?? {};
     if (this.definition.line.format === "regex" || groups.fields !== undefined) {
-      const parsed = this.format.parse(groups.fields ?? "", m);
+      const parsed = this.format.parse(groups.fields ?? "", m, (key, value) => this.read(readings, key, value));
       // A reply's fields that make no sense do not undo the reply (kv: `OK 5 pong` has none).
-      if (parsed.ok) values = parsed.values;
-      else this.ctx.logLimited("debug", "reply fields", { why: parsed.why }, "A reply's fields were not read");
+      if (!parsed.ok) this.ctx.logLimited("debug", "reply fields", { why: parsed.why }, "A reply's fields were not read");
     }
-    exchange.resolve(values);
+    exchange.resolve(readings);
   }
 
   private failed(m: RegExpExecArray): void {
@@ -203,19 +203,15 @@ export class LineDriver implements Driver {
     exchange.reject(new DeviceError("DEVICE_COMMAND_REJECTED", this.ctx.config.id, `${code}${message ? ` ${message}` : ""}`, { deviceCode: code }));
   }
 
-  private readings(values: ReadonlyMap<ReadKey, FieldValue>): Map<string, RawValue> {
-    const out = new Map<string, RawValue>();
-    for (const [read, value] of values) {
-      const readers = this.readers.get(read);
-      if (readers === undefined) continue;
-      for (const { key, values: mapping } of readers) {
-        const raw = mapping.read(value);
-        out.set(key, raw);
-        const entity = this.ctx.entities.get(key);
-        if (entity?.kind === "light" && raw !== null && Number(raw) > 0) this.lastBrightness.set(key, Number(raw));
-      }
+  /** One field's value into the readings of the entities that read it, each mapped as its model says. */
+  private read(readings: Map<string, RawValue>, field: ReadKey, value: FieldValue): void {
+    const readers = this.readers.get(field);
+    if (readers === undefined) return;
+    for (const { key, values, light } of readers) {
+      const raw = values.read(value);
+      readings.set(key, raw);
+      if (light && raw !== null && Number(raw) > 0) this.lastBrightness.set(key, Number(raw));
     }
-    return out;
   }
 }
 

@@ -1,10 +1,11 @@
 import { boundedWait } from "../../core/wait.ts";
+import type { RawValue } from "../../entities/entity.ts";
 import { DeviceError } from "../device-error.ts";
-import type { FieldValue, ReadKey } from "./format.ts";
 
 /** A command on the wire, waiting for its reply. */
 export interface Exchange {
-  resolve(fields: Map<ReadKey, FieldValue>): void;
+  /** With the readings its reply carries. */
+  resolve(readings: Map<string, RawValue>): void;
   reject(err: Error): void;
 }
 
@@ -29,12 +30,12 @@ export class Exchanges {
   }
 
   /** Sends one command through `write` (given its id, with ids) and waits for its reply until `signal` fires. */
-  run(write: (id: string | undefined) => Promise<void>, signal: AbortSignal): Promise<Map<ReadKey, FieldValue>> {
+  run(write: (id: string | undefined) => Promise<void>, signal: AbortSignal): Promise<Map<string, RawValue>> {
     if (!this.byId && this.waiting !== undefined) {
       return Promise.reject(new DeviceError("DEVICE_BUSY", this.deviceId, "a command is already waiting for its reply, and replies carry no id to tell them apart"));
     }
     const id = this.byId ? this.takeId() : undefined;
-    return boundedWait<Map<ReadKey, FieldValue>>(
+    return boundedWait<Map<string, RawValue>>(
       (resolve, reject) => {
         const exchange: Exchange = { resolve, reject };
         if (id === undefined) this.waiting = exchange;

@@ -14,16 +14,23 @@ export type ReadKey = string | number;
 /** A field's value as a line gives it: text (kv, csv, regex), or a JSON scalar (json); null is no reading. */
 export type FieldValue = string | number | boolean | null;
 
-/** A line's values by read key (a read the line does not carry is absent), or why the line is garbage. */
-export type Parsed = { ok: true; values: Map<ReadKey, FieldValue> } | { ok: false; why: string };
+/** Whether a line's fields were read, or why the line is garbage (then none was handed on). */
+export type Parsed = { ok: true } | { ok: false; why: string };
+
+/** Takes one field's value, by read key (a read the line does not carry is never called). */
+export type FieldSink = (key: ReadKey, value: FieldValue) => void;
 
 /** What a line's header check found: not a header, the header taken, or a header that cannot be used. */
 export type HeaderResult = { header: false } | { header: true; ok: true } | { header: true; ok: false; why: string };
 
 /** One field format. */
 export interface LineFormat {
-  /** The values in a report's or a reply's fields: `text` is its `fields` group or the whole line; `match` the pattern's match (regex reads its groups). */
-  parse(text: string, match: RegExpExecArray): Parsed;
+  /**
+   * Hands the values in a report's or a reply's fields to `sink` (no map in between: a chatty device's
+   * every line comes through here); `text` is its `fields` group or the whole line, `match` the pattern's
+   * match (regex reads its groups). A line found to be garbage hands on nothing.
+   */
+  parse(text: string, match: RegExpExecArray, sink: FieldSink): Parsed;
   /** Whether `line` is a header line naming the columns (csv), taken for the rows that follow. */
   header?(line: string): HeaderResult;
 }

@@ -1,5 +1,5 @@
 import { jsonPath } from "../../config/line-definition.ts";
-import type { FieldValue, LineFormat, Parsed, ReadKey } from "./format.ts";
+import type { FieldSink, LineFormat, Parsed, ReadKey } from "./format.ts";
 
 /**
  * One JSON object per line; an entity reads a path into it (`sensors.bme280.temp`, `values[0]`).
@@ -16,7 +16,7 @@ export class JsonFormat implements LineFormat {
     });
   }
 
-  parse(text: string): Parsed {
+  parse(text: string, _match: RegExpExecArray, sink: FieldSink): Parsed {
     let doc: unknown;
     try {
       doc = JSON.parse(text);
@@ -24,7 +24,6 @@ export class JsonFormat implements LineFormat {
       return { ok: false, why: `not a JSON object: ${(err as Error).message}` };
     }
     if (doc === null || typeof doc !== "object" || Array.isArray(doc)) return { ok: false, why: `not a JSON object: ${doc === null ? "null" : Array.isArray(doc) ? "an array" : `a ${typeof doc}`}` };
-    const values = new Map<ReadKey, FieldValue>();
     for (const { key, path } of this.paths) {
       let v: unknown = doc;
       for (const step of path) {
@@ -35,8 +34,8 @@ export class JsonFormat implements LineFormat {
         v = (v as Record<string | number, unknown>)[step];
       }
       if (v === undefined) continue;
-      values.set(key, v === null || typeof v === "string" || typeof v === "number" || typeof v === "boolean" ? v : JSON.stringify(v));
+      sink(key, v === null || typeof v === "string" || typeof v === "number" || typeof v === "boolean" ? v : JSON.stringify(v));
     }
-    return { ok: true, values };
+    return { ok: true };
   }
 }

@@ -1,4 +1,4 @@
-import type { FieldValue, LineFormat, Parsed, ReadKey } from "./format.ts";
+import type { FieldSink, LineFormat, Parsed } from "./format.ts";
 
 /**
  * `key=value` pairs: separated by spaces (or the model's separator), a key from its value by `=` (or the
@@ -17,23 +17,24 @@ export class KvFormat implements LineFormat {
     this.everyLine = everyLine;
   }
 
-  parse(text: string): Parsed {
-    const values = parsePairs(text, this.separator, this.assign);
-    if (values.size === 0 && this.everyLine) return { ok: false, why: `no ${this.assign === "=" ? "key=value" : `key${this.assign}value`} fields` };
-    return { ok: true, values };
+  parse(text: string, _match: RegExpExecArray, sink: FieldSink): Parsed {
+    const pairs = parsePairs(text, this.separator, this.assign);
+    if (pairs.length === 0 && this.everyLine) return { ok: false, why: `no ${this.assign === "=" ? "key=value" : `key${this.assign}value`} fields` };
+    for (const [key, value] of pairs) sink(key, value);
+    return { ok: true };
   }
 }
 
-/** The pairs of `text` by key: `separator` between them (default: any run of spaces), `assign` in each. */
-export function parsePairs(text: string, separator: string | undefined = undefined, assign = "="): Map<ReadKey, FieldValue> {
-  const values = new Map<ReadKey, FieldValue>();
+/** The pairs of `text`, in order: `separator` between them (default: any run of spaces), `assign` in each. */
+export function parsePairs(text: string, separator: string | undefined = undefined, assign = "="): Array<[string, string]> {
+  const values: Array<[string, string]> = [];
   const trimmed = text.trim();
   if (trimmed === "") return values;
   for (const pair of separator === undefined ? trimmed.split(/\s+/) : trimmed.split(separator)) {
     const at = pair.indexOf(assign);
     if (at <= 0) continue;
     const key = pair.slice(0, at).trim();
-    if (key !== "") values.set(key, pair.slice(at + assign.length).trim());
+    if (key !== "") values.push([key, pair.slice(at + assign.length).trim()]);
   }
   return values;
 }

@@ -17,6 +17,8 @@ export class EntityValues {
   private readonly scale: number;
   private readonly offset: number;
   private readonly scaled: boolean;
+  /** Whether a JSON number or boolean may be one of the words (a `-1` meaning no value, a `1` in the table): else it is never made text. */
+  private readonly wordsForScalars: boolean;
 
   constructor(spec: LineEntity, protocolNoValue: readonly string[]) {
     this.noValue = new Set([...protocolNoValue, ...(spec.no_value ?? [])]);
@@ -24,16 +26,20 @@ export class EntityValues {
     this.scale = spec.scale ?? 1;
     this.offset = spec.offset ?? 0;
     this.scaled = spec.scale !== undefined || spec.offset !== undefined;
+    const scalar = (word: string) => word === "true" || word === "false" || (word.trim() !== "" && Number.isFinite(Number(word)));
+    this.wordsForScalars = [...this.noValue, ...Object.keys(this.map ?? {})].some(scalar);
   }
 
   /** The reading a field's value gives; a word not in the table is read as it is (the entity then judges it). */
   read(value: FieldValue): RawValue {
     if (value === null) return null;
-    const text = typeof value === "string" ? value : String(value);
-    if (this.noValue.has(text)) return null;
-    if (this.map !== undefined && Object.hasOwn(this.map, text)) return this.map[text]!;
+    if (typeof value === "string" || this.wordsForScalars) {
+      const text = typeof value === "string" ? value : String(value);
+      if (this.noValue.has(text)) return null;
+      if (this.map !== undefined && Object.hasOwn(this.map, text)) return this.map[text]!;
+    }
     if (!this.scaled || typeof value === "boolean") return value;
-    const n = typeof value === "number" ? value : text.trim() === "" ? Number.NaN : Number(text);
+    const n = typeof value === "number" ? value : value.trim() === "" ? Number.NaN : Number(value);
     return Number.isFinite(n) ? Number((n * this.scale + this.offset).toPrecision(DIGITS)) : value;
   }
 
