@@ -166,6 +166,7 @@ test("a CSV firmware with a header line: rows are read by the header's names, an
 
   await fw.send("time,pm1_0,pm2_5,pm10", "13,3,5,8", "14, 4, 6");
   await until(() => record.reports.length === 1 && record.garbage.length === 2, "the row read and the short row skipped");
+  expect(record.logged).toEqual(["Header line: the columns are time, pm1_0, pm2_5, pm10"]);
   expect(record.reports[0]).toEqual(
     new Map([
       ["seconds", "13"],
@@ -329,4 +330,32 @@ entities:
   await device.command("level", 7);
   expect(hub.states.get("number.dev_level")!.state).toBe("7");
   expect(fw.received).toContain("LVL 7");
+});
+
+test("a poll on a device without replies sends the poll line and is answered by the next report; silence fails it at the timeout", async () => {
+  const model = modelOf(`
+model: ask-and-tell
+name: Ask and tell
+manufacturer: example
+protocol: line
+line:
+  format: kv
+  report: '^STATUS (?<fields>.*)$'
+  command: "{body}"
+  poll: "?"
+entities:
+  - { key: level, kind: sensor, read: lvl }
+`);
+  const fw = peer();
+  const { driver, record } = await lineDriverOn(model, fw, cleanups);
+  fw.answer = (line) => (line === "?" ? ["noise", "STATUS lvl=4"] : []);
+  await driver.poll(AbortSignal.timeout(5000));
+  expect(fw.received).toEqual(["?"]);
+  expect(record.reports).toEqual([new Map([["level", "4"]])]);
+  expect(record.garbage).toEqual([{ line: "noise", why: "no pattern matched" }]);
+  fw.answer = () => [];
+  const silent = await driver.poll(AbortSignal.timeout(100)).catch((e: unknown) => e);
+  expect((silent as Error).name).toBe("TimeoutError");
+  await until(() => fw.received.length === 2, "the second poll line received");
+  expect(fw.received).toEqual(["?", "?"]);
 });

@@ -38,7 +38,7 @@ export class CsvFormat implements LineFormat {
       return { header: true, ok: false, why: `the header has ${what}; ${kept}` };
     }
     this.useColumns(names, "header has");
-    return { header: true, ok: true };
+    return { header: true, ok: true, columns: names };
   }
 
   parse(text: string, _match: RegExpExecArray, sink: FieldSink): Parsed {

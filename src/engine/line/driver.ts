@@ -165,6 +165,8 @@ export class LineDriver implements Driver {
     const header = this.format.header?.(text);
     if (header?.header) {
       if (!header.ok) return this.ctx.garbage(frame, header.why);
+      // Neither a reading nor garbage: said in the log (and so to `hearth try`), rate-limited.
+      this.ctx.logLimited("info", "csv header", { columns: header.columns.map((c) => clip(c, 40)) }, `Header line: the columns are ${clip(header.columns.join(", "))}`);
       return this.heard();
     }
     for (const pattern of reports) {

@@ -21,7 +21,7 @@ export type Parsed = { ok: true } | { ok: false; why: string };
 export type FieldSink = (key: ReadKey, value: FieldValue) => void;
 
 /** What a line's header check found: not a header, the header taken, or a header that cannot be used. */
-export type HeaderResult = { header: false } | { header: true; ok: true } | { header: true; ok: false; why: string };
+export type HeaderResult = { header: false } | { header: true; ok: true; columns: string[] } | { header: true; ok: false; why: string };
 
 /** One field format. */
 export interface LineFormat {
