@@ -2,6 +2,7 @@
 import { expect, test } from "bun:test";
 import { DeviceDefinitionSchema } from "../../src/config/device-definition.ts";
 import { jsonPath, namedGroups } from "../../src/config/line-definition.ts";
+import { checksumOf } from "../../src/engine/line/checksum.ts";
 import { modelOf } from "../engine/line-peer.ts";
 
 /** A line model's YAML: its `line:` block and entities as given, the head filled in. */
@@ -125,4 +126,13 @@ test("a line model's defaults: kv, lines ending in a newline, nan and - as no va
     entities: [{ key: "t", kind: "sensor", read: "t" }],
   });
   expect(parsed.protocol === "line" && parsed.line).toMatchObject({ format: "kv", delimiter: "\n", no_value: ["nan", "-"], checksum: { algorithm: "nmea", separator: "*", commands: false } });
+});
+
+test("every example model in devices/README.md is accepted, and each of its line checksums is right", async () => {
+  const text = await Bun.file(new URL("../../devices/README.md", import.meta.url)).text();
+  const models = [...text.matchAll(/```yaml\n(model: [\s\S]*?)```/g)].map((m) => m[1]!);
+  expect(models.length).toBe(4);
+  for (const model of models) expect(refusal(model)).toBe("");
+  expect(text).toContain(`$SOIL,41.5,61.2,wet*${checksumOf("nmea", "SOIL,41.5,61.2,wet").toString(16).toUpperCase()}`);
+  expect(text).toContain(`STATE relay:on, fan:80, door:open*${checksumOf("crc16-modbus", "STATE relay:on, fan:80, door:open").toString(16).toUpperCase()}`);
 });
