@@ -158,6 +158,8 @@ const PLACEHOLDER_NAMES = ["id", "body", "value", "brightness"];
  * templates with placeholders their command does not fill, mappings on entities that cannot take them.
  */
 export function checkLineDefinition(definition: LineDefinitionShape, ctx: z.RefinementCtx): void {
+  // zod runs this only on a definition whose shape parsed (an unknown key aside); the guard is for that promise.
+  if (typeof definition.line !== "object" || definition.line === null || !Array.isArray(definition.entities)) return;
   for (const { path, message } of lineProblems(definition)) {
     // The message quotes what it found, so the formatter adds no ", got …" (config/issues.ts).
     ctx.addIssue({ code: "custom", path, message, params: { quotesInput: true } });

@@ -26,7 +26,7 @@ export class KvFormat implements LineFormat {
 }
 
 /** The pairs of `text`, in order: `separator` between them (default: any run of spaces), `assign` in each. */
-export function parsePairs(text: string, separator: string | undefined = undefined, assign = "="): Array<[string, string]> {
+function parsePairs(text: string, separator: string | undefined = undefined, assign = "="): Array<[string, string]> {
   const values: Array<[string, string]> = [];
   const trimmed = text.trim();
   if (trimmed === "") return values;
