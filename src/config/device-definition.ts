@@ -1,6 +1,9 @@
 import { z } from "zod";
 import { DATA_BITS, DEFAULT_SERIAL_SETTINGS, PARITIES, type SerialSettings, STOP_BITS } from "../serial/settings.ts";
 import { entitySchemaWith } from "./entity-description.ts";
+import { checkLineDefinition, LineEntitySchema, LineProtocolSchema } from "./line-definition.ts";
+
+export { type LineEntity, LineEntitySchema, type LineProtocol, LineProtocolSchema } from "./line-definition.ts";
 
 /** Standard baud rates a tty takes (termios B-constants on Linux). */
 export const BAUD_RATES = [
@@ -66,70 +69,20 @@ export function serialSettingsOf(definition: { serial: SerialSettings }, config:
   return config.baud === undefined ? definition.serial : { ...definition.serial, baud: config.baud };
 }
 
-const regex = z.string().refine(
-  (s) => {
-    try {
-      new RegExp(s);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { error: "expected a valid regular expression" },
-);
-
-/** A command template: `{id}`, `{value}`, `{brightness}` are filled in. */
-const template = z.string().min(1);
-
-/**
- * The line protocol: text lines of `key=value` fields. Everything about a particular device —
- * which lines are reports, how replies are recognised, which field feeds which entity, how a
- * command is written — is data here, so a new device of this family needs no code.
- */
-export const LineProtocolSchema = z.strictObject({
-  delimiter: z.string().min(1).default("\n"),
-  /** A line matching this means the device (re)booted; named groups `model` and `sw_version` are kept. */
-  hello: regex.optional(),
-  /** Unsolicited reports; the named group `fields` holds the `key=value` pairs. */
-  report: regex,
-  /** A successful reply: named groups `id` and (optionally) `fields`. */
-  ok: regex,
-  /** A failed reply: named groups `id`, `code` and `message`. */
-  error: regex,
-  /** How a command line is made from its id and body. */
-  command: template.default("{id} {body}"),
-  /** Command ids cycle through this range. */
-  id_range: z.tuple([z.int().min(0), z.int().min(1)]).default([1, 65535]),
-  /** Sent on every poll; the reply's fields update the states. */
-  poll: template.optional(),
-  /** Field values that mean "no reading". */
-  no_value: z.array(z.string()).default(["nan", "-"]),
-});
-
-/** How one entity is read from and written to a line-protocol device. */
-const LineEntitySchema = entitySchemaWith({
-  /** The field whose value is this entity's reading. */
-  read: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]+$/)
-    .optional(),
-  /** Command bodies: one template (number, button) or per action (switch, light). */
-  write: z.union([template, z.strictObject({ on: template, off: template })]).optional(),
-});
-export type LineEntity = z.infer<typeof LineEntitySchema>;
-
 /** A device definition (devices/<model>/device.yaml) of the line protocol family. */
-export const LineDeviceDefinitionSchema = z.strictObject({
-  ...definitionHead,
-  protocol: z.literal("line"),
-  serial: definitionSerial,
-  line: LineProtocolSchema,
-  /** Seconds between polls, unless the device's config says otherwise. */
-  poll_interval: z.number().positive().default(30),
-  /** Seconds a command may wait for its reply. */
-  timeout: z.number().positive().default(2),
-  entities: z.array(LineEntitySchema).min(1),
-});
+export const LineDeviceDefinitionSchema = z
+  .strictObject({
+    ...definitionHead,
+    protocol: z.literal("line"),
+    serial: definitionSerial,
+    line: LineProtocolSchema,
+    /** Seconds between polls, unless the device's config says otherwise; without `line.poll`, a device silent this long is asked nothing but waited for. */
+    poll_interval: z.number().positive().default(30),
+    /** Seconds a command may wait for its reply. */
+    timeout: z.number().positive().default(2),
+    entities: z.array(LineEntitySchema).min(1),
+  })
+  .superRefine(checkLineDefinition);
 
 /** What an NMEA 0183 receiver reports; an entity of an nmea-protocol device reads one of these. */
 export const NMEA_READINGS = ["latitude", "longitude", "altitude", "speed", "course", "satellites_in_view", "satellites_used", "fix_quality", "hdop", "utc_time", "location"] as const;

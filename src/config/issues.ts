@@ -41,7 +41,9 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], context: Issue
       continue;
     }
     const message = unmatchedTag(issue, valueAt(context.input, issue.path)) ?? issue.message.replace(/^(Invalid input|Invalid option|Too small|Too big): /, "");
-    const got = Object.hasOwn(context, "input") ? `, got ${describe(valueAt(context.input, issue.path))}` : "";
+    // A check whose message already quotes what it found (`unknown field "pm25" …`) says so with `params.quotesInput`.
+    const quotes = issue.code === "custom" && (issue.params as { quotesInput?: boolean } | undefined)?.quotesInput === true;
+    const got = Object.hasOwn(context, "input") && !quotes ? `, got ${describe(valueAt(context.input, issue.path))}` : "";
     lines.push(`${formatPath([...at, ...issue.path])}: ${message}${got}`);
   }
   return lines;

@@ -76,7 +76,9 @@ function deviceEntryProblems(input: unknown, context: ConfigContext): string[] {
   devices.forEach((entry, i) => {
     const model = fieldOf(entry, "model");
     if (fieldOf(entry, "port") !== "sim" || model === undefined || !models.includes(model) || simulated.includes(model)) return;
-    problems.push(`devices[${i}].port: model ${JSON.stringify(model)} has no simulator for port sim (a model file gets one by naming a capture to replay, simulator.replay); give the device's serial port`);
+    problems.push(
+      `devices[${i}].port: model ${JSON.stringify(model)} has no simulator for port sim (a model file gets one by naming a capture to replay, simulator.replay); give the device's serial port`,
+    );
   });
   return problems;
 }

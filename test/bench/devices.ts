@@ -1,7 +1,9 @@
 /**
  * `npm run bench -- devices`: simulated hearth-io boards polled at 1 Hz, the simulators in a separate
- * process (`hearth sim`) so that the CPU and memory measured here are hearth's alone; and the command
- * round trip against a bare write/read round trip on a pty in the same run.
+ * process (`hearth sim`) so that the CPU and memory measured here are hearth's alone; the command
+ * round trip against a bare write/read round trip on a pty in the same run; and a JSON-lines firmware
+ * (a user's model) streaming 100 lines a second with 10 entities, hearth's CPU per line against
+ * `JSON.parse` of the same lines.
  */
 import { constants, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
@@ -11,6 +13,7 @@ import { Hub } from "../../src/core/hub.ts";
 import { silentLogger } from "../../src/core/logger.ts";
 import { ConfiguredPorts, serialTransports } from "../../src/engine/configured-ports.ts";
 import { DeviceManager } from "../../src/engine/manager.ts";
+import { jsonLines } from "./json-lines.ts";
 import type { BenchResult } from "./result.ts";
 
 const root = join(import.meta.dir, "..", "..");
@@ -174,5 +177,6 @@ export async function run(): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   for (const count of [1, 10, 50]) results.push(...(await fleet(count)));
   results.push(...(await roundTrip()));
+  results.push(...(await jsonLines()));
   return results;
 }

@@ -1,18 +1,7 @@
 import { HearthError } from "../../core/errors.ts";
 import type { DeviceErrorCode } from "../device-error.ts";
 
-/** Parses `key=value key=value` (single spaces; a value has no spaces). Pairs without `=` are skipped. */
-export function parseFields(text: string | undefined): Map<string, string> {
-  const fields = new Map<string, string>();
-  if (text === undefined) return fields;
-  for (const pair of text.trim().split(/\s+/)) {
-    const eq = pair.indexOf("=");
-    if (eq > 0) fields.set(pair.slice(0, eq), pair.slice(eq + 1));
-  }
-  return fields;
-}
-
-/** Fills `{name}` placeholders; an unknown name is an error in the device definition, said so. */
+/** Fills `{name}` placeholders; an unknown name is an error in the device definition, said so (the schema refuses most before). */
 export function fillTemplate(template: string, values: Readonly<Record<string, string | number>>): string {
   return template.replace(/\{([a-z_]+)\}/g, (_, name: string) => {
     const value = values[name];
