@@ -64,7 +64,7 @@ test("try shows each line of a hearth-io board and what it set; garbage and out-
   await shows(out, "device available");
 
   io.sendGarbage("\x01what is this\r\n");
-  await shows(out, "<- \\x01what is this\n   skipped the line: matches no pattern of the protocol\n");
+  await shows(out, "<- \\x01what is this\n   skipped the line: no pattern matched\n");
   io.sendGarbage("T temp=99.0 hum=50.0\r\n");
   await shows(out, `<- T temp=99.0 hum=50.0\n   skipped temperature = "99.0": above the model's maximum of 80\n   set humidity = 50 %\n`);
   io.setButton(true);

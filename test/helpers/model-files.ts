@@ -16,6 +16,7 @@ export function lineModel(model: string, options: { name?: string; entities?: st
     "serial: { baud: 115200 }",
     "line:",
     "  report: '^R (?<fields>.*)$'",
+    '  command: "{id} {body}"',
     "  ok: '^OK (?<id>\\d+)(?: (?<fields>.*))?$'",
     "  error: '^ERR (?<id>\\d+) (?<code>\\S+)$'",
     ...(options.extra === undefined ? [] : [options.extra]),
