@@ -290,16 +290,20 @@ describe("the x64 binary with a user's model file", () => {
       expect(check.stdout).toContain(`    my-meter: ${model}\n`);
       const hearth = RunningHearth.start([x64], config, dir);
       undo.push(() => hearth.kill());
+      // The model only streams: the meter is available once hearth hears it, so it speaks until it is heard
+      // (a line written before the binary has opened the port would be lost in its start-up).
+      const speaking = (line: string, heard: Promise<unknown>) => {
+        const timer = setInterval(() => void pty.write(line), 250);
+        return heard.finally(() => clearInterval(timer));
+      };
+      await speaking("R p=12.5\n", peer.json<{ power?: number }>("hearth/modeltest/meter", (s) => s.power === 12.5, RUN_MS));
       await peer.next("hearth/modeltest/meter/availability", (p) => p === "online", RUN_MS);
-      await pty.write("R p=12.5\n");
-      await peer.json<{ power?: number }>("hearth/modeltest/meter", (s) => s.power === 12.5, RUN_MS);
 
       writeModel(dir, "meter.yaml", lineModel("my-meter", { entities: ["- { key: power, kind: sensor, unit: W, read: p }", "- { key: energy, kind: sensor, unit: kWh, read: e }"] }));
       const back = peer.fresh("hearth/modeltest/meter/availability", (p) => p === "online", RUN_MS);
       hearth.child.kill("SIGHUP");
+      await speaking("R p=12.5 e=3\n", peer.json<{ energy?: number }>("hearth/modeltest/meter", (s) => s.energy === 3, RUN_MS));
       await back;
-      await pty.write("R p=12.5 e=3\n");
-      await peer.json<{ energy?: number }>("hearth/modeltest/meter", (s) => s.energy === 3, RUN_MS);
 
       expect(await hearth.terminate(10_000)).toBe(0);
       await hearth.stdout.done;
