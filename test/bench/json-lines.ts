@@ -3,11 +3,14 @@
  * described by a user's model, streaming 100 JSON lines a second with 10 entities. hearth's CPU per line,
  * against parsing the same lines with JSON.parse alone in the same run (the limit), three ways:
  * 1. the whole process while the firmware (another process, on a pty) streams: the serial path (reader
- *    Worker, ring, framing), the driver and the 10 state writes, and whatever else the loop does;
+ *    Worker, ring, framing), the driver and the 10 state writes, and whatever else the loop does; also
+ *    against a bare reader of the same stream in the same run (Bun's own reader and JSON.parse), since at
+ *    one line per wake-up most of the cost is being woken, which JSON.parse in a loop never pays;
  * 2. the engine alone: the same lines handed to the device as frames, no serial I/O (the driver and the
  *    10 state writes, state_changed events included);
  * 3. the driver alone: frame to readings (checksum, patterns, JSON, paths, value mapping).
  */
+import { closeSync, constants, openSync } from "node:fs";
 import { builtInModels } from "../../src/catalogue.ts";
 import type { DeviceConfig } from "../../src/config/schema.ts";
 import { Hub } from "../../src/core/hub.ts";
@@ -131,6 +134,50 @@ async function streamed(): Promise<{ perLine: number; lines: number }> {
   }
 }
 
+/**
+ * The floor of row 1: the same firmware, the same pty and the same pacing, read in this process by the
+ * least a program can do: Bun's own reader (Bun.file(fd).stream(), epoll on the loop thread, no Worker),
+ * the bytes cut into lines and each line JSON.parsed. What a wake-up per line costs whoever reads.
+ */
+async function bareReader(): Promise<{ perLine: number; lines: number }> {
+  const pty = openPty();
+  const fd = openSync(pty.path, constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK);
+  let lines = 0;
+  let sink = 0;
+  const decoder = new TextDecoder();
+  const reading = (async () => {
+    let rest = "";
+    for await (const chunk of Bun.file(fd).stream()) {
+      const text = rest + decoder.decode(chunk, { stream: true });
+      const cut = text.split("\n");
+      rest = cut.pop()!;
+      for (const line of cut) {
+        sink += (JSON.parse(line) as { seq: number }).seq;
+        lines++;
+      }
+    }
+  })().catch(() => {}); // ends when the fd is closed
+  try {
+    const writer = Bun.spawn([process.execPath, "-e", FIRMWARE, String(LINES_PER_SECOND), String(MEASURE_SECONDS), String(WARM_UP_SECONDS)], {
+      stdio: ["ignore", "pipe", "inherit", pty.masterFd],
+    });
+    if ((await writer.stdout.getReader().read()).done) throw new Error(`the JSON-lines firmware ended early (exit ${await writer.exited})`);
+    Bun.gc(true);
+    const before = lines;
+    const cpu = process.cpuUsage();
+    await writer.exited;
+    await Bun.sleep(100);
+    const micros = cpuMicros(cpu);
+    const measured = lines - before;
+    if (measured < LINES_PER_SECOND * MEASURE_SECONDS * 0.9 || sink === 0) throw new Error(`the bare reader read ${measured} lines`);
+    return { perLine: micros / measured, lines: measured };
+  } finally {
+    closeSync(fd);
+    await pty.close();
+    await Promise.race([reading, Bun.sleep(1000)]);
+  }
+}
+
 /** A transport that hands the frames it is given to its listener: the engine with no serial I/O. */
 function handTransport(): { transport: Transport; push: (frame: Uint8Array) => void } {
   let listener: ((frame: Uint8Array) => void) | undefined;
@@ -222,6 +269,7 @@ function round(n: number, digits = 2): number {
 /** The JSON-lines rows of the devices suite. */
 export async function jsonLines(): Promise<BenchResult[]> {
   const { perLine, lines } = await streamed();
+  const bare = await bareReader();
   const text = Array.from({ length: IN_LOOP_LINES }, (_, i) => jsonLine(i));
   const frames = text.map((l) => new TextEncoder().encode(l));
   const { engine, driver } = await inLoop(frames);
@@ -231,6 +279,13 @@ export async function jsonLines(): Promise<BenchResult[]> {
   return [
     { name: `${label}: lines read`, value: lines, unit: "lines" },
     compared({ name: `${label}: CPU per line, whole process`, value: round(perLine), unit: "µs/line", limit, goal: 3 }),
+    compared({
+      name: `${label}: CPU per line, whole process, against a bare reader`,
+      value: round(perLine),
+      unit: "µs/line",
+      limit: { name: "Bun.file(fd).stream() + JSON.parse, same pty and pacing", value: round(bare.perLine) },
+      goal: 3,
+    }),
     compared({ name: `${label}: CPU per line, engine alone (no serial I/O)`, value: round(engine), unit: "µs/line", limit }),
     compared({ name: `${label}: CPU per line, driver alone`, value: round(driver), unit: "µs/line", limit }),
   ];
