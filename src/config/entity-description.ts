@@ -22,11 +22,14 @@ const common = {
   throttle: z.number().positive().optional(),
 };
 
+/** Home Assistant's device classes are lower-case words, some with digits (`pm25`, `pm1`, `volatile_organic_compounds_parts`). */
+const DEVICE_CLASS = /^[a-z][a-z0-9_]*$/;
+
 const numeric = {
   unit: z.string().min(1).optional(),
   device_class: z
     .string()
-    .regex(/^[a-z_]+$/)
+    .regex(DEVICE_CLASS, { error: "expected a Home Assistant device class: lower-case letters, digits and _ (temperature, pm25)" })
     .optional(),
   state_class: z.enum(["measurement", "total", "total_increasing"]).optional(),
   /** Decimal places kept in the state. */
@@ -49,7 +52,7 @@ export const BinarySensorSchema = z.strictObject({
   kind: z.literal("binary_sensor"),
   device_class: z
     .string()
-    .regex(/^[a-z_]+$/)
+    .regex(DEVICE_CLASS, { error: "expected a Home Assistant device class: lower-case letters, digits and _ (temperature, pm25)" })
     .optional(),
 });
 export const SwitchSchema = z.strictObject({ ...common, kind: z.literal("switch"), device_class: z.enum(["outlet", "switch"]).optional() });

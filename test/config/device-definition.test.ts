@@ -28,3 +28,16 @@ test("data and stop bits outside what a tty takes are refused with what it takes
   const parsed = DeviceDefinitionSchema.safeParse(input);
   expect(formatIssues(parsed.error!.issues, { input })).toEqual(["serial.data_bits: expected one of 5|6|7|8, got 9", "serial.stop_bits: expected one of 1|2, got 1.5"]);
 });
+
+test("Home Assistant's device classes with digits (pm25, pm1) are taken; one that is not a class's shape is refused with what one looks like", () => {
+  const withClass = (device_class: string) => ({
+    ...model(),
+    entities: [{ key: "pm", kind: "sensor", device_class, register: { address: 0, kind: "input" } }],
+  });
+  for (const cls of ["pm25", "pm1", "pm10", "volatile_organic_compounds_parts", "temperature"]) {
+    expect(DeviceDefinitionSchema.safeParse(withClass(cls)).success).toBe(true);
+  }
+  const input = withClass("PM2.5");
+  const parsed = DeviceDefinitionSchema.safeParse(input);
+  expect(formatIssues(parsed.error!.issues, { input })).toEqual(['entities[0].device_class: expected a Home Assistant device class: lower-case letters, digits and _ (temperature, pm25), got "PM2.5"']);
+});
