@@ -14,6 +14,7 @@ import { simCommand } from "./commands/sim.ts";
 import { tryCommand } from "./commands/try.ts";
 import { ConfigError, loadConfig } from "./config/load.ts";
 import { isHearthError } from "./core/errors.ts";
+import type { ModelCatalogue } from "./engine/catalogue.ts";
 import { sharedReaderPool } from "./serial/reader-pool.ts";
 import { startService } from "./service.ts";
 import { VERSION } from "./version.ts";
@@ -31,7 +32,7 @@ Commands:
   devices [--config FILE] [--json]
                          list the device models hearth knows (built-in, and the model files of the config,
                          as for check-config), each with where it came from and its entities
-  sim MODEL [--count N] [--interval MS]
+  sim MODEL [--config FILE] [--count N] [--interval MS]
                          run a model's simulator and print its ports (pseudo-terminals, or 1-Wire probe folders)
   sim --replay CAPTURE [--baud N | --rate LINES] [--loop]
                          play a capture (raw bytes recorded from a device) onto a new pseudo-terminal and print
@@ -81,6 +82,17 @@ async function configOrExit<T>(file: string | undefined, load: (file: string | u
   }
 }
 
+/** The models a configuration gives hearth (the built-ins and its model files), or undefined after printing why its model files are bad (the caller exits 2). */
+async function modelsOrExit(file: string | undefined): Promise<ModelCatalogue | undefined> {
+  try {
+    return await modelsOf(file);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`hearth: invalid model files\n${err.message}\n`);
+    return undefined;
+  }
+}
+
 /** Exit codes: 0 ok, 1 failure, 2 bad usage or bad configuration. */
 async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -124,15 +136,14 @@ async function main(argv: string[]): Promise<number> {
       return checkConfigCommand(positionals[1] ?? values.config ?? (await boardConfig()), loadSetup, processOutput);
     case "schema":
       return schemaCommand(processOutput, { model: values.model });
-    case "sim":
+    case "sim": {
       // Its pseudo-terminals are read by reader Workers, which inside a binary start on the bundled entry.
       sharedReaderPool.configure({ workerScript: workerScript("executor") });
-      return simCommand(
-        builtInCatalogue(),
-        positionals[1],
-        { count: values.count, interval: values.interval, replay: values.replay, rate: values.rate, baud: values.baud, loop: values.loop },
-        processOutput,
-      );
+      // A model file that names a capture is simulated too: the models of the configuration, as devices lists them.
+      const models = values.replay === undefined ? await modelsOrExit(values.config ?? (await boardConfig())) : builtInCatalogue();
+      if (models === undefined) return 2;
+      return simCommand(models, positionals[1], { count: values.count, interval: values.interval, replay: values.replay, rate: values.rate, baud: values.baud, loop: values.loop }, processOutput);
+    }
     case "try": {
       sharedReaderPool.configure({ workerScript: workerScript("executor") });
       // Handlers first: a Ctrl-C during start-up still closes the port.
@@ -144,14 +155,8 @@ async function main(argv: string[]): Promise<number> {
       return tryCommand(positionals[1], options, { output: processOutput, input: process.stdin, catalogue: builtInCatalogue(), stopped, executorScript: workerScript("executor") });
     }
     case "devices": {
-      let models;
-      try {
-        models = await modelsOf(values.config ?? (await boardConfig()));
-      } catch (err) {
-        if (!(err instanceof ConfigError)) throw err;
-        process.stderr.write(`hearth: invalid model files\n${err.message}\n`);
-        return 2;
-      }
+      const models = await modelsOrExit(values.config ?? (await boardConfig()));
+      if (models === undefined) return 2;
       return devicesCommand(models, processOutput, { json: values.json });
     }
     case "ports":

@@ -27,10 +27,7 @@ const DEVICE_CLASS = /^[a-z][a-z0-9_]*$/;
 
 const numeric = {
   unit: z.string().min(1).optional(),
-  device_class: z
-    .string()
-    .regex(DEVICE_CLASS, { error: "expected a Home Assistant device class: lower-case letters, digits and _ (temperature, pm25)" })
-    .optional(),
+  device_class: z.string().regex(DEVICE_CLASS, { error: "expected a Home Assistant device class: lower-case letters, digits and _ (temperature, pm25)" }).optional(),
   state_class: z.enum(["measurement", "total", "total_increasing"]).optional(),
   /** Decimal places kept in the state. */
   precision: z.int().min(0).max(10).optional(),
@@ -50,10 +47,7 @@ export const SensorSchema = z.strictObject({
 export const BinarySensorSchema = z.strictObject({
   ...common,
   kind: z.literal("binary_sensor"),
-  device_class: z
-    .string()
-    .regex(DEVICE_CLASS, { error: "expected a Home Assistant device class: lower-case letters, digits and _ (temperature, pm25)" })
-    .optional(),
+  device_class: z.string().regex(DEVICE_CLASS, { error: "expected a Home Assistant device class: lower-case letters, digits and _ (temperature, pm25)" }).optional(),
 });
 export const SwitchSchema = z.strictObject({ ...common, kind: z.literal("switch"), device_class: z.enum(["outlet", "switch"]).optional() });
 export const LightSchema = z.strictObject({

@@ -163,3 +163,30 @@ test("a device on port: sim plays the capture its model file names, found beside
   const states = Object.fromEntries(["latitude", "longitude", "altitude", "satellites_in_view"].map((k) => [k, hub.states.get(`sensor.gps_${k}`)?.state]));
   expect(states).toEqual({ latitude: "-37.784795", longitude: "175.314902", altitude: "60.2", satellites_in_view: "12" });
 });
+
+test("sim MODEL --config plays the capture a model file of that configuration names, paced at the model's baud rate", async () => {
+  const dir = tempDir("hearth-sim-model-");
+  mkdirSync(join(dir, "models", "captures"), { recursive: true });
+  const lines = Array.from({ length: 20 }, (_, i) => `R p=${i}\n`).join("");
+  writeFileSync(join(dir, "models", "captures", "meter.log"), lines);
+  writeFileSync(
+    join(dir, "models", "meter.yaml"),
+    "model: my-meter\nname: Meter\nmanufacturer: tests\nprotocol: line\nserial: { baud: 115200 }\nsimulator: { replay: captures/meter.log }\nline: { report: '^R (?<fields>.*)$' }\nentities:\n  - { key: power, kind: sensor, read: p }\n",
+  );
+  writeFileSync(join(dir, "hearth.yaml"), "devices: []\n");
+  const child = Bun.spawn([bun, join(root, "src/cli.ts"), "sim", "my-meter", "--config", join(dir, "hearth.yaml")], { cwd: root, stdout: "pipe", stderr: "pipe" });
+  cleanups.push(() => {
+    child.kill("SIGKILL");
+  });
+  const out = new OutputReader(child.stdout);
+  await out.waitFor("\n");
+  const got = await receive(await open(out.text.trim()), lines.length);
+  expect(new TextDecoder().decode(got)).toBe(lines);
+  child.kill("SIGINT");
+  expect(await child.exited).toBe(0);
+
+  // Without the configuration, the model is not known, and sim says which ones are.
+  const unknown = Bun.spawn([bun, join(root, "src/cli.ts"), "sim", "my-meter"], { cwd: dir, stdout: "pipe", stderr: "pipe" });
+  expect(await unknown.exited).toBe(2);
+  expect(await new Response(unknown.stderr).text()).toContain("hearth sim: name a model with a simulator: hearth-io");
+});
