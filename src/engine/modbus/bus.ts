@@ -125,7 +125,7 @@ export class ModbusBus {
             return finish(new ModbusError("MODBUS_BAD_CRC", `slave ${slave}: reply to fc ${fc} failed its CRC`, { slave, functionCode: fc }));
           }
           const replyFc = frame[1]!;
-          if (replyFc === (fc | 0x80) && frame.length === 5) return finish(ModbusError.exception(slave, fc, frame[2]!));
+          if (replyFc === (fc | 0x80) && frame.length === 5) return finish(ModbusError.exception(slave, fc, frame[2]!, request.name));
           if (replyFc !== fc) {
             return finish(new ModbusError("MODBUS_BAD_REPLY", `slave ${slave}: reply of fc ${replyFc} to fc ${fc}`, { slave, functionCode: fc }));
           }

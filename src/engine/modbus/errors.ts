@@ -43,8 +43,8 @@ export class ModbusError extends HearthError<ModbusErrorCode> {
   }
 
   /** The exception response of a slave: "slave 3: read holding registers (fc 3): illegal data address (exception 2)". */
-  static exception(slave: number, functionCode: number, exceptionCode: number): ModbusError {
-    const fn = FUNCTION_NAMES[functionCode] ?? "function";
+  static exception(slave: number, functionCode: number, exceptionCode: number, name?: string): ModbusError {
+    const fn = FUNCTION_NAMES[functionCode] ?? name ?? "function";
     const ex = EXCEPTION_NAMES[exceptionCode] ?? "unknown exception";
     return new ModbusError("MODBUS_EXCEPTION", `slave ${slave}: ${fn} (fc ${functionCode}): ${ex} (exception ${exceptionCode})`, {
       slave,
