@@ -39,7 +39,8 @@ export class SlaveData {
 
   /** Sets a value of `type` (its words in `order`) in a register table. */
   setValue(table: "holding" | "input", address: number, value: number, type: DataType, order: WordOrder = "big"): void {
-    encodeValue(value, type, order).forEach((w, i) => this[table].set(address + i, w));
+    const words = encodeValue(value, type, order);
+    for (let i = 0; i < words.length; i++) this[table].set(address + i, words[i]!);
   }
 
   /** Reads a value of `type` (its words in `order`) from a register table. */

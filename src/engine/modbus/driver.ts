@@ -92,7 +92,7 @@ export class ModbusDriver implements Driver {
     if (spec.kind === "button") {
       if (command.action !== "press") throw this.notWritable(entity, command.action);
       // A button has no reading: the device writes its state (when it was pressed) once this resolves.
-      return this.send(entity, rawFunction(spec.function.code, spec.function.data, `${entity.key} (fc 0x${spec.function.code.toString(16).padStart(2, "0")})`), signal);
+      return this.send(entity, rawFunction(spec.function.code, spec.function.data, entity.key), signal);
     }
     const r = spec.register;
     let request: Request<void>;

@@ -128,8 +128,9 @@ export function rawFunction(code: number, data: readonly number[], name: string)
     pdu,
     idempotent: false,
     decode(reply) {
-      expectLength(reply, pdu.length);
-      for (let i = 0; i < pdu.length; i++) if (reply[i] !== pdu[i]) throw new ReplyShapeError("the reply does not echo the request");
+      if (reply.length !== pdu.length || reply.some((b, i) => b !== pdu[i])) {
+        throw new ReplyShapeError(`the reply does not echo the request (${reply.length} bytes after the address, ${pdu.length} expected)`);
+      }
     },
   };
 }
