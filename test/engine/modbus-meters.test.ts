@@ -4,7 +4,6 @@
  * reset button on the wire, and the SDM630 end to end through a real broker.
  */
 import { afterEach, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Sdm72Simulator } from "../../devices/eastron-sdm72/simulator.ts";
 import type { ModbusBusSimulator } from "../../devices/modbus-rtu/simulator.ts";
@@ -15,14 +14,11 @@ import { DeviceError } from "../../src/engine/device-error.ts";
 import { crc16, rtuFrame } from "../../src/engine/modbus/crc.ts";
 import { readRegisters } from "../../src/engine/modbus/pdu.ts";
 import { effectiveDefinition } from "../../src/engine/protocols.ts";
-import { openPty } from "../../src/serial/pty.ts";
 import { broker, cleanUpAfterEach, configFile, hearth, peer } from "../mqtt/helpers.ts";
 import { deviceHub, stateOf } from "./helpers.ts";
+import { hasPymodbus, startPymodbusPeer } from "./pymodbus-peer.ts";
 
-const PYTHON = "/usr/bin/python3";
 const PEER = join(import.meta.dir, "../../devices/modbus-rtu/peers/pymodbus_meters.py");
-const hasPymodbus = existsSync(PYTHON) && Bun.spawnSync([PYTHON, "-c", "import pymodbus.server.async_io, serial_asyncio"]).exitCode === 0;
-if (!hasPymodbus) console.warn("pymodbus not found (Debian python3-pymodbus, python3-serial-asyncio): the tests against it are skipped");
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -58,30 +54,11 @@ function expectClose(actual: Record<string, number>, expected: Record<string, nu
   }
 }
 
-/** A pymodbus meter (peers/pymodbus_meters.py) on one end of a pty pair; the other end's path is returned. */
+/** A pymodbus meter (peers/pymodbus_meters.py) of `model`; the path hearth opens is returned. */
 async function pymodbusMeter(model: "eastron" | "pzem", slave = 1): Promise<string> {
-  const a = openPty();
-  const b = openPty();
-  const offA = a.listen({ data: (chunk) => void b.write(chunk.slice()).catch(() => {}), error: () => {} });
-  const offB = b.listen({ data: (chunk) => void a.write(chunk.slice()).catch(() => {}), error: () => {} });
-  const child = Bun.spawn([PYTHON, PEER, b.path, "9600", model, String(slave)], { stdout: "pipe", stderr: "pipe" });
-  cleanups.push(async () => {
-    child.kill();
-    await child.exited;
-    offA();
-    offB();
-    await a.close();
-    await b.close();
-  });
-  const reader = (child.stdout as ReadableStream<Uint8Array>).getReader();
-  let out = "";
-  while (!out.includes("ready")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`pymodbus peer exited: ${await new Response(child.stderr as ReadableStream).text()}`);
-    out += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  return a.path;
+  const peer = await startPymodbusPeer(PEER, ["9600", model, String(slave)]);
+  cleanups.push(peer.stop);
+  return peer.path;
 }
 
 // The simulators' default loads (devices/*/simulator.ts), as a user reads them.

@@ -51,8 +51,8 @@ def pzem(slave):
     return ModbusSlaveContext(ir=ModbusSequentialDataBlock(0, words), hr=ModbusSequentialDataBlock(0, [0, 2300, slave]), zero_mode=True)
 
 
-class ResetEnergyRequest(ModbusRequest):
-    """The PZEM's function 0x42: no data; zeroes the energy counter (input registers 5-6)."""
+class ResetEnergy:
+    """The PZEM's function 0x42, request and reply alike: no data (address, code, CRC)."""
 
     function_code = 0x42
     _rtu_frame_size = 4
@@ -62,23 +62,18 @@ class ResetEnergyRequest(ModbusRequest):
 
     def decode(self, data):
         pass
+
+
+class ResetEnergyResponse(ResetEnergy, ModbusResponse):
+    """The echo of the request."""
+
+
+class ResetEnergyRequest(ResetEnergy, ModbusRequest):
+    """Zeroes the energy counter (input registers 5-6) and answers with the echo."""
 
     def execute(self, context):
         context.setValues(4, 5, [0, 0])
         return ResetEnergyResponse()
-
-
-class ResetEnergyResponse(ModbusResponse):
-    """The echo of the request."""
-
-    function_code = 0x42
-    _rtu_frame_size = 4
-
-    def encode(self):
-        return b""
-
-    def decode(self, data):
-        pass
 
 
 async def main():
