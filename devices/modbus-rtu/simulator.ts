@@ -84,6 +84,8 @@ export class ModbusBusSimulator {
   readonly slaves = new Map<number, SlaveData>();
   /** Addresses that never answer (a dead meter). */
   readonly silent = new Set<number>();
+  /** Addresses whose replies are corrupted on the line (one bit flipped, so their CRC fails). */
+  readonly corrupted = new Set<number>();
   /** Requests received with a good CRC, in order: address, function code, the whole frame, and when (performance.now()). */
   readonly received: Array<{ slave: number; functionCode: number; frame: Uint8Array; at: number }> = [];
   /** Functions beyond the standard ones, by code (a model's own, such as a meter's energy reset). */
@@ -146,6 +148,7 @@ export class ModbusBusSimulator {
     const data = this.slaves.get(slave);
     if (data === undefined || this.silent.has(slave)) return;
     const reply = rtuFrame(slave, this.answer(data, frame.subarray(1, frame.length - 2)));
+    if (this.corrupted.has(slave)) reply[Math.min(3, reply.length - 3)]! ^= 0x10;
     this.send(frame.length, reply);
   }
 

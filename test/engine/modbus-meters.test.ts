@@ -6,6 +6,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { join } from "node:path";
 import { Sdm72Simulator } from "../../devices/eastron-sdm72/simulator.ts";
+import { DEFAULT_THREE_PHASE_LOAD, type Sdm630Simulator } from "../../devices/eastron-sdm630/simulator.ts";
 import type { ModbusBusSimulator } from "../../devices/modbus-rtu/simulator.ts";
 import { PZEM_RESET_ENERGY, type PzemSimulator } from "../../devices/pzem-004t/simulator.ts";
 import { builtInCatalogue } from "../../src/catalogue.ts";
@@ -110,6 +111,25 @@ test("an SDM630 reads its three phases and totals in two requests, each within t
   ]);
   expect(readsOf(sim!).every((r) => r.count <= 80)).toBe(true);
 });
+
+test("a meter whose replies arrive corrupt keeps its last readings, counts each reply as garbage, and goes unavailable", async () => {
+  const h = await deviceHub([{ id: "meter", model: "eastron-sdm630", port: "sim", poll_interval: 0.05, timeout: 1, options: { slave: 1, response_timeout: 0.1 } }]);
+  cleanups.push(h.stop);
+  const sim = h.ports.simulators.get("meter")!.simulator as Sdm630Simulator;
+  await stateOf(h.hub, "sensor.meter_import_energy", (s) => s.state === "18234.500");
+  const before = h.manager.device("meter")!.stats.garbage;
+  const seen: string[] = [];
+  cleanups.push(h.hub.bus.listen("state_changed", async (e) => void (e.data.entityId === "sensor.meter_import_energy" && seen.push(e.data.newState?.state ?? "removed"))));
+  sim.corrupted.add(1);
+  sim.setLoad(1, { ...DEFAULT_THREE_PHASE_LOAD, importEnergy: 1 }); // what a corrupt reply would carry must never show
+  await stateOf(h.hub, "sensor.meter_import_energy", (s) => s.state === "unavailable");
+  const stats = h.manager.device("meter")!.stats;
+  expect(stats.garbage - before).toBeGreaterThanOrEqual(3 * 3); // three failed polls, each its read tried three times
+  expect(h.logs.lines.some((l) => String(l.why).includes("failed its CRC"))).toBe(true);
+  expect(seen).toEqual(["unavailable"]); // the last good reading held until then; the corrupt ones never showed
+  sim.corrupted.delete(1);
+  await stateOf(h.hub, "sensor.meter_import_energy", (s) => s.state === "1.000", 10_000);
+}, 15_000);
 
 test("an SDM72 refuses a read of more than 60 registers, and its model splits the poll to stay within them", async () => {
   const replies: Uint8Array[] = [];

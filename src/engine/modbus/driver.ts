@@ -68,7 +68,7 @@ export class ModbusDriver implements Driver {
     const readings = new Map<string, RawValue>();
     try {
       for (const group of this.groups) {
-        const options = { signal, timeoutMs: this.timeoutMs, retries: this.definition.modbus.retries };
+        const options = { signal, timeoutMs: this.timeoutMs, retries: this.definition.modbus.retries, onGarbage: this.onGarbage };
         if (group.kind === "coil" || group.kind === "discrete_input") {
           const bits = await this.bus.request(this.slave, readBits(group.kind === "coil" ? 1 : 2, group.start, group.count), options);
           for (const e of group.entities) readings.set(e.key, bits[e.register.address - group.start]!);
@@ -122,7 +122,7 @@ export class ModbusDriver implements Driver {
   /** Sends a write (never retried), its failures as the command's: a timeout, or the slave's refusal. */
   private async send(entity: Entity, request: Request<void>, signal: AbortSignal): Promise<void> {
     try {
-      await this.bus.request(this.slave, request, { signal, timeoutMs: this.timeoutMs });
+      await this.bus.request(this.slave, request, { signal, timeoutMs: this.timeoutMs, onGarbage: this.onGarbage });
     } catch (err) {
       if (isModbusError(err, "MODBUS_TIMEOUT")) throw new DeviceError("DEVICE_COMMAND_TIMEOUT", this.ctx.config.id, err.message, { cause: err });
       if (isModbusError(err, "MODBUS_EXCEPTION")) {
@@ -132,6 +132,9 @@ export class ModbusDriver implements Driver {
       throw err;
     }
   }
+
+  /** A corrupt or misshapen reply is this device's garbage: counted and skipped, never a reading. */
+  private readonly onGarbage = (frame: Uint8Array, why: string): void => this.ctx.garbage(frame, why);
 
   private notWritable(entity: Entity, action: string): DeviceError {
     return new DeviceError("DEVICE_NOT_WRITABLE", this.ctx.config.id, `${entity.key} does not take ${action}`);
