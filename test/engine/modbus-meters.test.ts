@@ -193,6 +193,7 @@ test("an exception reply to the PZEM's reset fails the command naming it, and a 
   const garbled = await device.command("reset_energy", "PRESS").catch((e: unknown) => e);
   expect(isHearthError(garbled, "DEVICE_COMMAND_REJECTED")).toBe(true);
   expect((garbled as Error).message).toContain("the reply does not echo the request");
+  expect((garbled as DeviceError).deviceCode).toBe("bad_reply");
   await device.refresh();
   expect(hub.states.get("sensor.meter_energy")?.state).toBe("8.765");
 });

@@ -27,8 +27,7 @@ function hasRegister(e: ModbusEntity): e is ModbusRegisterEntity {
 /**
  * The driver of Modbus RTU slaves: polls read every entity in as few requests as the register map
  * allows; commands write a coil (switch) or holding registers (number), or send a button's own
- * function. All devices on one port
- * share one ModbusBus and so one request on the wire at a time.
+ * function. All devices on one port share one ModbusBus and so one request on the wire at a time.
  */
 export class ModbusDriver implements Driver {
   private readonly ctx: DriverContext;
@@ -128,7 +127,10 @@ export class ModbusDriver implements Driver {
       if (isModbusError(err, "MODBUS_EXCEPTION")) {
         throw new DeviceError("DEVICE_COMMAND_REJECTED", this.ctx.config.id, err.message, { cause: err, deviceCode: `exception_${err.exceptionCode}` });
       }
-      if (isModbusError(err, "MODBUS_BAD_REPLY")) throw new DeviceError("DEVICE_COMMAND_REJECTED", this.ctx.config.id, `${entity.key}: ${err.message}`, { cause: err });
+      // An answer that is not the expected one (a button's function not echoed): the command did not do what it says.
+      if (isModbusError(err, "MODBUS_BAD_REPLY")) {
+        throw new DeviceError("DEVICE_COMMAND_REJECTED", this.ctx.config.id, `${entity.key}: ${err.message}`, { cause: err, deviceCode: "bad_reply" });
+      }
       throw err;
     }
   }
