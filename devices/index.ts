@@ -6,20 +6,29 @@
 import type { ProbeSimulatorFactory, SimulatorFactory } from "../src/engine/simulator.ts";
 import ds18b20 from "./ds18b20/device.yaml";
 import { Ds18b20Simulator } from "./ds18b20/simulator.ts";
+import eastronSdm72 from "./eastron-sdm72/device.yaml";
+import { Sdm72Simulator } from "./eastron-sdm72/simulator.ts";
 import eastronSdm120 from "./eastron-sdm120/device.yaml";
 import { Sdm120Simulator } from "./eastron-sdm120/simulator.ts";
+import eastronSdm630 from "./eastron-sdm630/device.yaml";
+import { Sdm630Simulator } from "./eastron-sdm630/simulator.ts";
 import hearthIo from "./hearth-io/device.yaml";
 import { HearthIoSimulator } from "./hearth-io/simulator.ts";
 import modbusRtu from "./modbus-rtu/device.yaml";
 import { ModbusBusSimulator } from "./modbus-rtu/simulator.ts";
 import nmeaGps from "./nmea-gps/device.yaml";
 import { NmeaGpsSimulator } from "./nmea-gps/simulator.ts";
+import pzem004t from "./pzem-004t/device.yaml";
+import { PzemSimulator } from "./pzem-004t/simulator.ts";
 
 /** Each model's raw definition, checked by src/catalogue.ts. */
 export const DEFINITION_SOURCES: Record<string, unknown> = {
   "hearth-io": hearthIo,
   "nmea-gps": nmeaGps,
   "eastron-sdm120": eastronSdm120,
+  "eastron-sdm630": eastronSdm630,
+  "eastron-sdm72": eastronSdm72,
+  "pzem-004t": pzem004t,
   "modbus-rtu": modbusRtu,
   ds18b20,
 };
@@ -29,6 +38,9 @@ export const SIMULATORS: Record<string, SimulatorFactory> = {
   "hearth-io": (port, options) => new HearthIoSimulator(port, options),
   "nmea-gps": (port, options) => new NmeaGpsSimulator(port, options),
   "eastron-sdm120": (port, options) => new Sdm120Simulator(port, options),
+  "eastron-sdm630": (port, options) => new Sdm630Simulator(port, options),
+  "eastron-sdm72": (port, options) => new Sdm72Simulator(port, options),
+  "pzem-004t": (port, options) => new PzemSimulator(port, options),
   "modbus-rtu": (port, options) => new ModbusBusSimulator(port, options),
 };
 

@@ -5,6 +5,7 @@
  * reply, as on a real bus; an address listed in `silent` never answers.
  */
 import { crcValid, rtuFrame } from "../../src/engine/modbus/crc.ts";
+import { type DataType, decodeValue, encodeValue, type WordOrder } from "../../src/engine/modbus/registers.ts";
 
 export interface SimulatorPort {
   write(bytes: Uint8Array): void;
@@ -29,20 +30,32 @@ export class SlaveData {
     return d;
   }
 
+  /** A meter's data: every input register below `span` answers (unused ones read 0), as meters' maps do. */
+  static inputSpan(span: number): SlaveData {
+    const d = new SlaveData();
+    for (let a = 0; a < span; a++) d.input.set(a, 0);
+    return d;
+  }
+
+  /** Sets a value of `type` (its words in `order`) in a register table. */
+  setValue(table: "holding" | "input", address: number, value: number, type: DataType, order: WordOrder = "big"): void {
+    const words = encodeValue(value, type, order);
+    for (let i = 0; i < words.length; i++) this[table].set(address + i, words[i]!);
+  }
+
+  /** Reads a value of `type` (its words in `order`) from a register table. */
+  getValue(table: "holding" | "input", address: number, type: DataType, order: WordOrder = "big"): number {
+    return decodeValue([this[table].get(address) ?? 0, this[table].get(address + 1) ?? 0], 0, type, order);
+  }
+
   /** Sets a float32 (high word first) in a register table. */
   setFloat(table: "holding" | "input", address: number, value: number): void {
-    const view = new DataView(new ArrayBuffer(4));
-    view.setFloat32(0, value);
-    this[table].set(address, view.getUint16(0));
-    this[table].set(address + 1, view.getUint16(2));
+    this.setValue(table, address, value, "float32");
   }
 
   /** Reads a float32 (high word first) from a register table. */
   getFloat(table: "holding" | "input", address: number): number {
-    const view = new DataView(new ArrayBuffer(4));
-    view.setUint16(0, this[table].get(address) ?? 0);
-    view.setUint16(2, this[table].get(address + 1) ?? 0);
-    return view.getFloat32(0);
+    return this.getValue(table, address, "float32");
   }
 }
 
@@ -56,6 +69,14 @@ export interface ModbusBusOptions {
    * own bytes have had time to cross the wire (a pty moves bytes at once). 0 or absent: no pacing.
    */
   baud?: number;
+  /** Registers one read may ask for (a meter's own limit); more get exception 3. Default 125. */
+  maxRegisters?: number;
+}
+
+/** A function outside the standard ones that the simulated slaves answer: its request's data length and its reply PDU. */
+export interface CustomFunction {
+  dataLength: number;
+  answer(slave: SlaveData, pdu: Uint8Array): Uint8Array;
 }
 
 /** A simulated bus of Modbus RTU slaves. */
@@ -63,13 +84,18 @@ export class ModbusBusSimulator {
   readonly slaves = new Map<number, SlaveData>();
   /** Addresses that never answer (a dead meter). */
   readonly silent = new Set<number>();
-  /** Requests received with a good CRC, in order: address, function code, and when (performance.now()). */
-  readonly received: Array<{ slave: number; functionCode: number; at: number }> = [];
+  /** Addresses whose replies are corrupted on the line (one bit flipped, so their CRC fails). */
+  readonly corrupted = new Set<number>();
+  /** Requests received with a good CRC, in order: address, function code, the whole frame, and when (performance.now()). */
+  readonly received: Array<{ slave: number; functionCode: number; frame: Uint8Array; at: number }> = [];
+  /** Functions beyond the standard ones, by code (a model's own, such as a meter's energy reset). */
+  readonly functions = new Map<number, CustomFunction>();
   /** Requests dropped for a bad CRC. */
   badCrc = 0;
 
   protected readonly port: SimulatorPort;
   private readonly baud: number;
+  private readonly maxRegisters: number;
   private buffer = new Uint8Array(0);
   private watchers: Array<{ until: () => boolean; resolve: () => void }> = [];
   private queue: Promise<void> = Promise.resolve();
@@ -77,6 +103,7 @@ export class ModbusBusSimulator {
   constructor(port: SimulatorPort, options: ModbusBusOptions = {}) {
     this.port = port;
     this.baud = Number(options.baud ?? 0);
+    this.maxRegisters = Number(options.maxRegisters ?? 125);
     for (const address of options.slaves ?? [Number(options.slave ?? 1)]) this.slaves.set(address, SlaveData.zeros(0, 200));
   }
 
@@ -96,7 +123,7 @@ export class ModbusBusSimulator {
     joined.set(bytes, this.buffer.length);
     this.buffer = joined;
     for (;;) {
-      const n = requestLength(this.buffer);
+      const n = this.requestLength(this.buffer);
       if (n === undefined || this.buffer.length < n) return;
       const frame = this.buffer.slice(0, n);
       this.buffer = this.buffer.slice(n);
@@ -112,7 +139,7 @@ export class ModbusBusSimulator {
     }
     const slave = frame[0]!;
     const fc = frame[1]!;
-    this.received.push({ slave, functionCode: fc, at: performance.now() });
+    this.received.push({ slave, functionCode: fc, frame, at: performance.now() });
     this.watchers = this.watchers.filter((w) => {
       if (!w.until()) return true;
       w.resolve();
@@ -121,6 +148,7 @@ export class ModbusBusSimulator {
     const data = this.slaves.get(slave);
     if (data === undefined || this.silent.has(slave)) return;
     const reply = rtuFrame(slave, this.answer(data, frame.subarray(1, frame.length - 2)));
+    if (this.corrupted.has(slave)) reply[Math.min(3, reply.length - 3)]! ^= 0x10;
     this.send(frame.length, reply);
   }
 
@@ -157,7 +185,7 @@ export class ModbusBusSimulator {
       case 3:
       case 4: {
         const table = fc === 3 ? d.holding : d.input;
-        if (b < 1 || b > 125) return exception(3);
+        if (b < 1 || b > this.maxRegisters) return exception(3);
         const out = new Uint8Array(2 + b * 2);
         out[0] = fc;
         out[1] = b * 2;
@@ -186,17 +214,21 @@ export class ModbusBusSimulator {
         for (let i = 0; i < b; i++) if (!d.holding.has(a + i)) return exception(2);
         for (let i = 0; i < b; i++) d.holding.set(a + i, (pdu[6 + i * 2]! << 8) | pdu[7 + i * 2]!);
         return pdu.slice(0, 5);
-      default:
-        return exception(1);
+      default: {
+        const custom = this.functions.get(fc);
+        return custom === undefined ? exception(1) : custom.answer(d, pdu);
+      }
     }
   }
-}
 
-/** A request's length from its first bytes, or undefined until enough have arrived. */
-function requestLength(buffer: Uint8Array): number | undefined {
-  if (buffer.length < 2) return undefined;
-  const fc = buffer[1]!;
-  if (fc >= 1 && fc <= 6) return 8;
-  if (fc === 15 || fc === 16) return buffer.length < 7 ? undefined : 9 + buffer[6]!;
-  return buffer.length; // an unknown function: take what came (a slave answers "illegal function")
+  /** A request's length from its first bytes, or undefined until enough have arrived. */
+  private requestLength(buffer: Uint8Array): number | undefined {
+    if (buffer.length < 2) return undefined;
+    const fc = buffer[1]!;
+    if (fc >= 1 && fc <= 6) return 8;
+    if (fc === 15 || fc === 16) return buffer.length < 7 ? undefined : 9 + buffer[6]!;
+    const custom = this.functions.get(fc);
+    if (custom !== undefined) return 4 + custom.dataLength;
+    return buffer.length; // an unknown function: take what came (a slave answers "illegal function")
+  }
 }

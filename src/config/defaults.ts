@@ -9,6 +9,9 @@ export const DEFAULT_CONFIG = {
     { id: "demo_board", name: "Demo board", model: "hearth-io", port: "sim", poll_interval: 30, options: { interval: 5000 } },
     { id: "demo_gps", name: "Demo GPS", model: "nmea-gps", port: "sim" },
     { id: "demo_meter", name: "Demo meter", model: "eastron-sdm120", port: "sim", poll_interval: 10 },
+    { id: "demo_sdm630", name: "Demo three-phase meter", model: "eastron-sdm630", port: "sim", poll_interval: 10 },
+    { id: "demo_sdm72", name: "Demo SDM72 meter", model: "eastron-sdm72", port: "sim", poll_interval: 10 },
+    { id: "demo_pzem", name: "Demo PZEM-004T", model: "pzem-004t", port: "sim", poll_interval: 10 },
     {
       id: "demo_modbus",
       name: "Demo Modbus device",

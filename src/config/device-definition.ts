@@ -130,9 +130,24 @@ export const ModbusRegisterSchema = z.strictObject({
 });
 export type ModbusRegister = z.infer<typeof ModbusRegisterSchema>;
 
-/** How one entity of a Modbus device is read and written. */
-export const ModbusEntitySchema = entitySchemaWith({ register: ModbusRegisterSchema });
+/**
+ * A request a button sends as it is, for a function outside the standard ones (a meter's "reset
+ * energy", say): the function code and its data bytes; the slave's reply must echo the request, or be
+ * its exception response.
+ */
+export const ModbusFunctionSchema = z.strictObject({
+  /** 1–127: from 128 up, a code marks an exception response. */
+  code: z.int().min(1).max(127),
+  /** The bytes after the function code, each 0–255 (an RTU frame carries at most 252). */
+  data: z.array(z.int().min(0).max(255)).max(252).default([]),
+});
+export type ModbusFunction = z.infer<typeof ModbusFunctionSchema>;
+
+/** How one entity of a Modbus device is read and written; a button sends a function of its own. */
+export const ModbusEntitySchema = entitySchemaWith({ register: ModbusRegisterSchema }, { function: ModbusFunctionSchema });
 export type ModbusEntity = z.infer<typeof ModbusEntitySchema>;
+/** An entity read from (or written to) a register or coil: every kind but the button. */
+export type ModbusRegisterEntity = Extract<ModbusEntity, { register: unknown }>;
 
 /** A device definition of the Modbus RTU family: a slave on an RS-485 bus that answers one request at a time. */
 export const ModbusDeviceDefinitionSchema = z.strictObject({
@@ -149,10 +164,12 @@ export const ModbusDeviceDefinitionSchema = z.strictObject({
       retries: z.int().min(0).max(5).default(2),
       /** Unused registers one read may span to cover two entities (a meter that answers them). */
       max_gap: z.int().min(0).max(120).default(0),
+      /** Registers one read may ask for: the protocol allows 125, some meters fewer (they answer more with an exception). */
+      max_registers: z.int().min(1).max(125).default(125),
       /** The entities are the device's `options.registers` (the generic model). */
       entities_from_options: z.boolean().default(false),
     })
-    .default({ slave: 1, response_timeout: 0.5, retries: 2, max_gap: 0, entities_from_options: false }),
+    .default({ slave: 1, response_timeout: 0.5, retries: 2, max_gap: 0, max_registers: 125, entities_from_options: false }),
   poll_interval: z.number().positive().default(10),
   timeout: z.number().positive().default(3),
   entities: z.array(ModbusEntitySchema).default([]),

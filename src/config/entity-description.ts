@@ -79,8 +79,11 @@ function orderedRange(entity: object, ctx: z.RefinementCtx): void {
 /** What an entity is, as a device definition states it; how it is read and written is the protocol's part. */
 export const EntityDescriptionSchema = z.discriminatedUnion("kind", [SensorSchema, BinarySensorSchema, SwitchSchema, LightSchema, NumberSchema, ButtonSchema]).superRefine(orderedRange);
 
-/** The entity schema with a protocol's own keys added to every kind (how it is read and written). */
-export function entitySchemaWith<Shape extends z.ZodRawShape>(shape: Shape) {
+/**
+ * The entity schema with a protocol's own keys added to every kind (how it is read and written); a
+ * button, which is never read, may take keys of its own instead (what pressing it sends).
+ */
+export function entitySchemaWith<Shape extends z.ZodRawShape, ButtonShape extends z.ZodRawShape = Shape>(shape: Shape, buttonShape?: ButtonShape) {
   return z
     .discriminatedUnion("kind", [
       SensorSchema.extend(shape),
@@ -88,7 +91,7 @@ export function entitySchemaWith<Shape extends z.ZodRawShape>(shape: Shape) {
       SwitchSchema.extend(shape),
       LightSchema.extend(shape),
       NumberSchema.extend(shape),
-      ButtonSchema.extend(shape),
+      ButtonSchema.extend((buttonShape ?? shape) as ButtonShape),
     ])
     .superRefine(orderedRange);
 }

@@ -1,5 +1,4 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { ModbusBusSimulator } from "../../devices/modbus-rtu/simulator.ts";
 import { builtInCatalogue } from "../../src/catalogue.ts";
@@ -19,11 +18,9 @@ import { framingOf } from "../../src/engine/protocols.ts";
 import type { Transport } from "../../src/engine/transport.ts";
 import { openPty, type Pty } from "../../src/serial/pty.ts";
 import { deviceHub, stateOf } from "./helpers.ts";
+import { hasPymodbus, startPymodbusPeer } from "./pymodbus-peer.ts";
 
-const PYTHON = "/usr/bin/python3";
 const PEER = join(import.meta.dir, "../../devices/modbus-rtu/peers/pymodbus_slaves.py");
-const hasPymodbus = existsSync(PYTHON) && Bun.spawnSync([PYTHON, "-c", "import pymodbus.server.async_io, serial_asyncio"]).exitCode === 0;
-if (!hasPymodbus) console.warn("pymodbus not found (Debian python3-pymodbus, python3-serial-asyncio): the tests against it are skipped");
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -64,36 +61,16 @@ function _nullModem(): { a: Pty; b: Pty } {
 }
 
 describe.skipIf(!hasPymodbus)("the master against pymodbus slaves (Debian python3-pymodbus)", () => {
-  let cable: { a: Pty; b: Pty };
-  let peer: ReturnType<typeof Bun.spawn>;
-  const keep: Array<() => Promise<void>> = [];
+  let cable: { a: { path: string } };
+  let stop: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    const a = openPty();
-    const b = openPty();
-    const offA = a.listen({ data: (chunk) => void b.write(chunk.slice()).catch(() => {}), error: () => {} });
-    const offB = b.listen({ data: (chunk) => void a.write(chunk.slice()).catch(() => {}), error: () => {} });
-    cable = { a, b };
-    peer = Bun.spawn([PYTHON, PEER, b.path, "9600", "1", "2"], { stdout: "pipe", stderr: "pipe" });
-    const reader = (peer.stdout as ReadableStream<Uint8Array>).getReader();
-    let out = "";
-    while (!out.includes("ready")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`pymodbus peer exited: ${await new Response(peer.stderr as ReadableStream).text()}`);
-      out += new TextDecoder().decode(value);
-    }
-    reader.releaseLock();
-    keep.push(async () => {
-      peer.kill();
-      await peer.exited;
-      offA();
-      offB();
-      await a.close();
-      await b.close();
-    });
+    const peer = await startPymodbusPeer(PEER, ["9600", "1", "2"]);
+    cable = { a: { path: peer.path } };
+    stop = peer.stop;
   });
   afterAll(async () => {
-    for (const k of keep) await k();
+    await stop?.();
   });
 
   test("reads holding and input registers, coils and discrete inputs of two slaves on one line", async () => {

@@ -13,6 +13,8 @@ export interface RequestOptions {
   timeoutMs: number;
   /** Further attempts after a timeout or a bad CRC (reads only; writes are never repeated). */
   retries?: number;
+  /** Told of each reply to this request that is no reply (a bad CRC, a wrong shape), so its device counts it. */
+  onGarbage?: (frame: Uint8Array, why: string) => void;
 }
 
 /** Counters of one bus. */
@@ -122,17 +124,20 @@ export class ModbusBus {
         frame: (frame) => {
           if (!crcValid(frame)) {
             this.stats.badCrc++;
+            options.onGarbage?.(frame, `a reply to fc ${fc} that failed its CRC`);
             return finish(new ModbusError("MODBUS_BAD_CRC", `slave ${slave}: reply to fc ${fc} failed its CRC`, { slave, functionCode: fc }));
           }
           const replyFc = frame[1]!;
-          if (replyFc === (fc | 0x80) && frame.length === 5) return finish(ModbusError.exception(slave, fc, frame[2]!));
+          if (replyFc === (fc | 0x80) && frame.length === 5) return finish(ModbusError.exception(slave, fc, frame[2]!, request.name));
           if (replyFc !== fc) {
+            options.onGarbage?.(frame, `a reply of fc ${replyFc} to fc ${fc}`);
             return finish(new ModbusError("MODBUS_BAD_REPLY", `slave ${slave}: reply of fc ${replyFc} to fc ${fc}`, { slave, functionCode: fc }));
           }
           try {
             finish(undefined, request.decode(frame.subarray(1, frame.length - 2)));
           } catch (err) {
             if (!(err instanceof ReplyShapeError)) throw err;
+            options.onGarbage?.(frame, `a reply to fc ${fc} of the wrong shape: ${err.message}`);
             finish(new ModbusError("MODBUS_BAD_REPLY", `slave ${slave}: fc ${fc}: ${err.message}`, { slave, functionCode: fc, cause: err }));
           }
         },

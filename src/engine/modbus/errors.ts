@@ -42,11 +42,13 @@ export class ModbusError extends HearthError<ModbusErrorCode> {
     this.exceptionCode = details.exceptionCode;
   }
 
-  /** The exception response of a slave: "slave 3: read holding registers (fc 3): illegal data address (exception 2)". */
-  static exception(slave: number, functionCode: number, exceptionCode: number): ModbusError {
-    const fn = FUNCTION_NAMES[functionCode] ?? "function";
+  /** The exception response of a slave: "slave 3: read holding registers (fc 3): illegal data address (exception 2)"; `name` names a model's own function. */
+  static exception(slave: number, functionCode: number, exceptionCode: number, name?: string): ModbusError {
+    const standard = FUNCTION_NAMES[functionCode];
+    // A model's own function is named by its entity and its code in hex, as makers' manuals give it.
+    const fn = standard === undefined ? `${name ?? "function"} (fc 0x${functionCode.toString(16).padStart(2, "0")})` : `${standard} (fc ${functionCode})`;
     const ex = EXCEPTION_NAMES[exceptionCode] ?? "unknown exception";
-    return new ModbusError("MODBUS_EXCEPTION", `slave ${slave}: ${fn} (fc ${functionCode}): ${ex} (exception ${exceptionCode})`, {
+    return new ModbusError("MODBUS_EXCEPTION", `slave ${slave}: ${fn}: ${ex} (exception ${exceptionCode})`, {
       slave,
       functionCode,
       exceptionCode,

@@ -3,6 +3,8 @@
 /** A request PDU and how to read its reply. */
 export interface Request<T> {
   functionCode: number;
+  /** What errors call the function, when the standard names do not know it (a model's own function). */
+  name?: string;
   pdu: Uint8Array;
   /** Whether retrying is safe (reads only: a repeated write could act twice). */
   idempotent: boolean;
@@ -110,4 +112,25 @@ export function writeRegisters(address: number, values: ArrayLike<number>): Requ
     pdu[7 + i * 2] = values[i]! & 0xff;
   }
   return { functionCode: 16, pdu, idempotent: false, decode: echo(pdu) };
+}
+
+/**
+ * A function outside the standard ones, sent as given (a meter's own "reset energy"): the reply must
+ * echo the request byte for byte. Never retried, since it acts.
+ */
+export function rawFunction(code: number, data: readonly number[], name: string): Request<void> {
+  if (!Number.isInteger(code) || code < 1 || code > 127) throw new RangeError(`function code ${code} is not 1–127`);
+  if (data.length > 252 || data.some((b) => !Number.isInteger(b) || b < 0 || b > 255)) throw new RangeError("function data must be at most 252 bytes of 0–255");
+  const pdu = Uint8Array.of(code, ...data);
+  return {
+    functionCode: code,
+    name,
+    pdu,
+    idempotent: false,
+    decode(reply) {
+      if (reply.length !== pdu.length || reply.some((b, i) => b !== pdu[i])) {
+        throw new ReplyShapeError(`the reply does not echo the request (${reply.length} bytes after the address, ${pdu.length} expected)`);
+      }
+    },
+  };
 }
