@@ -14,6 +14,10 @@ import modbusRtu from "./modbus-rtu/device.yaml";
 import { ModbusBusSimulator } from "./modbus-rtu/simulator.ts";
 import nmeaGps from "./nmea-gps/device.yaml";
 import { NmeaGpsSimulator } from "./nmea-gps/simulator.ts";
+import victronBmv from "./victron-bmv/device.yaml";
+import { VictronBmvSimulator } from "./victron-bmv/simulator.ts";
+import victronMppt from "./victron-mppt/device.yaml";
+import { VictronMpptSimulator } from "./victron-mppt/simulator.ts";
 
 /** Each model's raw definition, checked by src/catalogue.ts. */
 export const DEFINITION_SOURCES: Record<string, unknown> = {
@@ -22,6 +26,8 @@ export const DEFINITION_SOURCES: Record<string, unknown> = {
   "eastron-sdm120": eastronSdm120,
   "modbus-rtu": modbusRtu,
   ds18b20,
+  "victron-mppt": victronMppt,
+  "victron-bmv": victronBmv,
 };
 
 /** Each model's simulator, played on a pseudo-terminal for `port: sim` and `hearth sim <model>`. */
@@ -30,6 +36,8 @@ export const SIMULATORS: Record<string, SimulatorFactory> = {
   "nmea-gps": (port, options) => new NmeaGpsSimulator(port, options),
   "eastron-sdm120": (port, options) => new Sdm120Simulator(port, options),
   "modbus-rtu": (port, options) => new ModbusBusSimulator(port, options),
+  "victron-mppt": (port, options) => new VictronMpptSimulator(port, options),
+  "victron-bmv": (port, options) => new VictronBmvSimulator(port, options),
 };
 
 /** Simulators of models read through sysfs files rather than a serial line (no pty). */
