@@ -5,8 +5,8 @@
  * send only corrupt blocks.
  */
 import { readFileSync } from "node:fs";
-import { encodeBlock } from "../../src/engine/vedirect/block.ts";
 import type { SimulatorPort } from "../../src/engine/simulator.ts";
+import { encodeBlock } from "../../src/engine/vedirect/block.ts";
 
 export interface VictronBmvOptions {
   /** Milliseconds between pairs of blocks (a BMV's 1000). */

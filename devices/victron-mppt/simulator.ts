@@ -5,8 +5,8 @@
  * instead replay a capture (raw bytes) cut into chunks, or send only corrupt blocks.
  */
 import { readFileSync } from "node:fs";
-import { encodeBlock } from "../../src/engine/vedirect/block.ts";
 import type { SimulatorPort } from "../../src/engine/simulator.ts";
+import { encodeBlock } from "../../src/engine/vedirect/block.ts";
 
 export interface VictronMpptOptions {
   /** Milliseconds between blocks (a charger's 1000). */

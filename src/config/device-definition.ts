@@ -200,6 +200,12 @@ export const VeDirectDeviceDefinitionSchema = z
 export type VeDirectDeviceDefinition = z.infer<typeof VeDirectDeviceDefinitionSchema>;
 
 /** Any device definition; further protocol families join this union. */
-export const DeviceDefinitionSchema = z.discriminatedUnion("protocol", [LineDeviceDefinitionSchema, NmeaDeviceDefinitionSchema, ModbusDeviceDefinitionSchema, OneWireDeviceDefinitionSchema, VeDirectDeviceDefinitionSchema]);
+export const DeviceDefinitionSchema = z.discriminatedUnion("protocol", [
+  LineDeviceDefinitionSchema,
+  NmeaDeviceDefinitionSchema,
+  ModbusDeviceDefinitionSchema,
+  OneWireDeviceDefinitionSchema,
+  VeDirectDeviceDefinitionSchema,
+]);
 export type DeviceDefinition = z.infer<typeof DeviceDefinitionSchema>;
 export type LineDeviceDefinition = z.infer<typeof LineDeviceDefinitionSchema>;

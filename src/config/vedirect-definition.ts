@@ -43,10 +43,11 @@ export type VeDirectProtocol = z.output<typeof VeDirectProtocolSchema>;
 /** The checks of a VE.Direct model that need more than one field: read-only kinds, tables that fit their entity. */
 export function checkVeDirectDefinition(definition: { entities: VeDirectEntity[] }, ctx: z.RefinementCtx): void {
   const at = (path: PropertyKey[], message: string) => ctx.addIssue({ code: "custom", path, message });
-  definition.entities.forEach((entity, i) => {
+  for (const [i, entity] of definition.entities.entries()) {
     const path = ["entities", i];
     if (entity.kind !== "sensor" && entity.kind !== "binary_sensor") {
-      return at([...path, "kind"], `a VE.Direct text block is read-only: expected sensor or binary_sensor, not ${entity.kind}`);
+      at([...path, "kind"], `a VE.Direct text block is read-only: expected sensor or binary_sensor, not ${entity.kind}`);
+      continue;
     }
     const numeric = entity.kind === "sensor" && entity.numeric;
     for (const key of ["scale", "offset"] as const) {
@@ -58,5 +59,5 @@ export function checkVeDirectDefinition(definition: { entities: VeDirectEntity[]
         if (!ON_OFF_WORDS.includes(String(value).toLowerCase())) at(where, `expected ON or OFF (or true/false, 1/0), got ${JSON.stringify(value)}`);
       } else if (numeric && typeof value !== "number") at(where, `expected a number (this sensor is numeric; a table of words needs numeric: false), got ${JSON.stringify(value)}`);
     }
-  });
+  }
 }

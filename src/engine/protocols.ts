@@ -10,9 +10,9 @@ import { replyComplete } from "./modbus/timing.ts";
 import { NmeaDriver } from "./nmea/driver.ts";
 import { OneWireDriver } from "./onewire/driver.ts";
 import { SysfsTransport } from "./onewire/sysfs-transport.ts";
+import type { Framing, Transport } from "./transport.ts";
 import { CHECKSUM_MARKER } from "./vedirect/block.ts";
 import { VeDirectDriver } from "./vedirect/driver.ts";
-import type { Framing, Transport } from "./transport.ts";
 
 /** The driver of each protocol family. */
 export const DRIVERS: Record<DeviceDefinition["protocol"], DriverFactory> = {

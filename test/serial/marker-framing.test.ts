@@ -52,7 +52,10 @@ describe("marker framing", () => {
   });
 
   test("a stream that never sends the marker holds no more than maxLength", () => {
-    const { frames, dropped } = framesOf({ ...block, maxLength: 32 }, Array.from({ length: 100 }, () => "0123456789"));
+    const { frames, dropped } = framesOf(
+      { ...block, maxLength: 32 },
+      Array.from({ length: 100 }, () => "0123456789"),
+    );
     expect(frames).toEqual([]);
     expect(dropped).toBe(1);
   });
