@@ -11,7 +11,6 @@ export const CHECKSUM_MARKER = "\r\nChecksum\t";
 const COLON = 0x3a;
 const LF = 0x0a;
 const CR = 0x0d;
-const TAB = 0x09;
 const decoder = new TextDecoder("latin1");
 
 /** A block read: its fields in order, and how many HEX messages were taken out of it. */
@@ -57,17 +56,13 @@ export function parseBlock(frame: Uint8Array): ParsedBlock {
   let sum = 0;
   for (let i = 0; i < text.length; i++) sum += text[i]!;
   if ((sum & 0xff) !== 0) return { ok: false, why: `checksum fails: the block sums to 0x${(sum & 0xff).toString(16).padStart(2, "0")}, not 0 (a byte changed on the line)`, hexMessages };
+  // One decode of the whole block, then string cuts: far cheaper than a decode per label and value.
   const fields = new Map<string, string>();
-  const end = text.length - CHECKSUM_MARKER.length - 1; // where `\r\nChecksum\t` begins
-  for (let i = 0; i < end; ) {
-    // text[i..i+1] is a field's `\r\n`
-    let next = i + 2;
-    while (next < end && !(text[next] === CR && text[next + 1] === LF)) next++;
-    const field = text.subarray(i + 2, next);
-    const tab = field.indexOf(TAB);
-    if (tab <= 0) return { ok: false, why: `a field without a label and a tab: ${JSON.stringify(decoder.decode(field.subarray(0, 24)))}`, hexMessages };
-    fields.set(decoder.decode(field.subarray(0, tab)), decoder.decode(field.subarray(tab + 1)));
-    i = next;
+  const body = decoder.decode(text.subarray(2, text.length - CHECKSUM_MARKER.length - 1));
+  for (const field of body.split("\r\n")) {
+    const tab = field.indexOf("\t");
+    if (tab <= 0) return { ok: false, why: `a field without a label and a tab: ${JSON.stringify(field.slice(0, 24))}`, hexMessages };
+    fields.set(field.slice(0, tab), field.slice(tab + 1));
   }
   return { ok: true, fields, hexMessages };
 }
