@@ -33,7 +33,15 @@ export type VeDirectEntity = z.infer<typeof VeDirectEntitySchema>;
 export const VeDirectProtocolSchema = z
   .strictObject({
     /** Product names by the `PID` a device sends (`"0xA053": SmartSolar MPPT 75|15`), shown as its model. */
-    products: z.record(z.string().regex(/^0x[0-9A-Fa-f]{4}$/, { error: "expected a PID such as 0xA053" }), z.string().min(1)).default({}),
+    products: z
+      .record(z.string(), z.string().min(1))
+      .superRefine((products, ctx) => {
+        // A record's key pattern loses its message in zod; said here, at the key.
+        for (const pid of Object.keys(products)) {
+          if (!/^0x[0-9A-Fa-f]{4}$/.test(pid)) ctx.addIssue({ code: "custom", path: [pid], message: "this key is not a PID: expected 0x and four hex digits (0xA053)" });
+        }
+      })
+      .default({}),
     /** Values that mean "no reading" in any field (`---` for an unknown time to go). */
     no_value: z.array(z.string()).default(["---"]),
   })
@@ -46,7 +54,7 @@ export function checkVeDirectDefinition(definition: { entities: VeDirectEntity[]
   for (const [i, entity] of definition.entities.entries()) {
     const path = ["entities", i];
     if (entity.kind !== "sensor" && entity.kind !== "binary_sensor") {
-      at([...path, "kind"], `a VE.Direct text block is read-only: expected sensor or binary_sensor, not ${entity.kind}`);
+      at([...path, "kind"], "a VE.Direct text block is read-only: expected sensor or binary_sensor");
       continue;
     }
     const numeric = entity.kind === "sensor" && entity.numeric;
@@ -56,8 +64,8 @@ export function checkVeDirectDefinition(definition: { entities: VeDirectEntity[]
     for (const [word, value] of Object.entries(entity.map ?? {})) {
       const where = [...path, "map", word];
       if (entity.kind === "binary_sensor") {
-        if (!ON_OFF_WORDS.includes(String(value).toLowerCase())) at(where, `expected ON or OFF (or true/false, 1/0), got ${JSON.stringify(value)}`);
-      } else if (numeric && typeof value !== "number") at(where, `expected a number (this sensor is numeric; a table of words needs numeric: false), got ${JSON.stringify(value)}`);
+        if (!ON_OFF_WORDS.includes(String(value).toLowerCase())) at(where, "expected ON or OFF (or true/false, 1/0)");
+      } else if (numeric && typeof value !== "number") at(where, "expected a number (this sensor is numeric; a table of words needs numeric: false)");
     }
   }
 }
