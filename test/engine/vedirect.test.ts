@@ -143,6 +143,18 @@ test("a corrupt block is dropped whole and counted with its reason; the intact o
   expect(device.stats.garbage).toBe(1);
 });
 
+test("the tail of a block begun before the port was opened is skipped uncounted; a later incomplete block is garbage", async () => {
+  const { hub, pty, device } = await onPty("victron-mppt");
+  const bytes = capture("victron-mppt", "smartsolar-mppt.bin");
+  const second = after(bytes, "Checksum\t")[0]! + 1;
+  await writeCut(pty, bytes.subarray(60, second + 194), [second - 60]); // joined 60 bytes into the first block
+  await stateOf(hub, "sensor.vd_panel_power", (s) => s.state === "51");
+  expect(device.stats.garbage).toBe(0);
+  await writeCut(pty, Buffer.concat([Buffer.from("V\t1"), encodeBlock([["PPV", "7"]])]), []);
+  await until(() => device.stats.garbage === 1, "the incomplete block counted");
+  expect(state(hub, "sensor.vd_panel_power")).toBe("51");
+});
+
 test("HEX messages inside a block, between its fields, leave its checksum whole; a ':' checksum byte starts none", async () => {
   const { hub, pty, device } = await onPty("victron-mppt");
   const text = Buffer.from(
@@ -199,7 +211,7 @@ test("a battery monitor that falls silent becomes unavailable", async () => {
 });
 
 test("a VE.Direct device takes no commands", async () => {
-  const { device } = await onPty("victron-mppt");
+  const { device } = await onPty("victron-mppt", { poll_interval: 0.05, timeout: 0.05 });
   const err = await device.command("battery_voltage", 1).catch((e: unknown) => e);
   expect(isHearthError(err)).toBe(true);
 });

@@ -14,7 +14,7 @@ const CR = 0x0d;
 const decoder = new TextDecoder("latin1");
 
 /** A block read: its fields in order, and how many HEX messages were taken out of it. */
-export type ParsedBlock = { ok: true; fields: Map<string, string>; hexMessages: number } | { ok: false; why: string; hexMessages: number };
+export type ParsedBlock = { ok: true; fields: Map<string, string>; hexMessages: number } | { ok: false; why: string; hexMessages: number; incomplete?: boolean };
 
 /** The bytes of the text protocol in `frame` with its HEX messages taken out (the checksum byte, whatever it is, kept). */
 export function withoutHex(frame: Uint8Array): { text: Uint8Array; hexMessages: number } {
@@ -51,7 +51,7 @@ export function parseBlock(frame: Uint8Array): ParsedBlock {
   }
   if (start !== 0) {
     // Bytes before the first field: the tail of a block begun before the port was opened, or line noise.
-    return { ok: false, why: "an incomplete block (bytes before its first field: joined mid-block, or noise)", hexMessages };
+    return { ok: false, why: "an incomplete block (bytes before its first field: joined mid-block, or noise)", hexMessages, incomplete: true };
   }
   let sum = 0;
   for (let i = 0; i < text.length; i++) sum += text[i]!;

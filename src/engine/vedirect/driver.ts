@@ -25,6 +25,8 @@ export class VeDirectDriver implements Driver {
   private readonly readers = new Map<string, Reader[]>();
   private readonly waiting = new Set<() => void>();
   private lastValidAt = Number.NEGATIVE_INFINITY;
+  /** Whether the first frame since start is still to come: it may be the tail of a block begun before hearth listened. */
+  private first = true;
   /** The product and firmware last told the device as its hello, so that a repeat of them is not a reboot. */
   private identity: { pid?: string; fw?: string } = {};
   /** HEX-protocol messages seen between or inside blocks (ignored: hearth speaks only the text protocol). */
@@ -70,7 +72,13 @@ export class VeDirectDriver implements Driver {
   onFrame(frame: Uint8Array): void {
     const block = parseBlock(frame);
     this.hexMessages += block.hexMessages;
-    if (!block.ok) return this.ctx.garbage(frame, block.why);
+    const first = this.first;
+    this.first = false;
+    if (!block.ok) {
+      // Opening the port mid-block is no fault of the device: that tail is skipped, not counted.
+      if (first && block.incomplete) return this.ctx.log.debug({ why: block.why }, "Skipped the tail of a block begun before the port was opened");
+      return this.ctx.garbage(frame, block.why);
+    }
     this.lastValidAt = performance.now();
     for (const wake of this.waiting) wake();
     this.waiting.clear();
