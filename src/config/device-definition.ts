@@ -188,7 +188,8 @@ export const VeDirectDeviceDefinitionSchema = z
   .strictObject({
     ...definitionHead,
     protocol: z.literal("vedirect"),
-    serial: SerialSettingsSchema.default({ ...DEFAULT_SERIAL_SETTINGS, baud: 19200 }),
+    /** VE.Direct runs at 19200 baud, 8N1: the baud rate defaults to it, alone or with the other settings named. */
+    serial: SerialSettingsSchema.extend({ baud: BaudSchema.default(19200) }).default({ ...DEFAULT_SERIAL_SETTINGS, baud: 19200 }),
     vedirect: VeDirectProtocolSchema,
     /** Seconds between availability checks: the device is available while valid blocks keep coming. */
     poll_interval: z.number().positive().default(5),

@@ -19,6 +19,7 @@ const problems = (input: Record<string, unknown>) => {
 test("a VE.Direct model gets 19200 8N1, a 5 s poll and no products unless it names them", () => {
   const parsed = DeviceDefinitionSchema.parse(model([{ key: "battery_voltage", label: "V", kind: "sensor", scale: 0.001 }]));
   expect(parsed.serial).toEqual({ baud: 19200, data_bits: 8, parity: "none", stop_bits: 1, rts_cts: false });
+  expect(DeviceDefinitionSchema.parse(model([{ key: "v", label: "V", kind: "sensor" }], { serial: { parity: "none" } })).serial.baud).toBe(19200);
   expect(parsed).toMatchObject({ poll_interval: 5, timeout: 3, vedirect: { products: {}, no_value: ["---"] } });
 });
 
