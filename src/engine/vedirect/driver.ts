@@ -69,7 +69,7 @@ export class VeDirectDriver implements Driver {
   }
 
   /** Reads one framed block (the framer cut it after its checksum byte). */
-  onFrame(frame: Uint8Array): void {
+  private onFrame(frame: Uint8Array): void {
     const block = parseBlock(frame);
     this.hexMessages += block.hexMessages;
     const first = this.first;
