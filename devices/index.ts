@@ -20,6 +20,10 @@ import nmeaGps from "./nmea-gps/device.yaml";
 import { NmeaGpsSimulator } from "./nmea-gps/simulator.ts";
 import pzem004t from "./pzem-004t/device.yaml";
 import { PzemSimulator } from "./pzem-004t/simulator.ts";
+import victronBmv from "./victron-bmv/device.yaml";
+import { VictronBmvSimulator } from "./victron-bmv/simulator.ts";
+import victronMppt from "./victron-mppt/device.yaml";
+import { VictronMpptSimulator } from "./victron-mppt/simulator.ts";
 
 /** Each model's raw definition, checked by src/catalogue.ts. */
 export const DEFINITION_SOURCES: Record<string, unknown> = {
@@ -31,6 +35,8 @@ export const DEFINITION_SOURCES: Record<string, unknown> = {
   "pzem-004t": pzem004t,
   "modbus-rtu": modbusRtu,
   ds18b20,
+  "victron-mppt": victronMppt,
+  "victron-bmv": victronBmv,
 };
 
 /** Each model's simulator, played on a pseudo-terminal for `port: sim` and `hearth sim <model>`. */
@@ -42,6 +48,8 @@ export const SIMULATORS: Record<string, SimulatorFactory> = {
   "eastron-sdm72": (port, options) => new Sdm72Simulator(port, options),
   "pzem-004t": (port, options) => new PzemSimulator(port, options),
   "modbus-rtu": (port, options) => new ModbusBusSimulator(port, options),
+  "victron-mppt": (port, options) => new VictronMpptSimulator(port, options),
+  "victron-bmv": (port, options) => new VictronBmvSimulator(port, options),
 };
 
 /** Simulators of models read through sysfs files rather than a serial line (no pty). */

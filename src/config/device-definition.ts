@@ -2,6 +2,7 @@ import { z } from "zod";
 import { DATA_BITS, DEFAULT_SERIAL_SETTINGS, PARITIES, type SerialSettings, STOP_BITS } from "../serial/settings.ts";
 import { entitySchemaWith } from "./entity-description.ts";
 import { checkLineDefinition, LineEntitySchema, LineProtocolSchema } from "./line-definition.ts";
+import { checkVeDirectDefinition, VeDirectEntitySchema, VeDirectProtocolSchema } from "./vedirect-definition.ts";
 
 export { type LineEntity, LineEntitySchema, type LineProtocol, LineProtocolSchema } from "./line-definition.ts";
 
@@ -199,7 +200,30 @@ export const OneWireDeviceDefinitionSchema = z.strictObject({
 });
 export type OneWireDeviceDefinition = z.infer<typeof OneWireDeviceDefinitionSchema>;
 
+/** A device definition of the VE.Direct family (Victron): a device that streams text blocks once a second, never asked. */
+export const VeDirectDeviceDefinitionSchema = z
+  .strictObject({
+    ...definitionHead,
+    protocol: z.literal("vedirect"),
+    /** VE.Direct runs at 19200 baud, 8N1: the baud rate defaults to it, alone or with the other settings named. */
+    serial: SerialSettingsSchema.extend({ baud: BaudSchema.default(19200) }).default({ ...DEFAULT_SERIAL_SETTINGS, baud: 19200 }),
+    vedirect: VeDirectProtocolSchema,
+    /** Seconds between availability checks: the device is available while valid blocks keep coming. */
+    poll_interval: z.number().positive().default(5),
+    /** Seconds a check waits for a valid block. */
+    timeout: z.number().positive().default(3),
+    entities: z.array(VeDirectEntitySchema).min(1),
+  })
+  .superRefine(checkVeDirectDefinition);
+export type VeDirectDeviceDefinition = z.infer<typeof VeDirectDeviceDefinitionSchema>;
+
 /** Any device definition; further protocol families join this union. */
-export const DeviceDefinitionSchema = z.discriminatedUnion("protocol", [LineDeviceDefinitionSchema, NmeaDeviceDefinitionSchema, ModbusDeviceDefinitionSchema, OneWireDeviceDefinitionSchema]);
+export const DeviceDefinitionSchema = z.discriminatedUnion("protocol", [
+  LineDeviceDefinitionSchema,
+  NmeaDeviceDefinitionSchema,
+  ModbusDeviceDefinitionSchema,
+  OneWireDeviceDefinitionSchema,
+  VeDirectDeviceDefinitionSchema,
+]);
 export type DeviceDefinition = z.infer<typeof DeviceDefinitionSchema>;
 export type LineDeviceDefinition = z.infer<typeof LineDeviceDefinitionSchema>;

@@ -11,6 +11,8 @@ import { NmeaDriver } from "./nmea/driver.ts";
 import { OneWireDriver } from "./onewire/driver.ts";
 import { SysfsTransport } from "./onewire/sysfs-transport.ts";
 import type { Framing, Transport } from "./transport.ts";
+import { CHECKSUM_MARKER } from "./vedirect/block.ts";
+import { VeDirectDriver } from "./vedirect/driver.ts";
 
 /** The driver of each protocol family. */
 export const DRIVERS: Record<DeviceDefinition["protocol"], DriverFactory> = {
@@ -18,6 +20,7 @@ export const DRIVERS: Record<DeviceDefinition["protocol"], DriverFactory> = {
   nmea: (ctx) => new NmeaDriver(ctx),
   modbus: (ctx) => new ModbusDriver(ctx),
   onewire: (ctx) => new OneWireDriver(ctx),
+  vedirect: (ctx) => new VeDirectDriver(ctx),
 };
 
 /** How a protocol's byte stream is cut into frames. */
@@ -32,6 +35,10 @@ export function framingOf(definition: DeviceDefinition): Framing {
       // An RTU frame ends with 3.5 character times of silence (the longest is 256 bytes), or as soon
       // as a reply is whole by its header's length and its CRC.
       return { kind: "gap", gapChars: 3.5, maxLength: 256, complete: replyComplete };
+    case "vedirect":
+      // A block ends one checksum byte after `\r\nChecksum\t`, and that byte may be any byte, CR or LF too.
+      // A block is a few hundred bytes; 4 KiB bounds a stream that never sends the marker.
+      return { kind: "marker", marker: CHECKSUM_MARKER, trailing: 1, maxLength: 4096 };
     case "onewire":
       return { kind: "raw" }; // never used: sysfs devices have no serial transport
   }

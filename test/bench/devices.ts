@@ -15,6 +15,7 @@ import { ConfiguredPorts, serialTransports } from "../../src/engine/configured-p
 import { DeviceManager } from "../../src/engine/manager.ts";
 import { jsonLines } from "./json-lines.ts";
 import type { BenchResult } from "./result.ts";
+import { veDirect } from "./vedirect.ts";
 
 const root = join(import.meta.dir, "..", "..");
 const MEASURE_MS = Number(process.env.HEARTH_BENCH_SECONDS ?? 10) * 1000;
@@ -178,5 +179,6 @@ export async function run(): Promise<BenchResult[]> {
   for (const count of [1, 10, 50]) results.push(...(await fleet(count)));
   results.push(...(await roundTrip()));
   results.push(...(await jsonLines()));
+  results.push(...(await veDirect()));
   return results;
 }

@@ -20,7 +20,7 @@ export class EntityValues {
   /** Whether a JSON number or boolean may be one of the words (a `-1` meaning no value, a `1` in the table): else it is never made text. */
   private readonly wordsForScalars: boolean;
 
-  constructor(spec: LineEntity, protocolNoValue: readonly string[]) {
+  constructor(spec: Pick<LineEntity, "no_value" | "map" | "scale" | "offset">, protocolNoValue: readonly string[]) {
     this.noValue = new Set([...protocolNoValue, ...(spec.no_value ?? [])]);
     this.map = spec.map;
     this.scale = spec.scale ?? 1;

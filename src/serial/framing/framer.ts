@@ -2,6 +2,7 @@ import type { Clock } from "../../core/clock.ts";
 import { DelimiterFramer } from "./delimiter.ts";
 import { GapFramer } from "./gap.ts";
 import { LengthFramer } from "./length.ts";
+import { MarkerFramer } from "./marker.ts";
 import { SlipFramer, slipEncode } from "./slip.ts";
 
 /** How a byte stream is cut into frames. */
@@ -17,6 +18,8 @@ export type Framing =
    * knows a reply's length from its header), without waiting for the silence.
    */
   | { kind: "gap"; gapMs?: number; gapChars?: number; maxLength?: number; complete?: (frame: Uint8Array) => boolean }
+  /** Frames ending `trailing` bytes after `marker` (both kept in the frame): VE.Direct's `\r\nChecksum\t` and its checksum byte. */
+  | { kind: "marker"; marker: string | Uint8Array; trailing: number; maxLength?: number }
   /** Fixed-size records. */
   | { kind: "length"; length: number }
   /** Whatever arrived, as it arrived (one frame per read). */
@@ -57,6 +60,10 @@ export function createFramer(framing: Framing, sink: FrameSink, context: FramerC
     case "gap": {
       const gapMs = framing.gapMs ?? Math.max(2, Math.ceil((framing.gapChars ?? 3.5) * context.characterMs));
       return new GapFramer(sink, gapMs, context.clock, framing.maxLength ?? DEFAULT_MAX, framing.complete);
+    }
+    case "marker": {
+      const m = typeof framing.marker === "string" ? new TextEncoder().encode(framing.marker) : framing.marker;
+      return new MarkerFramer(m, framing.trailing, sink, framing.maxLength ?? DEFAULT_MAX);
     }
     case "length":
       return new LengthFramer(sink, framing.length);
