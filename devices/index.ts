@@ -10,6 +10,8 @@ import eastronSdm120 from "./eastron-sdm120/device.yaml";
 import { Sdm120Simulator } from "./eastron-sdm120/simulator.ts";
 import hearthIo from "./hearth-io/device.yaml";
 import { HearthIoSimulator } from "./hearth-io/simulator.ts";
+import mhZ19b from "./mh-z19b/device.yaml";
+import { MhZ19bSimulator } from "./mh-z19b/simulator.ts";
 import modbusRtu from "./modbus-rtu/device.yaml";
 import { ModbusBusSimulator } from "./modbus-rtu/simulator.ts";
 import nmeaGps from "./nmea-gps/device.yaml";
@@ -22,6 +24,7 @@ export const DEFINITION_SOURCES: Record<string, unknown> = {
   "eastron-sdm120": eastronSdm120,
   "modbus-rtu": modbusRtu,
   ds18b20,
+  "mh-z19b": mhZ19b,
 };
 
 /** Each model's simulator, played on a pseudo-terminal for `port: sim` and `hearth sim <model>`. */
@@ -30,6 +33,7 @@ export const SIMULATORS: Record<string, SimulatorFactory> = {
   "nmea-gps": (port, options) => new NmeaGpsSimulator(port, options),
   "eastron-sdm120": (port, options) => new Sdm120Simulator(port, options),
   "modbus-rtu": (port, options) => new ModbusBusSimulator(port, options),
+  "mh-z19b": (port, options) => new MhZ19bSimulator(port, options),
 };
 
 /** Simulators of models read through sysfs files rather than a serial line (no pty). */

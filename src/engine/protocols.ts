@@ -2,6 +2,8 @@ import { z } from "zod";
 import { type DeviceDefinition, ModbusEntitySchema } from "../config/device-definition.ts";
 import { describeIssues } from "../config/issues.ts";
 import type { DeviceConfig } from "../config/schema.ts";
+import { BinaryDriver } from "./binary/driver.ts";
+import { BinaryFrames } from "./binary/frames.ts";
 import { DeviceError } from "./device-error.ts";
 import type { DriverFactory } from "./driver.ts";
 import { LineDriver } from "./line/driver.ts";
@@ -18,6 +20,7 @@ export const DRIVERS: Record<DeviceDefinition["protocol"], DriverFactory> = {
   nmea: (ctx) => new NmeaDriver(ctx),
   modbus: (ctx) => new ModbusDriver(ctx),
   onewire: (ctx) => new OneWireDriver(ctx),
+  binary: (ctx) => new BinaryDriver(ctx),
 };
 
 /** How a protocol's byte stream is cut into frames. */
@@ -34,6 +37,9 @@ export function framingOf(definition: DeviceDefinition): Framing {
       return { kind: "gap", gapChars: 3.5, maxLength: 256, complete: replyComplete };
     case "onewire":
       return { kind: "raw" }; // never used: sysfs devices have no serial transport
+    case "binary":
+      // Frames found by their header; one that fails its checksum sends the scan on one byte after its header.
+      return { kind: "header", ...new BinaryFrames(definition.binary).framing() };
   }
 }
 
