@@ -131,8 +131,10 @@ export function checkBinaryDefinition(definition: BinaryDefinitionShape, ctx: z.
   });
   definition.entities.forEach((entity, i) => {
     const { field, write } = entity as { field?: BinaryField; write?: number[] };
-    if (entity.kind === "switch" || entity.kind === "light" || entity.kind === "number")
-      return at(["entities", i, "kind"], `a binary model has sensors, binary sensors and buttons, not a ${entity.kind}`);
+    if (entity.kind === "switch" || entity.kind === "light" || entity.kind === "number") {
+      at(["entities", i, "kind"], `a binary model has sensors, binary sensors and buttons, not a ${entity.kind}`);
+      return;
+    }
     if (field !== undefined) {
       if (entity.kind !== "sensor" && entity.kind !== "binary_sensor") at(["entities", i, "field"], `a ${entity.kind} reads nothing from a frame here; only sensors and binary sensors have a field`);
       const end = field.at + FIELD_TYPES[field.type];

@@ -24,7 +24,7 @@ export interface HeaderFraming {
 /**
  * Binary frames that start with a header and have a fixed length or a length field. Bytes before a
  * header are handed on as one frame of noise (the receiver sees it does not start with the header),
- * gathered until the next header or `maxLength` of them. A frame that fails `check`, or whose length
+ * gathered until the next header, in pieces of at most `maxLength`. A frame that fails `check`, or whose length
  * field is out of bounds, is handed on too (its receiver says why it is bad), and the scan resumes one
  * byte after its header, so a good frame that began inside it is not lost; its bytes are not handed
  * on again as noise.
@@ -64,11 +64,17 @@ export class HeaderFramer implements Framer {
     for (;;) {
       const at = this.findHeader();
       if (at < 0) {
-        // Keep what could be the start of a header; the rest is noise.
-        const keep = Math.max(this.start, this.end - (header.length - 1));
+        // Keep what could be the start of a header; the rest is noise, handed on in pieces of maxLength.
+        const keep = this.end - this.headerPrefix();
         this.noise(this.start, keep);
         this.start = keep;
-        if (this.noiseFrom >= 0 && this.end - this.noiseFrom >= this.framing.maxLength) this.flushNoise(this.start);
+        const { maxLength } = this.framing;
+        while (this.noiseFrom >= 0 && this.start - this.noiseFrom >= maxLength) {
+          this.sink(this.buffer.slice(this.noiseFrom, this.noiseFrom + maxLength));
+          this.noiseFrom += maxLength;
+          this.covered = Math.max(this.covered, this.noiseFrom);
+        }
+        if (this.noiseFrom >= this.start) this.noiseFrom = -1;
         return;
       }
       this.noise(this.start, at);
@@ -112,6 +118,18 @@ export class HeaderFramer implements Framer {
     const value = length.size === 1 ? b[p]! : length.order === "big" ? (b[p]! << 8) | b[p + 1]! : b[p]! | (b[p + 1]! << 8);
     const total = value + length.adds;
     return total < minLength || total > maxLength ? -(fieldEnd - this.start) : total;
+  }
+
+  /** How many bytes at the end of the buffer (after the scan position) are the start of a header. */
+  private headerPrefix(): number {
+    const { header } = this.framing;
+    const b = this.buffer;
+    for (let n = Math.min(header.length - 1, this.end - this.start); n > 0; n--) {
+      let prefix = true;
+      for (let j = 0; j < n && prefix; j++) prefix = b[this.end - n + j] === header[j];
+      if (prefix) return n;
+    }
+    return 0;
   }
 
   private findHeader(): number {
