@@ -60,7 +60,6 @@ export class HeaderFramer implements Framer {
   }
 
   private scan(): void {
-    const { header } = this.framing;
     for (;;) {
       const at = this.findHeader();
       if (at < 0) {
