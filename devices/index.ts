@@ -16,6 +16,9 @@ import modbusRtu from "./modbus-rtu/device.yaml";
 import { ModbusBusSimulator } from "./modbus-rtu/simulator.ts";
 import nmeaGps from "./nmea-gps/device.yaml";
 import { NmeaGpsSimulator } from "./nmea-gps/simulator.ts";
+import pms5003 from "./pms5003/device.yaml";
+import { Pms5003Simulator } from "./pms5003/simulator.ts";
+import pms5003Passive from "./pms5003-passive/device.yaml";
 
 /** Each model's raw definition, checked by src/catalogue.ts. */
 export const DEFINITION_SOURCES: Record<string, unknown> = {
@@ -25,6 +28,8 @@ export const DEFINITION_SOURCES: Record<string, unknown> = {
   "modbus-rtu": modbusRtu,
   ds18b20,
   "mh-z19b": mhZ19b,
+  pms5003,
+  "pms5003-passive": pms5003Passive,
 };
 
 /** Each model's simulator, played on a pseudo-terminal for `port: sim` and `hearth sim <model>`. */
@@ -34,6 +39,8 @@ export const SIMULATORS: Record<string, SimulatorFactory> = {
   "eastron-sdm120": (port, options) => new Sdm120Simulator(port, options),
   "modbus-rtu": (port, options) => new ModbusBusSimulator(port, options),
   "mh-z19b": (port, options) => new MhZ19bSimulator(port, options),
+  pms5003: (port, options) => new Pms5003Simulator(port, options),
+  "pms5003-passive": (port, options) => new Pms5003Simulator(port, options),
 };
 
 /** Simulators of models read through sysfs files rather than a serial line (no pty). */
