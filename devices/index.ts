@@ -19,6 +19,8 @@ import { NmeaGpsSimulator } from "./nmea-gps/simulator.ts";
 import pms5003 from "./pms5003/device.yaml";
 import { Pms5003Simulator } from "./pms5003/simulator.ts";
 import pms5003Passive from "./pms5003-passive/device.yaml";
+import sds011 from "./sds011/device.yaml";
+import { Sds011Simulator } from "./sds011/simulator.ts";
 
 /** Each model's raw definition, checked by src/catalogue.ts. */
 export const DEFINITION_SOURCES: Record<string, unknown> = {
@@ -30,6 +32,7 @@ export const DEFINITION_SOURCES: Record<string, unknown> = {
   "mh-z19b": mhZ19b,
   pms5003,
   "pms5003-passive": pms5003Passive,
+  sds011,
 };
 
 /** Each model's simulator, played on a pseudo-terminal for `port: sim` and `hearth sim <model>`. */
@@ -41,6 +44,7 @@ export const SIMULATORS: Record<string, SimulatorFactory> = {
   "mh-z19b": (port, options) => new MhZ19bSimulator(port, options),
   pms5003: (port, options) => new Pms5003Simulator(port, options),
   "pms5003-passive": (port, options) => new Pms5003Simulator(port, options),
+  sds011: (port, options) => new Sds011Simulator(port, options),
 };
 
 /** Simulators of models read through sysfs files rather than a serial line (no pty). */

@@ -65,8 +65,16 @@ export const BinaryProtocolSchema = z.strictObject({
   length: z.union([z.int().min(1).max(4096), LengthFieldSchema]),
   /** The longest frame a length field may announce; a longer one is corrupt (default 256). */
   max_length: z.int().min(1).max(4096).default(256),
-  /** The byte every frame ends with. */
-  tail: byte.optional(),
+  /** The byte every frame ends with (`0xAB` or `"AB"`). */
+  tail: z
+    .union([
+      byte,
+      z
+        .string()
+        .regex(/^[0-9a-fA-F]{2}$/, { error: 'expected one byte, such as "AB"' })
+        .transform((h) => Number.parseInt(h, 16)),
+    ])
+    .optional(),
   checksum: BinaryChecksumSchema.optional(),
   /** Which frames carry the readings (default: every frame); other sound frames are replies, which show the device is alive. */
   report: MatchSchema.optional(),

@@ -192,3 +192,26 @@ test("the passive PMS5003 model sets passive mode and reads at each poll, 42 4D 
   await stateOf(hub, "sensor.air_pm25", (s) => s.state === "23");
   expect(device.stats.garbage).toBe(0);
 });
+
+test("the SDS011 control protocol's example reply AA C0 D4 04 3A 0A A1 60 1D AB reads PM2.5 123.6 and PM10 261.8 µg/m³", async () => {
+  const { hub, pty, device, logs } = await onPty("sds011");
+  const example = bytes("AA C0 D4 04 3A 0A A1 60 1D AB");
+  await writeAll(pty, [example.subarray(0, 4), example.subarray(4)]);
+  await stateOf(hub, "sensor.air_pm25", (s) => s.state === "123.6");
+  expect(state(hub, "sensor.air_pm10")).toBe("261.8");
+  expect(state(hub, "sensor.air_device_id")).toBe(String(0xa160));
+  // The same frame with a wrong tail, then with a wrong check: both dropped, the values kept.
+  await pty.write(bytes("AA C0 00 01 00 01 A1 60 03 00 AA C0 00 01 00 01 A1 60 04 AB"));
+  await until(() => device.stats.garbage === 2, "two bad frames counted");
+  expect(logs.find("Skipped a frame").map((l) => l.why)).toEqual(["bad tail: expected 0xAB, got 0x00", "bad checksum: expected 0x04, computed 0x03"]);
+  await pty.write(bytes("AA C0 64 00 C8 00 A1 60 2D AB")); // 10.0 and 20.0 µg/m³
+  await stateOf(hub, "sensor.air_pm25", (s) => s.state === "10.0");
+  expect(state(hub, "sensor.air_pm10")).toBe("20.0");
+});
+
+test("the SDS011 simulator streams its readings", async () => {
+  const { hub, device } = await hubWith({ id: "air", model: "sds011", port: "sim", options: { interval: 20, pm25: 7.3, pm10: 11.9 } });
+  await stateOf(hub, "sensor.air_pm25", (s) => s.state === "7.3");
+  expect(state(hub, "sensor.air_pm10")).toBe("11.9");
+  expect(device.stats.garbage).toBe(0);
+});
