@@ -26,13 +26,14 @@ const byte = z.int().min(0).max(255);
 const ORDER = z.enum(["big", "little"]);
 
 /** Bytes as a list of numbers (`[0x42, 0x4D]`) or as hex (`"42 4D"`, `"424D"`). */
-export const BytesSchema = z.union([
-  z.array(byte).min(1),
-  z
-    .string()
-    .regex(/^\s*(?:[0-9a-fA-F]{2}\s*)+$/, { error: 'expected hex bytes such as "FF 01 86"' })
-    .transform((s) => (s.replace(/\s+/g, "").match(/../g) ?? []).map((h) => Number.parseInt(h, 16))),
-]);
+export const BytesSchema = z.union([z.array(byte).min(1), z.string()]).transform((v, ctx): number[] => {
+  if (typeof v !== "string") return v;
+  if (!/^\s*(?:[0-9a-fA-F]{2}\s*)+$/.test(v)) {
+    ctx.addIssue({ code: "custom", message: 'expected hex bytes such as "FF 01 86"' });
+    return z.NEVER;
+  }
+  return (v.replace(/\s+/g, "").match(/../g) ?? []).map((h) => Number.parseInt(h, 16));
+});
 
 /** Where a frame's length is written: `size` bytes at `offset`, counting the whole `frame`, the `rest` after the field, or the `payload` between the field and the checksum. */
 const LengthFieldSchema = z.strictObject({
