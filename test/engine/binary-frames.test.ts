@@ -8,10 +8,12 @@
 import { afterEach, expect, test } from "bun:test";
 import type { MhZ19bSimulator } from "../../devices/mh-z19b/simulator.ts";
 import { type Pms5003Reading, type Pms5003Simulator, pmsDataFrame } from "../../devices/pms5003/simulator.ts";
+import { Sds011Simulator } from "../../devices/sds011/simulator.ts";
 import type { DeviceConfig } from "../../src/config/schema.ts";
 import { openPty, type Pty } from "../../src/serial/pty.ts";
 import { until } from "../helpers/until.ts";
 import { deviceHub, stateOf } from "./helpers.ts";
+import { catalogueWith, modelOf } from "./line-peer.ts";
 
 const stops: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -214,4 +216,34 @@ test("the SDS011 simulator streams its readings", async () => {
   await stateOf(hub, "sensor.air_pm25", (s) => s.state === "7.3");
   expect(state(hub, "sensor.air_pm10")).toBe("11.9");
   expect(device.stats.garbage).toBe(0);
+});
+
+test("a user's model of the SDS011 in query mode sends the protocol's query, AA B4 04 … FF FF 02 AB, at each poll and reads the answer", async () => {
+  const model = modelOf(`
+model: sds011-query
+name: SDS011 (query mode)
+manufacturer: Nova Fitness
+protocol: binary
+binary:
+  header: "AA"
+  length: 10
+  tail: "AB"
+  checksum: { algorithm: sum8, from: 2 }
+  report: { at: 1, bytes: "C0" }
+  poll: "AA B4 04 00 00 00 00 00 00 00 00 00 00 00 00 FF FF"
+entities:
+  - { key: pm25, kind: sensor, unit: "µg/m³", device_class: pm25, precision: 1, field: { at: 2, type: uint16, order: little, scale: 0.1 } }
+`);
+  const pty = openPty();
+  stops.push(() => pty.close());
+  const received: number[] = [];
+  // The simulator on the test's pty, never started (so it streams nothing): it only answers queries.
+  const sensor = new Sds011Simulator({ write: (b) => pty.write(b) }, { pm25: 42.1 });
+  const unlisten = pty.listen({ data: (chunk) => (received.push(...chunk), sensor.receive(chunk)), error: () => {} });
+  stops.push(async () => unlisten());
+  const h = await deviceHub([{ id: "air", model: "sds011-query", port: pty.path, poll_interval: 0.05 }], { catalogue: catalogueWith(model) });
+  stops.push(h.stop);
+  await stateOf(h.hub, "sensor.air_pm25", (s) => s.state === "42.1");
+  expect(sensor.queries).toBeGreaterThanOrEqual(1);
+  expect(received.slice(0, 19)).toEqual([...bytes("AA B4 04 00 00 00 00 00 00 00 00 00 00 00 00 FF FF 02 AB")]);
 });
