@@ -239,7 +239,13 @@ entities:
   const received: number[] = [];
   // The simulator on the test's pty, never started (so it streams nothing): it only answers queries.
   const sensor = new Sds011Simulator({ write: (b) => pty.write(b) }, { pm25: 42.1 });
-  const unlisten = pty.listen({ data: (chunk) => (received.push(...chunk), sensor.receive(chunk)), error: () => {} });
+  const unlisten = pty.listen({
+    data: (chunk) => {
+      received.push(...chunk);
+      sensor.receive(chunk);
+    },
+    error: () => {},
+  });
   stops.push(async () => unlisten());
   const h = await deviceHub([{ id: "air", model: "sds011-query", port: pty.path, poll_interval: 0.05 }], { catalogue: catalogueWith(model) });
   stops.push(h.stop);
