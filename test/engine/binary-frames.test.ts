@@ -141,9 +141,12 @@ test("a PMS5003 frame failing its check is dropped whole and counted, the previo
   await pty.write(Uint8Array.from([...bad.subarray(0, 20), ...good]));
   await stateOf(hub, "sensor.air_pm25", (s) => s.state === "44");
   await pty.write(bad); // whole this time
+  // The cut-short frame and the whole corrupt one; the good frame's bytes inside the first were not counted again.
+  await until(() => device.stats.garbage === 2, "the corrupt frames counted");
+  expect(state(hub, "sensor.air_pm25")).toBe("44"); // the last good reading stays
+  expect(state(hub, "sensor.air_pm10")).toBe("48");
   await pty.write(pmsDataFrame(reading(45)));
   await stateOf(hub, "sensor.air_pm25", (s) => s.state === "45");
-  // The cut-short frame and the whole corrupt one; the good frame's bytes inside the first were not counted again.
   expect(device.stats.garbage).toBe(2);
   const whys = logs.find("Skipped a frame").map((l) => l.why);
   expect(whys).toContain(
