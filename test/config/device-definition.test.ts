@@ -39,5 +39,7 @@ test("Home Assistant's device classes with digits (pm25, pm1) are taken; one tha
   }
   const input = withClass("PM2.5");
   const parsed = DeviceDefinitionSchema.safeParse(input);
-  expect(formatIssues(parsed.error!.issues, { input })).toEqual(['entities[0].device_class: expected a Home Assistant device class: lower-case letters, digits and _ (temperature, pm25), got "PM2.5"']);
+  expect(formatIssues(parsed.error!.issues, { input })).toEqual([
+    'entities[0].device_class: expected a Home Assistant device class: lower-case letters, digits and _ (temperature, pm25), got "PM2.5"',
+  ]);
 });

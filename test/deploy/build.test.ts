@@ -296,13 +296,19 @@ describe("the x64 binary with a user's model file", () => {
         const timer = setInterval(() => void pty.write(line), 250);
         return heard.finally(() => clearInterval(timer));
       };
-      await speaking("R p=12.5\n", peer.json<{ power?: number }>("hearth/modeltest/meter", (s) => s.power === 12.5, RUN_MS));
+      await speaking(
+        "R p=12.5\n",
+        peer.json<{ power?: number }>("hearth/modeltest/meter", (s) => s.power === 12.5, RUN_MS),
+      );
       await peer.next("hearth/modeltest/meter/availability", (p) => p === "online", RUN_MS);
 
       writeModel(dir, "meter.yaml", lineModel("my-meter", { entities: ["- { key: power, kind: sensor, unit: W, read: p }", "- { key: energy, kind: sensor, unit: kWh, read: e }"] }));
       const back = peer.fresh("hearth/modeltest/meter/availability", (p) => p === "online", RUN_MS);
       hearth.child.kill("SIGHUP");
-      await speaking("R p=12.5 e=3\n", peer.json<{ energy?: number }>("hearth/modeltest/meter", (s) => s.energy === 3, RUN_MS));
+      await speaking(
+        "R p=12.5 e=3\n",
+        peer.json<{ energy?: number }>("hearth/modeltest/meter", (s) => s.energy === 3, RUN_MS),
+      );
       await back;
 
       expect(await hearth.terminate(10_000)).toBe(0);
