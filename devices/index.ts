@@ -14,12 +14,19 @@ import eastronSdm630 from "./eastron-sdm630/device.yaml";
 import { Sdm630Simulator } from "./eastron-sdm630/simulator.ts";
 import hearthIo from "./hearth-io/device.yaml";
 import { HearthIoSimulator } from "./hearth-io/simulator.ts";
+import mhZ19b from "./mh-z19b/device.yaml";
+import { MhZ19bSimulator } from "./mh-z19b/simulator.ts";
 import modbusRtu from "./modbus-rtu/device.yaml";
 import { ModbusBusSimulator } from "./modbus-rtu/simulator.ts";
 import nmeaGps from "./nmea-gps/device.yaml";
 import { NmeaGpsSimulator } from "./nmea-gps/simulator.ts";
+import pms5003 from "./pms5003/device.yaml";
+import { Pms5003Simulator } from "./pms5003/simulator.ts";
+import pms5003Passive from "./pms5003-passive/device.yaml";
 import pzem004t from "./pzem-004t/device.yaml";
 import { PzemSimulator } from "./pzem-004t/simulator.ts";
+import sds011 from "./sds011/device.yaml";
+import { Sds011Simulator } from "./sds011/simulator.ts";
 import victronBmv from "./victron-bmv/device.yaml";
 import { VictronBmvSimulator } from "./victron-bmv/simulator.ts";
 import victronMppt from "./victron-mppt/device.yaml";
@@ -37,6 +44,10 @@ export const DEFINITION_SOURCES: Record<string, unknown> = {
   ds18b20,
   "victron-mppt": victronMppt,
   "victron-bmv": victronBmv,
+  "mh-z19b": mhZ19b,
+  pms5003,
+  "pms5003-passive": pms5003Passive,
+  sds011,
 };
 
 /** Each model's simulator, played on a pseudo-terminal for `port: sim` and `hearth sim <model>`. */
@@ -50,6 +61,10 @@ export const SIMULATORS: Record<string, SimulatorFactory> = {
   "modbus-rtu": (port, options) => new ModbusBusSimulator(port, options),
   "victron-mppt": (port, options) => new VictronMpptSimulator(port, options),
   "victron-bmv": (port, options) => new VictronBmvSimulator(port, options),
+  "mh-z19b": (port, options) => new MhZ19bSimulator(port, options),
+  pms5003: (port, options) => new Pms5003Simulator(port, options),
+  "pms5003-passive": (port, options) => new Pms5003Simulator(port, options),
+  sds011: (port, options) => new Sds011Simulator(port, options),
 };
 
 /** Simulators of models read through sysfs files rather than a serial line (no pty). */

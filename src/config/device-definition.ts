@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DATA_BITS, DEFAULT_SERIAL_SETTINGS, PARITIES, type SerialSettings, STOP_BITS } from "../serial/settings.ts";
+import { BinaryEntitySchema, BinaryProtocolSchema, checkBinaryDefinition } from "./binary-definition.ts";
 import { entitySchemaWith } from "./entity-description.ts";
 import { checkLineDefinition, LineEntitySchema, LineProtocolSchema } from "./line-definition.ts";
 import { checkVeDirectDefinition, VeDirectEntitySchema, VeDirectProtocolSchema } from "./vedirect-definition.ts";
@@ -217,6 +218,22 @@ export const VeDirectDeviceDefinitionSchema = z
   .superRefine(checkVeDirectDefinition);
 export type VeDirectDeviceDefinition = z.infer<typeof VeDirectDeviceDefinitionSchema>;
 
+/** A device definition of the binary-frame family: sensors that stream or answer fixed binary frames (MH-Z19B, PMS5003, SDS011). */
+export const BinaryDeviceDefinitionSchema = z
+  .strictObject({
+    ...definitionHead,
+    protocol: z.literal("binary"),
+    serial: definitionSerial,
+    binary: BinaryProtocolSchema,
+    /** Seconds between polls; a streaming device silent this long is waited for, not asked. */
+    poll_interval: z.number().positive().default(10),
+    /** Seconds a poll waits for its report (or a streaming device's next one). */
+    timeout: z.number().positive().default(2),
+    entities: z.array(BinaryEntitySchema).min(1),
+  })
+  .superRefine(checkBinaryDefinition);
+export type BinaryDeviceDefinition = z.infer<typeof BinaryDeviceDefinitionSchema>;
+
 /** Any device definition; further protocol families join this union. */
 export const DeviceDefinitionSchema = z.discriminatedUnion("protocol", [
   LineDeviceDefinitionSchema,
@@ -224,6 +241,7 @@ export const DeviceDefinitionSchema = z.discriminatedUnion("protocol", [
   ModbusDeviceDefinitionSchema,
   OneWireDeviceDefinitionSchema,
   VeDirectDeviceDefinitionSchema,
+  BinaryDeviceDefinitionSchema,
 ]);
 export type DeviceDefinition = z.infer<typeof DeviceDefinitionSchema>;
 export type LineDeviceDefinition = z.infer<typeof LineDeviceDefinitionSchema>;

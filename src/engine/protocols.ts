@@ -2,6 +2,8 @@ import { z } from "zod";
 import { type DeviceDefinition, ModbusEntitySchema } from "../config/device-definition.ts";
 import { describeIssues } from "../config/issues.ts";
 import type { DeviceConfig } from "../config/schema.ts";
+import { BinaryDriver } from "./binary/driver.ts";
+import { BinaryFrames } from "./binary/frames.ts";
 import { DeviceError } from "./device-error.ts";
 import type { DriverFactory } from "./driver.ts";
 import { LineDriver } from "./line/driver.ts";
@@ -21,6 +23,7 @@ export const DRIVERS: Record<DeviceDefinition["protocol"], DriverFactory> = {
   modbus: (ctx) => new ModbusDriver(ctx),
   onewire: (ctx) => new OneWireDriver(ctx),
   vedirect: (ctx) => new VeDirectDriver(ctx),
+  binary: (ctx) => new BinaryDriver(ctx),
 };
 
 /** How a protocol's byte stream is cut into frames. */
@@ -41,6 +44,9 @@ export function framingOf(definition: DeviceDefinition): Framing {
       return { kind: "marker", marker: CHECKSUM_MARKER, trailing: 1, maxLength: 4096 };
     case "onewire":
       return { kind: "raw" }; // never used: sysfs devices have no serial transport
+    case "binary":
+      // Frames found by their header; one that fails its checksum sends the scan on one byte after its header.
+      return { kind: "header", ...new BinaryFrames(definition.binary).framing() };
   }
 }
 

@@ -131,7 +131,7 @@ test("a line model's defaults: kv, lines ending in a newline, nan and - as no va
 test("every example model in devices/README.md is accepted, and each of its line checksums is right", async () => {
   const text = await Bun.file(new URL("../../devices/README.md", import.meta.url)).text();
   const models = [...text.matchAll(/```yaml\n(model: [\s\S]*?)```/g)].map((m) => m[1]!);
-  expect(models.length).toBe(4);
+  expect(models.length).toBe(5); // four line models and the binary family's sds011
   for (const model of models) expect(refusal(model)).toBe("");
   expect(text).toContain(`$SOIL,41.5,61.2,wet*${checksumOf("nmea", "SOIL,41.5,61.2,wet").toString(16).toUpperCase()}`);
   expect(text).toContain(`STATE relay:on, fan:80, door:open*${checksumOf("crc16-modbus", "STATE relay:on, fan:80, door:open").toString(16).toUpperCase()}`);

@@ -1,6 +1,7 @@
 import type { Clock } from "../../core/clock.ts";
 import { DelimiterFramer } from "./delimiter.ts";
 import { GapFramer } from "./gap.ts";
+import { HeaderFramer, type HeaderFraming } from "./header.ts";
 import { LengthFramer } from "./length.ts";
 import { MarkerFramer } from "./marker.ts";
 import { SlipFramer, slipEncode } from "./slip.ts";
@@ -22,6 +23,8 @@ export type Framing =
   | { kind: "marker"; marker: string | Uint8Array; trailing: number; maxLength?: number }
   /** Fixed-size records. */
   | { kind: "length"; length: number }
+  /** Binary frames found by their header, of a fixed length or one a length field gives (see header.ts). */
+  | ({ kind: "header" } & HeaderFraming)
   /** Whatever arrived, as it arrived (one frame per read). */
   | { kind: "raw" };
 
@@ -67,6 +70,8 @@ export function createFramer(framing: Framing, sink: FrameSink, context: FramerC
     }
     case "length":
       return new LengthFramer(sink, framing.length);
+    case "header":
+      return new HeaderFramer(sink, framing);
     case "raw":
       return { push: (chunk) => sink(chunk.slice()), reset() {}, dispose() {} };
   }
