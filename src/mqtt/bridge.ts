@@ -179,6 +179,7 @@ export class Bridge {
           // An event, not a state: it waits in the outbox if the broker is away, and is never retained.
           publisher.enqueue(this.topics.deviceEvent(event.data.deviceId), { event: "rebooted", count: event.data.count, sw_version: event.data.swVersion ?? null, at: new Date().toISOString() });
           void publisher.publishDevices();
+          void discovery?.publishDevice(event.data.deviceId);
         }),
         { name: "mqtt bridge" },
       ),

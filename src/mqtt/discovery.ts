@@ -1,6 +1,7 @@
 import type { TimerHandle } from "../core/clock.ts";
 import type { Hub } from "../core/hub.ts";
 import type { Logger } from "../core/logger.ts";
+import { Lock } from "../core/semaphore.ts";
 import type { DeviceView, DeviceViews, EntityView } from "../engine/device-view.ts";
 import { OFF, ON, PRESS } from "../entities/on-off.ts";
 import { VERSION } from "../version.ts";
@@ -31,6 +32,10 @@ export class Discovery {
   /** Configs of this node that no device owns: cleared as soon as the connection is ready. */
   private readonly stale = new Set<string>();
   private readonly published = new Set<string>();
+  /** The firmware version each device's configs last carried, so a version learnt later is published. */
+  private readonly announced = new Map<string, string | undefined>();
+  /** One publishing of configs at a time: a device's republish never interleaves with a reload's (which may be removing it). */
+  private readonly turns = new Lock();
 
   constructor(deps: DiscoveryDeps) {
     this.deps = deps;
@@ -75,8 +80,14 @@ export class Discovery {
   }
 
   /** Publishes the config of every entity of every configured device. */
-  async publishAll(): Promise<void> {
+  publishAll(): Promise<void> {
+    return this.turns.run(() => this.publishAllNow());
+  }
+
+  private async publishAllNow(): Promise<void> {
     const desired = new Set<string>();
+    this.announced.clear();
+    for (const device of this.deps.devices.list()) this.announced.set(device.id, device.swVersion);
     for (const [topic, config] of this.configs()) {
       desired.add(topic);
       if (await this.deps.publish(topic, JSON.stringify(config))) this.published.add(topic);
@@ -88,6 +99,25 @@ export class Discovery {
       this.stale.add(topic);
     }
     await this.clearStale();
+  }
+
+  /**
+   * After a device told its firmware version (a hello, a VE.Direct block's FW): its configs again, when the
+   * version is not the one they carry, so Home Assistant's device page shows the version it runs.
+   */
+  publishDevice(deviceId: string): Promise<void> {
+    return this.turns.run(() => this.publishDeviceNow(deviceId));
+  }
+
+  private async publishDeviceNow(deviceId: string): Promise<void> {
+    const device = this.deps.devices.list().find((d) => d.id === deviceId);
+    if (device === undefined || !this.announced.has(deviceId) || this.announced.get(deviceId) === device.swVersion) return;
+    this.announced.set(deviceId, device.swVersion);
+    for (const entity of device.entities) {
+      const topic = this.topic(device, entity);
+      // Only what is published now: a device being removed meanwhile has its configs cleared, not brought back.
+      if (this.published.has(topic)) await this.deps.publish(topic, JSON.stringify(this.config(device, entity)));
+    }
   }
 
   stop(): void {

@@ -37,7 +37,9 @@ test("a SmartSolar MPPT on MQTT: volts, amps, watts, kWh yields and its charger 
   expect(await discovery(ha, "homeassistant/sensor/test_solar/battery_current/config")).toMatchObject({ device_class: "current", unit_of_measurement: "A" });
   const state = await discovery(ha, "homeassistant/sensor/test_solar/charger_state/config");
   expect(state.unit_of_measurement).toBeUndefined();
-  expect(state.device).toMatchObject({ manufacturer: "Victron Energy", sw_version: "1.61" });
+  // The firmware version is known once the first block's FW field is read: discovery is published again with it.
+  const announced = await ha.json<{ device?: { sw_version?: string } }>("homeassistant/sensor/test_solar/charger_state/config", (c) => c.device?.sw_version !== undefined);
+  expect(announced.device).toMatchObject({ manufacturer: "Victron Energy", sw_version: "1.61" });
 });
 
 test("a BMV-712 on MQTT: state of charge as a battery percentage, time to go as a duration, both blocks' fields", async () => {
