@@ -4,6 +4,9 @@
  * engine's catalogue of them; nothing in src/ below the composition root imports this file.
  */
 import type { ProbeSimulatorFactory, SimulatorFactory } from "../src/engine/simulator.ts";
+import dsmrP1 from "./dsmr-p1/device.yaml";
+import { DsmrP1Simulator } from "./dsmr-p1/simulator.ts";
+import dsmrP1Legacy from "./dsmr-p1-legacy/device.yaml";
 import ds18b20 from "./ds18b20/device.yaml";
 import { Ds18b20Simulator } from "./ds18b20/simulator.ts";
 import eastronSdm120 from "./eastron-sdm120/device.yaml";
@@ -22,6 +25,8 @@ export const DEFINITION_SOURCES: Record<string, unknown> = {
   "eastron-sdm120": eastronSdm120,
   "modbus-rtu": modbusRtu,
   ds18b20,
+  "dsmr-p1": dsmrP1,
+  "dsmr-p1-legacy": dsmrP1Legacy,
 };
 
 /** Each model's simulator, played on a pseudo-terminal for `port: sim` and `hearth sim <model>`. */
@@ -30,6 +35,8 @@ export const SIMULATORS: Record<string, SimulatorFactory> = {
   "nmea-gps": (port, options) => new NmeaGpsSimulator(port, options),
   "eastron-sdm120": (port, options) => new Sdm120Simulator(port, options),
   "modbus-rtu": (port, options) => new ModbusBusSimulator(port, options),
+  "dsmr-p1": (port, options) => new DsmrP1Simulator(port, options),
+  "dsmr-p1-legacy": (port, options) => new DsmrP1Simulator(port, { legacy: true, ...options }),
 };
 
 /** Simulators of models read through sysfs files rather than a serial line (no pty). */

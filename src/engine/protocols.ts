@@ -10,6 +10,7 @@ import { replyComplete } from "./modbus/timing.ts";
 import { NmeaDriver } from "./nmea/driver.ts";
 import { OneWireDriver } from "./onewire/driver.ts";
 import { SysfsTransport } from "./onewire/sysfs-transport.ts";
+import { TelegramDriver } from "./telegram/driver.ts";
 import type { Framing, Transport } from "./transport.ts";
 
 /** The driver of each protocol family. */
@@ -18,6 +19,7 @@ export const DRIVERS: Record<DeviceDefinition["protocol"], DriverFactory> = {
   nmea: (ctx) => new NmeaDriver(ctx),
   modbus: (ctx) => new ModbusDriver(ctx),
   onewire: (ctx) => new OneWireDriver(ctx),
+  telegram: (ctx) => new TelegramDriver(ctx),
 };
 
 /** How a protocol's byte stream is cut into frames. */
@@ -32,6 +34,9 @@ export function framingOf(definition: DeviceDefinition): Framing {
       // An RTU frame ends with 3.5 character times of silence (the longest is 256 bytes), or as soon
       // as a reply is whole by its header's length and its CRC.
       return { kind: "gap", gapChars: 3.5, maxLength: 256, complete: replyComplete };
+    case "telegram":
+      // `/` … `!`, a 4-digit CRC (DSMR 4+) or none (2.2/3), CR LF; a `/` mid-telegram starts the next.
+      return { kind: "marked", start: "/", end: "!", trailer: 4, delimiter: "\r\n", maxLength: definition.telegram.max_length };
     case "onewire":
       return { kind: "raw" }; // never used: sysfs devices have no serial transport
   }

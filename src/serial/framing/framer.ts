@@ -2,6 +2,7 @@ import type { Clock } from "../../core/clock.ts";
 import { DelimiterFramer } from "./delimiter.ts";
 import { GapFramer } from "./gap.ts";
 import { LengthFramer } from "./length.ts";
+import { MarkedFramer } from "./marked.ts";
 import { SlipFramer, slipEncode } from "./slip.ts";
 
 /** How a byte stream is cut into frames. */
@@ -19,6 +20,12 @@ export type Framing =
   | { kind: "gap"; gapMs?: number; gapChars?: number; maxLength?: number; complete?: (frame: Uint8Array) => boolean }
   /** Fixed-size records. */
   | { kind: "length"; length: number }
+  /**
+   * Frames from a `start` byte to an `end` byte, then at most `trailer` bytes and the `delimiter` (removed).
+   * A start byte inside a frame opens the next one; bytes outside frames, abandoned and over-long frames are
+   * handed on too, for the receiver to count.
+   */
+  | { kind: "marked"; start: string; end: string; trailer: number; delimiter: string; maxLength?: number }
   /** Whatever arrived, as it arrived (one frame per read). */
   | { kind: "raw" };
 
@@ -60,6 +67,10 @@ export function createFramer(framing: Framing, sink: FrameSink, context: FramerC
     }
     case "length":
       return new LengthFramer(sink, framing.length);
+    case "marked": {
+      const code = (c: string) => new TextEncoder().encode(c)[0]!;
+      return new MarkedFramer(code(framing.start), code(framing.end), framing.trailer, new TextEncoder().encode(framing.delimiter), sink, framing.maxLength ?? DEFAULT_MAX);
+    }
     case "raw":
       return { push: (chunk) => sink(chunk.slice()), reset() {}, dispose() {} };
   }
