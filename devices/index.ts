@@ -4,11 +4,11 @@
  * engine's catalogue of them; nothing in src/ below the composition root imports this file.
  */
 import type { ProbeSimulatorFactory, SimulatorFactory } from "../src/engine/simulator.ts";
+import ds18b20 from "./ds18b20/device.yaml";
+import { Ds18b20Simulator } from "./ds18b20/simulator.ts";
 import dsmrP1 from "./dsmr-p1/device.yaml";
 import { DsmrP1Simulator } from "./dsmr-p1/simulator.ts";
 import dsmrP1Legacy from "./dsmr-p1-legacy/device.yaml";
-import ds18b20 from "./ds18b20/device.yaml";
-import { Ds18b20Simulator } from "./ds18b20/simulator.ts";
 import eastronSdm120 from "./eastron-sdm120/device.yaml";
 import { Sdm120Simulator } from "./eastron-sdm120/simulator.ts";
 import hearthIo from "./hearth-io/device.yaml";

@@ -5,8 +5,8 @@
  * instead play a capture of a real meter (`capture`: a file of whole telegrams), cut where `cuts` says.
  */
 import { readFileSync } from "node:fs";
-import { telegramBytes } from "../../src/engine/telegram/crc.ts";
 import type { SimulatorPort } from "../../src/engine/simulator.ts";
+import { telegramBytes } from "../../src/engine/telegram/crc.ts";
 
 export interface DsmrP1Options {
   /** Milliseconds between telegrams (DSMR 5.0: 1000; 4.x: 10000). */
@@ -35,6 +35,8 @@ export class DsmrP1Simulator {
   tariff = 2;
   /** Telegrams sent, for tests that wait for one. */
   sent = 0;
+  /** Every telegram sent has one digit changed after its CRC was made (a noisy line). */
+  corrupt = false;
 
   private readonly port: SimulatorPort;
   private readonly options: DsmrP1Options;
@@ -90,7 +92,8 @@ export class DsmrP1Simulator {
 
   /** Sends one telegram now. */
   send(): void {
-    this.port.write(this.next());
+    const bytes = this.next();
+    this.port.write(this.corrupt ? corrupted(bytes) : bytes);
     this.sent++;
   }
 
@@ -176,4 +179,12 @@ function dsmrStamp(at: Date): string {
   const local = new Date(at.getTime() + (summer ? 2 : 1) * 3_600_000);
   const p = (n: number) => String(n).padStart(2, "0");
   return `${p(local.getUTCFullYear() % 100)}${p(local.getUTCMonth() + 1)}${p(local.getUTCDate())}${p(local.getUTCHours())}${p(local.getUTCMinutes())}${p(local.getUTCSeconds())}${summer ? "S" : "W"}`;
+}
+
+/** The telegram with the first digit of its tariff-1 reading changed, its CRC left as it was. */
+export function corrupted(telegram: Uint8Array): Uint8Array {
+  const out = telegram.slice();
+  const at = Buffer.from(out).indexOf("1-0:1.8.1(") + "1-0:1.8.1(".length + 3;
+  out[at] = 0x30 + ((out[at]! - 0x30 + 1) % 10);
+  return out;
 }

@@ -200,6 +200,12 @@ export const TelegramDeviceDefinitionSchema = z
 export type TelegramDeviceDefinition = z.infer<typeof TelegramDeviceDefinitionSchema>;
 
 /** Any device definition; further protocol families join this union. */
-export const DeviceDefinitionSchema = z.discriminatedUnion("protocol", [LineDeviceDefinitionSchema, NmeaDeviceDefinitionSchema, ModbusDeviceDefinitionSchema, OneWireDeviceDefinitionSchema, TelegramDeviceDefinitionSchema]);
+export const DeviceDefinitionSchema = z.discriminatedUnion("protocol", [
+  LineDeviceDefinitionSchema,
+  NmeaDeviceDefinitionSchema,
+  ModbusDeviceDefinitionSchema,
+  OneWireDeviceDefinitionSchema,
+  TelegramDeviceDefinitionSchema,
+]);
 export type DeviceDefinition = z.infer<typeof DeviceDefinitionSchema>;
 export type LineDeviceDefinition = z.infer<typeof LineDeviceDefinitionSchema>;

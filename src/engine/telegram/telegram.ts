@@ -47,7 +47,10 @@ export function parseTelegram(frame: Uint8Array, crc: boolean): TelegramParse {
   for (const row of joined) {
     const m = OBIS_LINE.exec(row);
     if (m === null) return { ok: false, why: `not an OBIS line: ${JSON.stringify(row.slice(0, 60))}` };
-    lines.set(m[1]!, Array.from(m[2]!.matchAll(GROUP), (g) => g[1]!));
+    lines.set(
+      m[1]!,
+      Array.from(m[2]!.matchAll(GROUP), (g) => g[1]!),
+    );
   }
   return { ok: true, telegram: { identification, lines } };
 }
