@@ -13,6 +13,7 @@ import { Hub } from "../../src/core/hub.ts";
 import { silentLogger } from "../../src/core/logger.ts";
 import { ConfiguredPorts, serialTransports } from "../../src/engine/configured-ports.ts";
 import { DeviceManager } from "../../src/engine/manager.ts";
+import { dsmr } from "./dsmr.ts";
 import { jsonLines } from "./json-lines.ts";
 import type { BenchResult } from "./result.ts";
 
@@ -178,5 +179,6 @@ export async function run(): Promise<BenchResult[]> {
   for (const count of [1, 10, 50]) results.push(...(await fleet(count)));
   results.push(...(await roundTrip()));
   results.push(...(await jsonLines()));
+  results.push(...(await dsmr()));
   return results;
 }
