@@ -4,10 +4,25 @@ import { boundedWait } from "../../core/wait.ts";
 import type { RawValue } from "../../entities/entity.ts";
 import { DeviceError } from "../device-error.ts";
 import type { Driver, DriverContext } from "../driver.ts";
-import { dsmrTimestamp, numberWithUnit, parseTelegram, type Telegram } from "./telegram.ts";
+import { dsmrTimestamp, obisKey, parseTelegram, type Telegram } from "./telegram.ts";
 
-/** The M-Bus device type line of channel n is `0-n:24.1.0`. */
-const mbusTypeLine = (channel: number) => `0-${channel}:24.1.0`;
+/** The M-Bus channels a meter has (DSMR: 1 to 4), and the line that gives each one's device type (`0-n:24.1.0`). */
+const CHANNELS = [1, 2, 3, 4];
+const MBUS_TYPE_KEYS = CHANNELS.map((n) => obisKey(`0-${n}:24.1.0`));
+const VERSION_KEY = obisKey("1-3:0.2.8");
+const encoder = new TextEncoder();
+
+/** How one entity is read, worked out once from the model. */
+interface Plan {
+  spec: TelegramEntity;
+  /** The OBIS key, or one per channel for `0-*:…`. */
+  keys: number[];
+  numeric: boolean;
+  /** A text sensor of device class timestamp: a DSMR timestamp becomes ISO 8601. */
+  timestamp: boolean;
+  unit: Uint8Array | undefined;
+  total: boolean;
+}
 
 /**
  * The driver of telegram meters (DSMR P1). A meter streams a telegram every 1–10 s unasked, so a poll
@@ -21,6 +36,7 @@ export class TelegramDriver implements Driver {
   private readonly ctx: DriverContext;
   private readonly definition: TelegramDeviceDefinition;
   private readonly crc: boolean;
+  private readonly plans: Plan[];
   private readonly waiting = new Set<() => void>();
   /** The last reading of each total_increasing entity, to tell a meter whose counter went back. */
   private readonly totals = new Map<string, number>();
@@ -32,6 +48,14 @@ export class TelegramDriver implements Driver {
     this.ctx = ctx;
     this.definition = ctx.definition as TelegramDeviceDefinition;
     this.crc = this.definition.telegram.crc !== "none";
+    this.plans = this.definition.entities.map((spec) => ({
+      spec,
+      keys: spec.device_type === undefined ? [obisKey(spec.obis)] : CHANNELS.map((n) => obisKey(spec.obis.replace("-*:", `-${n}:`))),
+      numeric: !(spec.kind === "sensor" && !spec.numeric),
+      timestamp: spec.kind === "sensor" && spec.device_class === "timestamp",
+      unit: spec.obis_unit === undefined ? undefined : encoder.encode(spec.obis_unit),
+      total: "state_class" in spec && spec.state_class === "total_increasing",
+    }));
   }
 
   async start(): Promise<void> {
@@ -69,48 +93,48 @@ export class TelegramDriver implements Driver {
     this.waiting.clear();
     if (telegram.identification !== this.identification) {
       this.identification = telegram.identification;
-      const version = telegram.lines.get("1-3:0.2.8")?.[0];
+      const version = telegram.lastText(VERSION_KEY);
       this.ctx.rebooted({ model: telegram.identification, swVersion: version === undefined ? undefined : `DSMR ${version.split("").join(".")}` });
     }
     const readings = new Map<string, RawValue>();
-    const attributes = new Map<string, Record<string, unknown>>();
-    for (const spec of this.definition.entities) {
-      const groups = telegram.lines.get(this.codeOf(spec, telegram));
-      if (groups === undefined || groups.length === 0) continue;
-      const value = this.valueOf(spec, groups);
-      if (value === undefined) continue;
-      readings.set(spec.key, value);
-      const stamp = groups.length > 1 ? dsmrTimestamp(groups[0]!) : undefined;
-      if (stamp !== undefined) attributes.set(spec.key, { timestamp: stamp });
+    let attributes: Map<string, Record<string, unknown>> | undefined;
+    for (const plan of this.plans) {
+      const key = this.keyOf(plan, telegram);
+      if (key === undefined) continue;
+      const value = this.valueOf(plan, telegram, key);
+      readings.set(plan.spec.key, value);
+      const stamp = telegram.groupCount(key) > 1 ? dsmrTimestamp(telegram.firstText(key)!) : undefined;
+      if (stamp !== undefined) (attributes ??= new Map()).set(plan.spec.key, { timestamp: stamp });
     }
     if (readings.size > 0) this.ctx.report(readings, attributes);
   }
 
-  /** The entity's OBIS code in this telegram: `0-*:…` is the channel whose M-Bus device type is the entity's. */
-  private codeOf(spec: TelegramEntity, telegram: Telegram): string {
-    if (spec.device_type === undefined) return spec.obis;
-    for (let channel = 1; channel <= 4; channel++) {
-      const type = telegram.lines.get(mbusTypeLine(channel))?.[0];
-      if (type !== undefined && Number(type) === spec.device_type) return spec.obis.replace("-*:", `-${channel}:`);
+  /** The entity's line in this telegram, if it has one: for `0-*:…`, the channel whose M-Bus device type is the entity's. */
+  private keyOf(plan: Plan, telegram: Telegram): number | undefined {
+    const type = plan.spec.device_type;
+    if (type === undefined) return telegram.has(plan.keys[0]!) ? plan.keys[0] : undefined;
+    for (let i = 0; i < CHANNELS.length; i++) {
+      if (telegram.lastNumber(MBUS_TYPE_KEYS[i]!, undefined, undefined) === type) return telegram.has(plan.keys[i]!) ? plan.keys[i] : undefined;
     }
-    return spec.obis;
+    return undefined;
   }
 
-  /** The reading of one entity from its line's value groups; a value it cannot take is handed on as sent, for the device to count as bad. */
-  private valueOf(spec: TelegramEntity, groups: readonly string[]): RawValue | undefined {
-    const sent = groups[groups.length - 1]!;
-    if (spec.kind === "sensor" && !spec.numeric) return spec.device_class === "timestamp" ? (dsmrTimestamp(sent) ?? sent) : sent;
-    const parsed = numberWithUnit(sent);
-    if (parsed === undefined) return sent;
-    const expected = spec.obis_unit;
-    // DSMR 3 writes the gas unit in a group of its own: (m3)(00123.456).
-    const unit = parsed.unit ?? (expected !== undefined && groups.includes(expected) ? expected : undefined);
-    if (expected !== undefined && unit !== expected) {
-      this.ctx.logLimited("warn", `unit ${spec.key}`, { entity: spec.key, sent, expected }, `${spec.key} came in ${unit ?? "no unit"}, the model expects ${expected}`);
-      return `${sent} (expected ${expected})`;
+  /** The reading of one entity; a value it cannot take is handed on as sent, for the device to count as bad. */
+  private valueOf(plan: Plan, telegram: Telegram, key: number): RawValue {
+    const { spec } = plan;
+    if (!plan.numeric) {
+      const sent = telegram.lastText(key)!;
+      return plan.timestamp ? (dsmrTimestamp(sent) ?? sent) : sent;
     }
-    const value = spec.scale === 1 ? parsed.value : Number.parseFloat((parsed.value * spec.scale).toPrecision(15));
-    if ("state_class" in spec && spec.state_class === "total_increasing") {
+    const number = telegram.lastNumber(key, plan.unit, spec.obis_unit);
+    if (Number.isNaN(number)) return telegram.lastText(key)!;
+    if (number === Number.NEGATIVE_INFINITY) {
+      const sent = telegram.lastText(key)!;
+      this.ctx.logLimited("warn", `unit ${spec.key}`, { entity: spec.key, sent, expected: spec.obis_unit }, `${spec.key} came as ${sent}, the model expects ${spec.obis_unit}`);
+      return `${sent} (expected ${spec.obis_unit})`;
+    }
+    const value = spec.scale === 1 ? number : scaled(number, spec.scale);
+    if (plan.total) {
       const last = this.totals.get(spec.key);
       if (last !== undefined && value < last) {
         // A meter replaced or reset: Home Assistant takes a total_increasing that falls as a new cycle.
@@ -120,4 +144,10 @@ export class TelegramDriver implements Driver {
     }
     return value;
   }
+}
+
+/** `value × scale` without the binary fraction's noise (2.027 × 1000 is 2027, not 2026.9999999999998). */
+function scaled(value: number, scale: number): number {
+  const product = value * scale;
+  return Math.abs(product) < 1e6 ? Math.round(product * 1e9) / 1e9 : Number.parseFloat(product.toPrecision(15));
 }

@@ -3,23 +3,119 @@ import { crc16Arc, crcHex } from "./crc.ts";
 const decoder = new TextDecoder("latin1");
 const BANG = 0x21;
 const SLASH = 0x2f;
-const OBIS_LINE = /^(\d{1,3}-\d{1,3}:\d{1,3}\.\d{1,3}\.\d{1,3})((?:\([^()]*\))+)$/;
-const GROUP = /\(([^()]*)\)/g;
+const HEX4 = /^[0-9A-Fa-f]{4}$/;
 
-/** A telegram's lines: the identification, and each OBIS code's value groups (`(161129200000W)(00981.443*m3)` → two). */
-export interface Telegram {
-  /** The identification line without its `/` (`KFM5KAIFA-METER`). */
-  identification: string;
-  lines: ReadonlyMap<string, readonly string[]>;
+/**
+ * A checked telegram, read in place: each line's value groups are offsets into the frame's bytes, so that
+ * only the lines a model reads are ever turned into numbers or strings (a meter sends one telegram a
+ * second for years, and this is most of what hearth does with it).
+ */
+export class Telegram {
+  constructor(
+    /** The identification line without its `/` (`KFM5KAIFA-METER`). */
+    readonly identification: string,
+    private readonly bytes: Uint8Array,
+    /** OBIS key (`obisKey`) → the index of its line's record in `records`. */
+    private readonly index: Map<number, number>,
+    /** Per line, 5 numbers: after its first `(`, at that group's `)`, after its last `(`, at the last `)`, how many groups. */
+    private readonly records: number[],
+  ) {}
+
+  /** Whether the telegram has a line of this OBIS key. */
+  has(key: number): boolean {
+    return this.index.has(key);
+  }
+
+  /** How many value groups the line has (0 when there is no such line). */
+  groupCount(key: number): number {
+    const r = this.index.get(key);
+    return r === undefined ? 0 : this.records[r + 4]!;
+  }
+
+  /** The text of the line's last value group (`001581.123*kWh`), or undefined. */
+  lastText(key: number): string | undefined {
+    const r = this.index.get(key);
+    return r === undefined ? undefined : decoder.decode(this.bytes.subarray(this.records[r + 2]!, this.records[r + 3]!));
+  }
+
+  /** The text of the line's first value group (an M-Bus reading's timestamp), or undefined. */
+  firstText(key: number): string | undefined {
+    const r = this.index.get(key);
+    return r === undefined ? undefined : decoder.decode(this.bytes.subarray(this.records[r]!, this.records[r + 1]!));
+  }
+
+  /** Whether one of the line's groups is exactly `(text)` (DSMR 3 writes the gas unit as a group of its own). */
+  hasGroup(key: number, text: string): boolean {
+    const r = this.index.get(key);
+    return r !== undefined && decoder.decode(this.bytes.subarray(this.records[r]! - 1, this.records[r + 3]! + 1)).includes(`(${text})`);
+  }
+
+  /**
+   * The number of the last value group and whether its unit (after `*`) is `unit` (undefined: any or none):
+   * NaN when it is not a number, -Infinity when the unit differs. Read from the bytes, no string made.
+   */
+  lastNumber(key: number, unit: Uint8Array | undefined, unitElsewhere: string | undefined): number {
+    const r = this.index.get(key);
+    if (r === undefined) return Number.NaN;
+    const b = this.bytes;
+    const from = this.records[r + 2]!;
+    const to = this.records[r + 3]!;
+    let i = from;
+    const negative = b[i] === 0x2d;
+    if (negative) i++;
+    let digits = 0;
+    let mantissa = 0;
+    let fraction = 0;
+    let point = false;
+    for (; i < to; i++) {
+      const c = b[i]!;
+      if (c >= 0x30 && c <= 0x39) {
+        mantissa = mantissa * 10 + (c - 0x30);
+        digits++;
+        if (point) fraction++;
+      } else if (c === 0x2e && !point && digits > 0) point = true;
+      else break;
+    }
+    if (digits === 0 || digits > 15 || (point && fraction === 0)) return Number.NaN;
+    if (i < to) {
+      if (b[i] !== 0x2a) return Number.NaN;
+      if (unit !== undefined && !sameBytes(b, i + 1, to, unit)) return Number.NEGATIVE_INFINITY;
+    } else if (unit !== undefined && (unitElsewhere === undefined || !this.hasGroup(key, unitElsewhere))) return Number.NEGATIVE_INFINITY;
+    // Both are exact integers, and one division rounds once: the same double as Number("001581.123").
+    const value = fraction === 0 ? mantissa : mantissa / POWERS[fraction]!;
+    return negative ? -value : value;
+  }
+}
+
+const POWERS = Array.from({ length: 16 }, (_, i) => 10 ** i);
+
+function sameBytes(b: Uint8Array, from: number, to: number, want: Uint8Array): boolean {
+  if (to - from !== want.length) return false;
+  for (let i = 0; i < want.length; i++) if (b[from + i] !== want[i]) return false;
+  return true;
+}
+
+/** An OBIS code `A-B:C.D.E` as the number a telegram indexes its lines by. */
+export function obisKey(code: string): number {
+  const [a, b, c, d, e] = code.split(/[-:.]/).map(Number) as [number, number, number, number, number];
+  return (((a * 1000 + b) * 1000 + c) * 1000 + d) * 1000 + e;
 }
 
 export type TelegramParse = { ok: true; telegram: Telegram } | { ok: false; why: string };
 
+const CR = 0x0d;
+const LF = 0x0a;
+const OPEN = 0x28;
+const CLOSE = 0x29;
+/** The separators of an OBIS code in order after runs of 1–3 digits: - : . . and then the first (. */
+const OBIS_SEPARATORS = [0x2d, 0x3a, 0x2e, 0x2e, OPEN];
+
 /**
- * Checks and splits one framed telegram (`/` … `!` and what follows it, CR LF removed): it must open with
- * `/`, end in `!` and, when `crc` is required, 4 hex digits that are the CRC-16/ARC of `/` to `!`; every
- * line after the identification must be an OBIS line (a line opening with `(` continues the one before,
- * as DSMR 3's gas reading does). Anything else is the whole telegram's failure, with the reason.
+ * Checks and indexes one framed telegram (`/` … `!` and what follows it, CR LF removed): it must open
+ * with `/`, end in `!` and, when `crc` is required, 4 hex digits that are the CRC-16/ARC of `/` to `!`;
+ * every line after the identification must be an OBIS code and value groups (a line opening with `(`
+ * continues the one before, as DSMR 3's gas reading does). Anything else is the whole telegram's
+ * failure, with the reason.
  */
 export function parseTelegram(frame: Uint8Array, crc: boolean): TelegramParse {
   if (frame[0] !== SLASH) return { ok: false, why: `${frame.length} bytes outside a telegram` };
@@ -27,32 +123,85 @@ export function parseTelegram(frame: Uint8Array, crc: boolean): TelegramParse {
   if (bang < 0) return { ok: false, why: `a telegram cut short (${frame.length} bytes, no "!")` };
   const trailer = decoder.decode(frame.subarray(bang + 1));
   if (crc) {
-    if (!/^[0-9A-Fa-f]{4}$/.test(trailer)) return { ok: false, why: `expected 4 hex digits of CRC after "!", got ${JSON.stringify(trailer)}` };
+    if (!HEX4.test(trailer)) return { ok: false, why: `expected 4 hex digits of CRC after "!", got ${JSON.stringify(trailer)}` };
     const computed = crcHex(crc16Arc(frame, bang + 1));
     if (computed !== trailer.toUpperCase()) return { ok: false, why: `bad CRC: expected ${trailer.toUpperCase()}, computed ${computed}` };
-  } else if (trailer !== "" && !/^[0-9A-Fa-f]{4}$/.test(trailer)) {
+  } else if (trailer !== "" && !HEX4.test(trailer)) {
     return { ok: false, why: `unexpected ${JSON.stringify(trailer)} after "!"` };
   }
-  const text = decoder.decode(frame.subarray(1, bang));
-  const rows = text.split("\r\n");
-  const identification = rows[0]!;
-  const joined: string[] = [];
-  for (let i = 1; i < rows.length; i++) {
-    const row = rows[i]!;
-    if (row === "") continue;
-    if (row.startsWith("(") && joined.length > 0) joined[joined.length - 1] += row;
-    else joined.push(row);
+  let eol = lineEnd(frame, 1, bang);
+  const identification = decoder.decode(frame.subarray(1, eol));
+  const index = new Map<number, number>();
+  const records: number[] = [];
+  let previous = -1;
+  for (let pos = eol + 2; pos < bang; pos = eol + 2) {
+    eol = lineEnd(frame, pos, bang);
+    if (eol === pos) continue;
+    let at = pos;
+    if (frame[pos] === OPEN && previous >= 0) {
+      // A continuation: its groups are the previous line's last ones.
+      if (!groups(frame, pos, eol, records, previous, true)) return notObis(frame, pos, eol);
+      continue;
+    }
+    let key = 0;
+    let digits = 0;
+    let part = 0;
+    let value = 0;
+    for (; at < eol; at++) {
+      const c = frame[at]!;
+      if (c >= 0x30 && c <= 0x39) {
+        if (++digits > 3) return notObis(frame, pos, eol);
+        value = value * 10 + (c - 0x30);
+        continue;
+      }
+      if (digits === 0 || c !== OBIS_SEPARATORS[part]) return notObis(frame, pos, eol);
+      key = key * 1000 + value;
+      value = 0;
+      digits = 0;
+      if (++part === OBIS_SEPARATORS.length) break;
+    }
+    if (part !== OBIS_SEPARATORS.length) return notObis(frame, pos, eol);
+    previous = records.length;
+    records.push(0, 0, 0, 0, 0);
+    if (!groups(frame, at, eol, records, previous, false)) return notObis(frame, pos, eol);
+    index.set(key, previous);
   }
-  const lines = new Map<string, string[]>();
-  for (const row of joined) {
-    const m = OBIS_LINE.exec(row);
-    if (m === null) return { ok: false, why: `not an OBIS line: ${JSON.stringify(row.slice(0, 60))}` };
-    lines.set(
-      m[1]!,
-      Array.from(m[2]!.matchAll(GROUP), (g) => g[1]!),
-    );
+  return { ok: true, telegram: new Telegram(identification, frame, index, records) };
+}
+
+/** Where the line from `pos` ends (its CR of CR LF), or `end`. */
+function lineEnd(frame: Uint8Array, pos: number, end: number): number {
+  for (let i = pos; i < end; i++) if (frame[i] === CR && frame[i + 1] === LF) return i;
+  return end;
+}
+
+/** Records the value groups `(a)(b)…` at `from`…`to` in the line's record; false when they are not well formed. */
+function groups(frame: Uint8Array, from: number, to: number, records: number[], r: number, continued: boolean): boolean {
+  let open = -1;
+  let count = continued ? records[r + 4]! : 0;
+  for (let i = from; i < to; i++) {
+    const c = frame[i];
+    if (c === OPEN) {
+      if (open >= 0) return false;
+      open = i + 1;
+    } else if (c === CLOSE) {
+      if (open < 0) return false;
+      if (count === 0) {
+        records[r] = open;
+        records[r + 1] = i;
+      }
+      records[r + 2] = open;
+      records[r + 3] = i;
+      count++;
+      open = -1;
+    } else if (open < 0) return false;
   }
-  return { ok: true, telegram: { identification, lines } };
+  records[r + 4] = count;
+  return open < 0 && count > 0;
+}
+
+function notObis(frame: Uint8Array, pos: number, eol: number): TelegramParse {
+  return { ok: false, why: `not an OBIS line: ${JSON.stringify(decoder.decode(frame.subarray(pos, Math.min(eol, pos + 60))))}` };
 }
 
 const TIMESTAMP = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})([SW]?)$/;
@@ -63,12 +212,4 @@ export function dsmrTimestamp(text: string): string | undefined {
   if (m === null) return undefined;
   const offset = m[7] === "S" ? "+02:00" : m[7] === "W" ? "+01:00" : "";
   return `20${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${offset}`;
-}
-
-/** A value group `001581.123*kWh` as its number and unit, or undefined when it is not a number. */
-export function numberWithUnit(group: string): { value: number; unit: string | undefined } | undefined {
-  const star = group.indexOf("*");
-  const digits = star < 0 ? group : group.slice(0, star);
-  if (!/^-?\d+(\.\d+)?$/.test(digits)) return undefined;
-  return { value: Number(digits), unit: star < 0 ? undefined : group.slice(star + 1) };
 }
