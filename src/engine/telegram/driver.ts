@@ -12,11 +12,16 @@ const MBUS_TYPE_KEYS = CHANNELS.map((n) => obisKey(`0-${n}:24.1.0`));
 const VERSION_KEY = obisKey("1-3:0.2.8");
 const encoder = new TextEncoder();
 
-/** How one entity is read, worked out once from the model. */
+/** How one entity is read, worked out once from the model (its own flat object: the schema's are slow to read per telegram). */
 interface Plan {
-  spec: TelegramEntity;
-  /** The OBIS key, or one per channel for `0-*:…`. */
-  keys: number[];
+  key: string;
+  deviceType: number | undefined;
+  unitText: string | undefined;
+  scale: number;
+  /** The slot of its OBIS code in a telegram, or one per channel for `0-*:…`. */
+  slots: number[];
+  /** Its last reading, for a total_increasing entity. */
+  last: number | undefined;
   numeric: boolean;
   /** A text sensor of device class timestamp: a DSMR timestamp becomes ISO 8601. */
   timestamp: boolean;
@@ -37,9 +42,11 @@ export class TelegramDriver implements Driver {
   private readonly definition: TelegramDeviceDefinition;
   private readonly crc: boolean;
   private readonly plans: Plan[];
+  /** The OBIS keys the model reads (and the M-Bus device types and the version) → their slots in a telegram. */
+  private readonly wanted = new Map<number, number>();
+  private readonly versionSlot: number;
+  private readonly mbusTypeSlots: number[];
   private readonly waiting = new Set<() => void>();
-  /** The last reading of each total_increasing entity, to tell a meter whose counter went back. */
-  private readonly totals = new Map<string, number>();
   private identification: string | undefined;
   private lastValidAt = Number.NEGATIVE_INFINITY;
   private unlisten: (() => void) | undefined;
@@ -48,14 +55,27 @@ export class TelegramDriver implements Driver {
     this.ctx = ctx;
     this.definition = ctx.definition as TelegramDeviceDefinition;
     this.crc = this.definition.telegram.crc !== "none";
-    this.plans = this.definition.entities.map((spec) => ({
-      spec,
-      keys: spec.device_type === undefined ? [obisKey(spec.obis)] : CHANNELS.map((n) => obisKey(spec.obis.replace("-*:", `-${n}:`))),
+    this.plans = this.definition.entities.map((spec: TelegramEntity) => ({
+      key: spec.key,
+      deviceType: spec.device_type,
+      unitText: spec.obis_unit,
+      scale: spec.scale,
+      slots: (spec.device_type === undefined ? [spec.obis] : CHANNELS.map((n) => spec.obis.replace("-*:", `-${n}:`))).map((code) => this.slotOf(obisKey(code))),
+      last: undefined,
       numeric: !(spec.kind === "sensor" && !spec.numeric),
       timestamp: spec.kind === "sensor" && spec.device_class === "timestamp",
       unit: spec.obis_unit === undefined ? undefined : encoder.encode(spec.obis_unit),
       total: "state_class" in spec && spec.state_class === "total_increasing",
     }));
+    this.versionSlot = this.slotOf(VERSION_KEY);
+    this.mbusTypeSlots = MBUS_TYPE_KEYS.map((key) => this.slotOf(key));
+  }
+
+  /** The slot of an OBIS key in the telegrams this driver reads, given the first time it is asked for. */
+  private slotOf(key: number): number {
+    let slot = this.wanted.get(key);
+    if (slot === undefined) this.wanted.set(key, (slot = this.wanted.size));
+    return slot;
   }
 
   async start(): Promise<void> {
@@ -85,7 +105,7 @@ export class TelegramDriver implements Driver {
   }
 
   private onFrame(frame: Uint8Array): void {
-    const parsed = parseTelegram(frame, this.crc);
+    const parsed = parseTelegram(frame, this.crc, this.wanted);
     if (!parsed.ok) return this.ctx.garbage(frame, parsed.why);
     const { telegram } = parsed;
     this.lastValidAt = performance.now();
@@ -93,54 +113,53 @@ export class TelegramDriver implements Driver {
     this.waiting.clear();
     if (telegram.identification !== this.identification) {
       this.identification = telegram.identification;
-      const version = telegram.lastText(VERSION_KEY);
+      const version = telegram.lastText(this.versionSlot);
       this.ctx.rebooted({ model: telegram.identification, swVersion: version === undefined ? undefined : `DSMR ${version.split("").join(".")}` });
     }
     const readings = new Map<string, RawValue>();
     let attributes: Map<string, Record<string, unknown>> | undefined;
     for (const plan of this.plans) {
-      const key = this.keyOf(plan, telegram);
-      if (key === undefined) continue;
-      const value = this.valueOf(plan, telegram, key);
-      readings.set(plan.spec.key, value);
-      const stamp = telegram.groupCount(key) > 1 ? dsmrTimestamp(telegram.firstText(key)!) : undefined;
-      if (stamp !== undefined) (attributes ??= new Map()).set(plan.spec.key, { timestamp: stamp });
+      const slot = this.slotIn(plan, telegram);
+      if (slot === undefined) continue;
+      readings.set(plan.key, this.valueOf(plan, telegram, slot));
+      const stamp = telegram.groupCount(slot) > 1 ? dsmrTimestamp(telegram.firstText(slot)!) : undefined;
+      if (stamp !== undefined) (attributes ??= new Map()).set(plan.key, { timestamp: stamp });
     }
     if (readings.size > 0) this.ctx.report(readings, attributes);
   }
 
   /** The entity's line in this telegram, if it has one: for `0-*:…`, the channel whose M-Bus device type is the entity's. */
-  private keyOf(plan: Plan, telegram: Telegram): number | undefined {
-    const type = plan.spec.device_type;
-    if (type === undefined) return telegram.has(plan.keys[0]!) ? plan.keys[0] : undefined;
+  private slotIn(plan: Plan, telegram: Telegram): number | undefined {
+    const type = plan.deviceType;
+    if (type === undefined) return telegram.has(plan.slots[0]!) ? plan.slots[0] : undefined;
     for (let i = 0; i < CHANNELS.length; i++) {
-      if (telegram.lastNumber(MBUS_TYPE_KEYS[i]!, undefined, undefined) === type) return telegram.has(plan.keys[i]!) ? plan.keys[i] : undefined;
+      if (telegram.lastNumber(this.mbusTypeSlots[i]!, undefined, undefined) === type) return telegram.has(plan.slots[i]!) ? plan.slots[i] : undefined;
     }
     return undefined;
   }
 
   /** The reading of one entity; a value it cannot take is handed on as sent, for the device to count as bad. */
-  private valueOf(plan: Plan, telegram: Telegram, key: number): RawValue {
-    const { spec } = plan;
+  private valueOf(plan: Plan, telegram: Telegram, slot: number): RawValue {
+    const { key: entity, unitText, scale } = plan;
     if (!plan.numeric) {
-      const sent = telegram.lastText(key)!;
+      const sent = telegram.lastText(slot)!;
       return plan.timestamp ? (dsmrTimestamp(sent) ?? sent) : sent;
     }
-    const number = telegram.lastNumber(key, plan.unit, spec.obis_unit);
-    if (Number.isNaN(number)) return telegram.lastText(key)!;
+    const number = telegram.lastNumber(slot, plan.unit, unitText);
+    if (Number.isNaN(number)) return telegram.lastText(slot)!;
     if (number === Number.NEGATIVE_INFINITY) {
-      const sent = telegram.lastText(key)!;
-      this.ctx.logLimited("warn", `unit ${spec.key}`, { entity: spec.key, sent, expected: spec.obis_unit }, `${spec.key} came as ${sent}, the model expects ${spec.obis_unit}`);
-      return `${sent} (expected ${spec.obis_unit})`;
+      const sent = telegram.lastText(slot)!;
+      this.ctx.logLimited("warn", `unit ${entity}`, { entity, sent, expected: unitText }, `${entity} came as ${sent}, the model expects ${unitText}`);
+      return `${sent} (expected ${unitText})`;
     }
-    const value = spec.scale === 1 ? number : scaled(number, spec.scale);
+    const value = scale === 1 ? number : scaled(number, scale);
     if (plan.total) {
-      const last = this.totals.get(spec.key);
+      const last = plan.last;
       if (last !== undefined && value < last) {
         // A meter replaced or reset: Home Assistant takes a total_increasing that falls as a new cycle.
-        this.ctx.logLimited("warn", `total fell ${spec.key}`, { entity: spec.key, last, value }, `${spec.key} fell from ${last} to ${value}: meter replaced or reset?`);
+        this.ctx.logLimited("warn", `total fell ${entity}`, { entity, last, value }, `${entity} fell from ${last} to ${value}: meter replaced or reset?`);
       }
-      this.totals.set(spec.key, value);
+      plan.last = value;
     }
     return value;
   }

@@ -15,38 +15,41 @@ export class Telegram {
     /** The identification line without its `/` (`KFM5KAIFA-METER`). */
     readonly identification: string,
     private readonly bytes: Uint8Array,
-    /** OBIS key (`obisKey`) → the index of its line's record in `records`. */
-    private readonly index: Map<number, number>,
-    /** Per line, 5 numbers: after its first `(`, at that group's `)`, after its last `(`, at the last `)`, how many groups. */
-    private readonly records: number[],
+    /** Per slot, 5 numbers: after its first `(`, at that group's `)`, after its last `(`, at the last `)`, how many groups (0: no such line). */
+    private readonly records: Int32Array,
   ) {}
 
-  /** Whether the telegram has a line of this OBIS key. */
-  has(key: number): boolean {
-    return this.index.has(key);
+  /** Whether the telegram has the line of this slot (of the `wanted` keys it was read for). */
+  has(slot: number): boolean {
+    return this.records[slot * 5 + 4] !== 0;
   }
 
-  /** How many value groups the line has (0 when there is no such line). */
-  groupCount(key: number): number {
-    const r = this.index.get(key);
+  /** Where the slot's record starts, if the telegram has its line. */
+  private at(slot: number): number | undefined {
+    return this.records[slot * 5 + 4] === 0 ? undefined : slot * 5;
+  }
+
+  /** How many value groups the slot's line has (0 when there is no such line). */
+  groupCount(slot: number): number {
+    const r = this.at(slot);
     return r === undefined ? 0 : this.records[r + 4]!;
   }
 
   /** The text of the line's last value group (`001581.123*kWh`), or undefined. */
-  lastText(key: number): string | undefined {
-    const r = this.index.get(key);
+  lastText(slot: number): string | undefined {
+    const r = this.at(slot);
     return r === undefined ? undefined : decoder.decode(this.bytes.subarray(this.records[r + 2]!, this.records[r + 3]!));
   }
 
   /** The text of the line's first value group (an M-Bus reading's timestamp), or undefined. */
-  firstText(key: number): string | undefined {
-    const r = this.index.get(key);
+  firstText(slot: number): string | undefined {
+    const r = this.at(slot);
     return r === undefined ? undefined : decoder.decode(this.bytes.subarray(this.records[r]!, this.records[r + 1]!));
   }
 
   /** Whether one of the line's groups is exactly `(text)` (DSMR 3 writes the gas unit as a group of its own). */
-  hasGroup(key: number, text: string): boolean {
-    const r = this.index.get(key);
+  hasGroup(slot: number, text: string): boolean {
+    const r = this.at(slot);
     return r !== undefined && decoder.decode(this.bytes.subarray(this.records[r]! - 1, this.records[r + 3]! + 1)).includes(`(${text})`);
   }
 
@@ -54,8 +57,8 @@ export class Telegram {
    * The number of the last value group and whether its unit (after `*`) is `unit` (undefined: any or none):
    * NaN when it is not a number, -Infinity when the unit differs. Read from the bytes, no string made.
    */
-  lastNumber(key: number, unit: Uint8Array | undefined, unitElsewhere: string | undefined): number {
-    const r = this.index.get(key);
+  lastNumber(slot: number, unit: Uint8Array | undefined, unitElsewhere: string | undefined): number {
+    const r = this.at(slot);
     if (r === undefined) return Number.NaN;
     const b = this.bytes;
     const from = this.records[r + 2]!;
@@ -80,7 +83,7 @@ export class Telegram {
     if (i < to) {
       if (b[i] !== 0x2a) return Number.NaN;
       if (unit !== undefined && !sameBytes(b, i + 1, to, unit)) return Number.NEGATIVE_INFINITY;
-    } else if (unit !== undefined && (unitElsewhere === undefined || !this.hasGroup(key, unitElsewhere))) return Number.NEGATIVE_INFINITY;
+    } else if (unit !== undefined && (unitElsewhere === undefined || !this.hasGroup(slot, unitElsewhere))) return Number.NEGATIVE_INFINITY;
     // Both are exact integers, and one division rounds once: the same double as Number("001581.123").
     const value = fraction === 0 ? mantissa : mantissa / POWERS[fraction]!;
     return negative ? -value : value;
@@ -115,9 +118,9 @@ const OBIS_SEPARATORS = [0x2d, 0x3a, 0x2e, 0x2e, OPEN];
  * with `/`, end in `!` and, when `crc` is required, 4 hex digits that are the CRC-16/ARC of `/` to `!`;
  * every line after the identification must be an OBIS code and value groups (a line opening with `(`
  * continues the one before, as DSMR 3's gas reading does). Anything else is the whole telegram's
- * failure, with the reason.
+ * failure, with the reason. Only the lines of the `wanted` keys (OBIS key → slot, 0…n-1) are kept.
  */
-export function parseTelegram(frame: Uint8Array, crc: boolean): TelegramParse {
+export function parseTelegram(frame: Uint8Array, crc: boolean, wanted: ReadonlyMap<number, number>): TelegramParse {
   if (frame[0] !== SLASH) return { ok: false, why: `${frame.length} bytes outside a telegram` };
   const bang = frame.lastIndexOf(BANG);
   if (bang < 0) return { ok: false, why: `a telegram cut short (${frame.length} bytes, no "!")` };
@@ -131,16 +134,17 @@ export function parseTelegram(frame: Uint8Array, crc: boolean): TelegramParse {
   }
   let eol = lineEnd(frame, 1, bang);
   const identification = decoder.decode(frame.subarray(1, eol));
-  const index = new Map<number, number>();
-  const records: number[] = [];
-  let previous = -1;
+  const records = new Int32Array(wanted.size * 5);
+  const scratch = new Int32Array(5);
+  let previous: Int32Array | undefined;
+  let previousAt = 0;
   for (let pos = eol + 2; pos < bang; pos = eol + 2) {
     eol = lineEnd(frame, pos, bang);
     if (eol === pos) continue;
     let at = pos;
-    if (frame[pos] === OPEN && previous >= 0) {
+    if (frame[pos] === OPEN && previous !== undefined) {
       // A continuation: its groups are the previous line's last ones.
-      if (!groups(frame, pos, eol, records, previous, true)) return notObis(frame, pos, eol);
+      if (!groups(frame, pos, eol, previous, previousAt, true)) return notObis(frame, pos, eol);
       continue;
     }
     let key = 0;
@@ -161,22 +165,22 @@ export function parseTelegram(frame: Uint8Array, crc: boolean): TelegramParse {
       if (++part === OBIS_SEPARATORS.length) break;
     }
     if (part !== OBIS_SEPARATORS.length) return notObis(frame, pos, eol);
-    previous = records.length;
-    records.push(0, 0, 0, 0, 0);
-    if (!groups(frame, at, eol, records, previous, false)) return notObis(frame, pos, eol);
-    index.set(key, previous);
+    const slot = wanted.get(key);
+    previous = slot === undefined ? scratch : records;
+    previousAt = slot === undefined ? 0 : slot * 5;
+    if (!groups(frame, at, eol, previous, previousAt, false)) return notObis(frame, pos, eol);
   }
-  return { ok: true, telegram: new Telegram(identification, frame, index, records) };
+  return { ok: true, telegram: new Telegram(identification, frame, records) };
 }
 
 /** Where the line from `pos` ends (its CR of CR LF), or `end`. */
 function lineEnd(frame: Uint8Array, pos: number, end: number): number {
-  for (let i = pos; i < end; i++) if (frame[i] === CR && frame[i + 1] === LF) return i;
+  for (let i = frame.indexOf(CR, pos); i >= 0 && i < end; i = frame.indexOf(CR, i + 1)) if (frame[i + 1] === LF) return i;
   return end;
 }
 
 /** Records the value groups `(a)(b)…` at `from`…`to` in the line's record; false when they are not well formed. */
-function groups(frame: Uint8Array, from: number, to: number, records: number[], r: number, continued: boolean): boolean {
+function groups(frame: Uint8Array, from: number, to: number, records: Int32Array, r: number, continued: boolean): boolean {
   let open = -1;
   let count = continued ? records[r + 4]! : 0;
   for (let i = from; i < to; i++) {
