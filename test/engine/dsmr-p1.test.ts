@@ -2,7 +2,7 @@ import { afterEach, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DsmrP1Simulator } from "../../devices/dsmr-p1/simulator.ts";
-import { telegramBytes } from "../../src/engine/telegram/crc.ts";
+import { crc16Arc, telegramBytes } from "../../src/engine/telegram/crc.ts";
 import { until } from "../helpers/until.ts";
 import { deviceHub, stateOf } from "./helpers.ts";
 
@@ -175,4 +175,14 @@ test("the CRC-checked model refuses a telegram without a CRC, and one whose CRC 
   await sim.play(new Uint8Array(Buffer.from(text.replace("!6796", "!67X6"), "latin1")), []);
   await until(() => device.stats.garbage === 2, "both counted");
   expect(state(hub, "energy_delivered_tariff1")).toBe("1581.123");
+});
+
+test("the telegram CRC is CRC-16/ARC: its check value, and the real telegrams' own CRCs", () => {
+  expect(crc16Arc(new TextEncoder().encode("123456789"))).toBe(0xbb3d);
+  for (const [bytes, crc] of [
+    [kaifa, 0x6796],
+    [iskra, 0x6eee],
+  ] as const) {
+    expect(crc16Arc(bytes, bytes.lastIndexOf(0x21) + 1)).toBe(crc);
+  }
 });

@@ -3,7 +3,6 @@ import { crc16Arc, crcHex } from "./crc.ts";
 const decoder = new TextDecoder("latin1");
 const BANG = 0x21;
 const SLASH = 0x2f;
-const HEX4 = /^[0-9A-Fa-f]{4}$/;
 
 /**
  * A checked telegram, read in place: each line's value groups are offsets into the frame's bytes, so that
@@ -124,13 +123,13 @@ export function parseTelegram(frame: Uint8Array, crc: boolean, wanted: ReadonlyM
   if (frame[0] !== SLASH) return { ok: false, why: `${frame.length} bytes outside a telegram` };
   const bang = frame.lastIndexOf(BANG);
   if (bang < 0) return { ok: false, why: `a telegram cut short (${frame.length} bytes, no "!")` };
-  const trailer = decoder.decode(frame.subarray(bang + 1));
+  const sent = frame.length === bang + 5 ? hex4(frame, bang + 1) : -1;
   if (crc) {
-    if (!HEX4.test(trailer)) return { ok: false, why: `expected 4 hex digits of CRC after "!", got ${JSON.stringify(trailer)}` };
-    const computed = crcHex(crc16Arc(frame, bang + 1));
-    if (computed !== trailer.toUpperCase()) return { ok: false, why: `bad CRC: expected ${trailer.toUpperCase()}, computed ${computed}` };
-  } else if (trailer !== "" && !HEX4.test(trailer)) {
-    return { ok: false, why: `unexpected ${JSON.stringify(trailer)} after "!"` };
+    if (sent < 0) return { ok: false, why: `expected 4 hex digits of CRC after "!", got ${JSON.stringify(decoder.decode(frame.subarray(bang + 1)))}` };
+    const computed = crc16Arc(frame, bang + 1);
+    if (computed !== sent) return { ok: false, why: `bad CRC: expected ${crcHex(sent)}, computed ${crcHex(computed)}` };
+  } else if (frame.length !== bang + 1 && sent < 0) {
+    return { ok: false, why: `unexpected ${JSON.stringify(decoder.decode(frame.subarray(bang + 1)))} after "!"` };
   }
   let eol = lineEnd(frame, 1, bang);
   const identification = decoder.decode(frame.subarray(1, eol));
@@ -173,6 +172,18 @@ export function parseTelegram(frame: Uint8Array, crc: boolean, wanted: ReadonlyM
   return { ok: true, telegram: new Telegram(identification, frame, records) };
 }
 
+/** The 4 hex digits at `at` as a number, or -1. */
+function hex4(frame: Uint8Array, at: number): number {
+  let n = 0;
+  for (let i = at; i < at + 4; i++) {
+    const c = frame[i]!;
+    const digit = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x41 && c <= 0x46 ? c - 0x37 : c >= 0x61 && c <= 0x66 ? c - 0x57 : -1;
+    if (digit < 0) return -1;
+    n = n * 16 + digit;
+  }
+  return n;
+}
+
 /** Where the line from `pos` ends (its CR of CR LF), or `end`. */
 function lineEnd(frame: Uint8Array, pos: number, end: number): number {
   for (let i = frame.indexOf(CR, pos); i >= 0 && i < end; i = frame.indexOf(CR, i + 1)) if (frame[i + 1] === LF) return i;
@@ -208,12 +219,15 @@ function notObis(frame: Uint8Array, pos: number, eol: number): TelegramParse {
   return { ok: false, why: `not an OBIS line: ${JSON.stringify(decoder.decode(frame.subarray(pos, Math.min(eol, pos + 60))))}` };
 }
 
-const TIMESTAMP = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})([SW]?)$/;
-
 /** A DSMR timestamp `YYMMDDhhmmssX` (X: S summer time, W winter time, absent before DSMR 4) as ISO 8601, or undefined. */
 export function dsmrTimestamp(text: string): string | undefined {
-  const m = TIMESTAMP.exec(text);
-  if (m === null) return undefined;
-  const offset = m[7] === "S" ? "+02:00" : m[7] === "W" ? "+01:00" : "";
-  return `20${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${offset}`;
+  if (text.length !== 12 && text.length !== 13) return undefined;
+  for (let i = 0; i < 12; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return undefined;
+  }
+  const zone = text.length === 13 ? text[12] : "";
+  if (zone !== "" && zone !== "S" && zone !== "W") return undefined;
+  const offset = zone === "S" ? "+02:00" : zone === "W" ? "+01:00" : "";
+  return `20${text.slice(0, 2)}-${text.slice(2, 4)}-${text.slice(4, 6)}T${text.slice(6, 8)}:${text.slice(8, 10)}:${text.slice(10, 12)}${offset}`;
 }
