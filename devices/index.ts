@@ -6,6 +6,9 @@
 import type { ProbeSimulatorFactory, SimulatorFactory } from "../src/engine/simulator.ts";
 import ds18b20 from "./ds18b20/device.yaml";
 import { Ds18b20Simulator } from "./ds18b20/simulator.ts";
+import dsmrP1 from "./dsmr-p1/device.yaml";
+import { DsmrP1Simulator } from "./dsmr-p1/simulator.ts";
+import dsmrP1Legacy from "./dsmr-p1-legacy/device.yaml";
 import eastronSdm72 from "./eastron-sdm72/device.yaml";
 import { Sdm72Simulator } from "./eastron-sdm72/simulator.ts";
 import eastronSdm120 from "./eastron-sdm120/device.yaml";
@@ -48,6 +51,8 @@ export const DEFINITION_SOURCES: Record<string, unknown> = {
   pms5003,
   "pms5003-passive": pms5003Passive,
   sds011,
+  "dsmr-p1": dsmrP1,
+  "dsmr-p1-legacy": dsmrP1Legacy,
 };
 
 /** Each model's simulator, played on a pseudo-terminal for `port: sim` and `hearth sim <model>`. */
@@ -65,6 +70,8 @@ export const SIMULATORS: Record<string, SimulatorFactory> = {
   pms5003: (port, options) => new Pms5003Simulator(port, options),
   "pms5003-passive": (port, options) => new Pms5003Simulator(port, options),
   sds011: (port, options) => new Sds011Simulator(port, options),
+  "dsmr-p1": (port, options) => new DsmrP1Simulator(port, options),
+  "dsmr-p1-legacy": (port, options) => new DsmrP1Simulator(port, { legacy: true, ...options }),
 };
 
 /** Simulators of models read through sysfs files rather than a serial line (no pty). */

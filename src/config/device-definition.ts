@@ -3,6 +3,7 @@ import { DATA_BITS, DEFAULT_SERIAL_SETTINGS, PARITIES, type SerialSettings, STOP
 import { BinaryEntitySchema, BinaryProtocolSchema, checkBinaryDefinition } from "./binary-definition.ts";
 import { entitySchemaWith } from "./entity-description.ts";
 import { checkLineDefinition, LineEntitySchema, LineProtocolSchema } from "./line-definition.ts";
+import { checkTelegramEntities, TelegramEntitySchema, TelegramProtocolSchema } from "./telegram-definition.ts";
 import { checkVeDirectDefinition, VeDirectEntitySchema, VeDirectProtocolSchema } from "./vedirect-definition.ts";
 
 export { type LineEntity, LineEntitySchema, type LineProtocol, LineProtocolSchema } from "./line-definition.ts";
@@ -234,6 +235,22 @@ export const BinaryDeviceDefinitionSchema = z
   .superRefine(checkBinaryDefinition);
 export type BinaryDeviceDefinition = z.infer<typeof BinaryDeviceDefinitionSchema>;
 
+/** A device definition of the telegram family: a meter streaming OBIS-coded telegrams (DSMR P1). */
+export const TelegramDeviceDefinitionSchema = z
+  .strictObject({
+    ...definitionHead,
+    protocol: z.literal("telegram"),
+    serial: definitionSerial,
+    telegram: TelegramProtocolSchema,
+    /** Seconds between availability checks: the meter is available while valid telegrams keep coming. */
+    poll_interval: z.number().positive().default(10),
+    /** Seconds a check waits for a valid telegram. */
+    timeout: z.number().positive().default(10),
+    entities: z.array(TelegramEntitySchema).min(1),
+  })
+  .superRefine(checkTelegramEntities);
+export type TelegramDeviceDefinition = z.infer<typeof TelegramDeviceDefinitionSchema>;
+
 /** Any device definition; further protocol families join this union. */
 export const DeviceDefinitionSchema = z.discriminatedUnion("protocol", [
   LineDeviceDefinitionSchema,
@@ -242,6 +259,7 @@ export const DeviceDefinitionSchema = z.discriminatedUnion("protocol", [
   OneWireDeviceDefinitionSchema,
   VeDirectDeviceDefinitionSchema,
   BinaryDeviceDefinitionSchema,
+  TelegramDeviceDefinitionSchema,
 ]);
 export type DeviceDefinition = z.infer<typeof DeviceDefinitionSchema>;
 export type LineDeviceDefinition = z.infer<typeof LineDeviceDefinitionSchema>;

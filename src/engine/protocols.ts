@@ -12,6 +12,7 @@ import { replyComplete } from "./modbus/timing.ts";
 import { NmeaDriver } from "./nmea/driver.ts";
 import { OneWireDriver } from "./onewire/driver.ts";
 import { SysfsTransport } from "./onewire/sysfs-transport.ts";
+import { TelegramDriver } from "./telegram/driver.ts";
 import type { Framing, Transport } from "./transport.ts";
 import { CHECKSUM_MARKER } from "./vedirect/block.ts";
 import { VeDirectDriver } from "./vedirect/driver.ts";
@@ -24,6 +25,7 @@ export const DRIVERS: Record<DeviceDefinition["protocol"], DriverFactory> = {
   onewire: (ctx) => new OneWireDriver(ctx),
   vedirect: (ctx) => new VeDirectDriver(ctx),
   binary: (ctx) => new BinaryDriver(ctx),
+  telegram: (ctx) => new TelegramDriver(ctx),
 };
 
 /** How a protocol's byte stream is cut into frames. */
@@ -42,6 +44,9 @@ export function framingOf(definition: DeviceDefinition): Framing {
       // A block ends one checksum byte after `\r\nChecksum\t`, and that byte may be any byte, CR or LF too.
       // A block is a few hundred bytes; 4 KiB bounds a stream that never sends the marker.
       return { kind: "marker", marker: CHECKSUM_MARKER, trailing: 1, maxLength: 4096 };
+    case "telegram":
+      // `/` … `!`, a 4-digit CRC (DSMR 4+) or none (2.2/3), CR LF; a `/` mid-telegram starts the next.
+      return { kind: "bracketed", start: "/", end: "!", trailer: 4, delimiter: "\r\n", maxLength: definition.telegram.max_length };
     case "onewire":
       return { kind: "raw" }; // never used: sysfs devices have no serial transport
     case "binary":

@@ -13,6 +13,7 @@ import { Hub } from "../../src/core/hub.ts";
 import { silentLogger } from "../../src/core/logger.ts";
 import { ConfiguredPorts, serialTransports } from "../../src/engine/configured-ports.ts";
 import { DeviceManager } from "../../src/engine/manager.ts";
+import { dsmr } from "./dsmr.ts";
 import { jsonLines } from "./json-lines.ts";
 import type { BenchResult } from "./result.ts";
 import { veDirect } from "./vedirect.ts";
@@ -180,5 +181,6 @@ export async function run(): Promise<BenchResult[]> {
   results.push(...(await roundTrip()));
   results.push(...(await jsonLines()));
   results.push(...(await veDirect()));
+  results.push(...(await dsmr()));
   return results;
 }

@@ -53,7 +53,7 @@ test("a bad model file is refused with every problem, each at its path in the fi
 test("a model file of an unknown protocol, without entities, empty, or not YAML, says so", async () => {
   const dir = tempDir("hearth-models-");
   const cases: Array<[string, string, string]> = [
-    ["protocol.yaml", lineModel("a").replace("protocol: line", "protocol: lin"), 'protocol: expected one of line, nmea, modbus, onewire, vedirect, binary (did you mean "line"?), got "lin"'],
+    ["protocol.yaml", lineModel("a").replace("protocol: line", "protocol: lin"), 'protocol: expected one of line, nmea, modbus, onewire, vedirect, binary, telegram (did you mean "line"?), got "lin"'],
     ["entities.yaml", lineModel("b", { entities: [] }).replace("entities:\n", "entities: []\n"), "entities: expected array to have >=1 items, got []"],
     ["empty.yaml", "# nothing yet\n", "the file is empty: expected a model definition (`hearth schema --model` prints its schema)"],
     ["yaml.yaml", "model: c\nname: C\nentities:\n  - key: a\n    kind: sensor\n   read: x\n", "not valid YAML (near line 6): Unexpected token"],
@@ -136,7 +136,7 @@ test("a device naming a model whose file is broken gets the file's problems, not
   const err = await refusal(loadSetup(file));
   expect(err.problems).toHaveLength(2);
   expect(err.problems[0]).toStartWith("log_level: ");
-  expect(err.problems[1]).toStartWith(`${model}: protocol: expected one of line, nmea, modbus, onewire, vedirect, binary, got 7`);
+  expect(err.problems[1]).toStartWith(`${model}: protocol: expected one of line, nmea, modbus, onewire, vedirect, binary, telegram, got 7`);
 });
 
 test("port sim on a user model without a simulator is refused, naming the model", async () => {

@@ -164,3 +164,53 @@ describe("encoding outgoing frames", () => {
     expect(encodeFrame({ kind: "gap" }, new Uint8Array([1, 2]))).toEqual(new Uint8Array([1, 2]));
   });
 });
+
+describe("bracketed framing (start byte … end byte, trailer, delimiter)", () => {
+  const bracketed: Framing = { kind: "bracketed", start: "/", end: "!", trailer: 4, delimiter: "\r\n", maxLength: 64 };
+
+  test("frames split anywhere across chunks come out whole, the delimiter removed, with or without a trailer", () => {
+    for (const chunks of splits("/A\r\n1(2)\r\n!1F2E\r\n/B\r\n!\r\n")) {
+      expect(framesOf(bracketed, chunks).map(str)).toEqual(["/A\r\n1(2)\r\n!1F2E", "/B\r\n!"]);
+    }
+  });
+
+  test("bytes before a start byte are handed on as one run, for the receiver to count", () => {
+    for (const chunks of splits("xy\r\n/A!00\r\n")) {
+      expect(framesOf(bracketed, chunks).map(str)).toEqual(["xy\r\n", "/A!00"]);
+    }
+  });
+
+  test("a start byte inside a frame abandons it (handed on as it is) and opens the next", () => {
+    expect(framesOf(bracketed, ["/A\r\n1(2/B\r\n!00\r\n"]).map(str)).toEqual(["/A\r\n1(2", "/B\r\n!00"]);
+    expect(framesOf(bracketed, ["/A!00/B!01\r\n"]).map(str)).toEqual(["/A!00", "/B!01"]);
+  });
+
+  test("a trailer that runs past its length without the delimiter is handed on without it, and the stream resynchronises", () => {
+    expect(framesOf(bracketed, ["/A!123456\r\n/B!00\r\n"]).map(str)).toEqual(["/A!123456", "\r\n", "/B!00"]);
+  });
+
+  test("a frame longer than maxLength is handed on cut at maxLength and counted; the next frame comes through", () => {
+    const frames: string[] = [];
+    const framer = createFramer(bracketed, (f) => frames.push(str(f)), { clock: new ManualClock(), characterMs: 1 });
+    framer.push(text(`/${"a".repeat(100)}!00\r\n`));
+    framer.push(text("/B!00\r\n"));
+    expect(frames.at(-1)).toBe("/B!00");
+    expect(frames[0]).toHaveLength(64);
+    expect(frames.every((f) => f.length <= 64)).toBe(true);
+    expect(framer.dropped).toBe(1);
+  });
+
+  test("noise without any start byte never grows a buffer past maxLength", () => {
+    const frames = framesOf(bracketed, ["z".repeat(200)]);
+    expect(frames.map((f) => f.length)).toEqual([64, 64, 64]);
+  });
+
+  test("reset drops a partial frame", () => {
+    const frames: string[] = [];
+    const framer = createFramer(bracketed, (f) => frames.push(str(f)), { clock: new ManualClock(), characterMs: 1 });
+    framer.push(text("/A\r\n1(2"));
+    framer.reset();
+    framer.push(text("3)!00\r\n/B!00\r\n"));
+    expect(frames).toEqual(["3)!00\r\n", "/B!00"]);
+  });
+});

@@ -1,4 +1,5 @@
 import type { Clock } from "../../core/clock.ts";
+import { BracketedFramer } from "./bracketed.ts";
 import { DelimiterFramer } from "./delimiter.ts";
 import { GapFramer } from "./gap.ts";
 import { HeaderFramer, type HeaderFraming } from "./header.ts";
@@ -25,6 +26,12 @@ export type Framing =
   | { kind: "length"; length: number }
   /** Binary frames found by their header, of a fixed length or one a length field gives (see header.ts). */
   | ({ kind: "header" } & HeaderFraming)
+  /**
+   * Frames from a `start` byte to an `end` byte, then at most `trailer` bytes and the `delimiter` (removed).
+   * A start byte inside a frame opens the next one; bytes outside frames, abandoned and over-long frames are
+   * handed on too, for the receiver to count.
+   */
+  | { kind: "bracketed"; start: string; end: string; trailer: number; delimiter: string; maxLength?: number }
   /** Whatever arrived, as it arrived (one frame per read). */
   | { kind: "raw" };
 
@@ -72,6 +79,10 @@ export function createFramer(framing: Framing, sink: FrameSink, context: FramerC
       return new LengthFramer(sink, framing.length);
     case "header":
       return new HeaderFramer(sink, framing);
+    case "bracketed": {
+      const code = (c: string) => new TextEncoder().encode(c)[0]!;
+      return new BracketedFramer(code(framing.start), code(framing.end), framing.trailer, new TextEncoder().encode(framing.delimiter), sink, framing.maxLength ?? DEFAULT_MAX);
+    }
     case "raw":
       return { push: (chunk) => sink(chunk.slice()), reset() {}, dispose() {} };
   }
