@@ -4,7 +4,10 @@ import type { Context } from "../core/context.ts";
 import type { Entity, EntityValue } from "../entities/entity.ts";
 import { entityIdOf, uniqueIdOf } from "../entities/ids.ts";
 import type { ConfigEntry, ConfigEntryState } from "./config-entry.ts";
+import type { DeviceStats } from "./device.ts";
 import { DeviceError } from "./device-error.ts";
+
+export type { DeviceStats };
 
 /** One entity of a configured device, as a reader of the engine sees it (whether its device is loaded or not). */
 export interface EntityView {
@@ -39,6 +42,8 @@ export interface DeviceView {
   /** Why it last became unavailable, as it said when it did (undefined while available, and for a fresh one). */
   readonly unavailableReason: string | undefined;
   readonly swVersion: string | undefined;
+  /** Its counters (polls, garbage, bad values, …) while it runs; undefined while it is not set up. */
+  readonly stats: DeviceStats | undefined;
   /** When it was set up anew (hearth's start, a reload, a restart), on the hub's clock. */
   readonly createdAt: number;
   readonly entities: readonly EntityView[];
@@ -108,6 +113,7 @@ export function deviceViews(source: DeviceViewSource): DeviceViews {
       available: device?.available ?? false,
       unavailableReason: device?.unavailableReason,
       swVersion: device?.swVersion,
+      stats: device?.stats,
       createdAt: entry.createdAt,
       entities: entitiesOf(entry),
     };

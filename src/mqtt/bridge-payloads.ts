@@ -1,6 +1,6 @@
 import type { Hub } from "../core/hub.ts";
 import type { LoopStats } from "../core/loop-monitor.ts";
-import type { DeviceViews } from "../engine/device-view.ts";
+import type { DeviceStats, DeviceViews } from "../engine/device-view.ts";
 import type { OutboxCounts } from "../storage/outbox.ts";
 import { VERSION } from "../version.ts";
 
@@ -14,6 +14,7 @@ export function bridgeDevices(devices: DeviceViews): unknown[] {
     sw_version: device.swVersion ?? null,
     state: device.state,
     available: device.available,
+    stats: statsOf(device.stats),
     entities: device.entities.map(({ description: d, uniqueId }) => ({
       key: d.key,
       kind: d.kind,
@@ -25,6 +26,27 @@ export function bridgeDevices(devices: DeviceViews): unknown[] {
       writable: d.kind !== "sensor" && d.kind !== "binary_sensor",
     })),
   }));
+}
+
+/**
+ * A device's counters as bridge/devices shows them: what it was asked and answered, and what it sent that
+ * was not a reading (garbage: frames that made no sense or failed their checksum; bad values: readings its
+ * entities refused; too long: frames over the framing's limit). Null while it is not set up.
+ */
+function statsOf(stats: DeviceStats | undefined): Record<string, number> | null {
+  if (stats === undefined) return null;
+  return {
+    polls: stats.polls,
+    poll_failures: stats.pollFailures,
+    commands: stats.commands,
+    command_failures: stats.commandFailures,
+    refused: stats.refused,
+    timeouts: stats.timeouts,
+    garbage: stats.garbage,
+    bad_values: stats.badValues,
+    too_long: stats.tooLong,
+    reboots: stats.reboots,
+  };
 }
 
 /** What `<base>/bridge/info` and the health request report. */

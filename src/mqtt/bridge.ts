@@ -263,6 +263,7 @@ export class Bridge {
     this.infoTimer = this.deps.hub.clock.setTimeout(() => {
       this.scheduleInfo(publisher, everyMs);
       void publisher.publishInfo();
+      void publisher.publishDevices({ ifChanged: true }); // the devices' counters move between their changes
     }, everyMs);
   }
 

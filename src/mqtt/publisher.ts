@@ -41,6 +41,8 @@ export class Publisher {
   private readonly dirty = new Set<string>();
   /** Devices that have reported in this run (their restored state is no longer shown). */
   private readonly reported = new Set<string>();
+  /** The last bridge/devices payload published, so the periodic refresh of the counters sends only a change. */
+  private lastDevices: string | undefined;
   private flushQueued = false;
   private draining = false;
 
@@ -170,8 +172,11 @@ export class Publisher {
   }
 
   /** Publishes `<base>/bridge/devices`. */
-  async publishDevices(): Promise<void> {
-    await this.publishRetained(this.deps.topics.bridgeDevices, JSON.stringify(bridgeDevices(this.deps.devices)), 1);
+  async publishDevices(options: { ifChanged?: boolean } = {}): Promise<void> {
+    const payload = JSON.stringify(bridgeDevices(this.deps.devices));
+    if (options.ifChanged && payload === this.lastDevices) return; // the periodic refresh of the counters: nothing new
+    this.lastDevices = payload;
+    await this.publishRetained(this.deps.topics.bridgeDevices, payload, 1);
   }
 
   /** Clears the retained state and availability of devices a reload removed, and forgets their restored state. */
