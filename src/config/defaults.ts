@@ -26,5 +26,13 @@ export const DEFAULT_CONFIG = {
       },
     },
     { id: "demo_probe", name: "Demo probe", model: "ds18b20", port: "sim", poll_interval: 10 },
+    { id: "demo_solar", name: "Demo solar charger", model: "victron-mppt", port: "sim" },
+    { id: "demo_battery", name: "Demo battery monitor", model: "victron-bmv", port: "sim" },
+    { id: "demo_p1", name: "Demo smart meter", model: "dsmr-p1", port: "sim" },
+    { id: "demo_p1_legacy", name: "Demo DSMR 3 meter", model: "dsmr-p1-legacy", port: "sim" },
+    { id: "demo_co2", name: "Demo CO2 sensor", model: "mh-z19b", port: "sim" },
+    { id: "demo_air", name: "Demo particle sensor", model: "pms5003", port: "sim" },
+    { id: "demo_air_passive", name: "Demo particle sensor (passive)", model: "pms5003-passive", port: "sim" },
+    { id: "demo_dust", name: "Demo dust sensor", model: "sds011", port: "sim" },
   ],
 } as const;

@@ -59,7 +59,7 @@ test("garbage, bad checksums and out-of-range readings are counted per device in
   await pty.write(sentence("SOIL,140.0")); // sound, but beyond the model's range
   const devices = await user.json<DeviceEntry[]>("hearth/test/bridge/devices", (list) => {
     const stats = list.find((d) => d.id === "soil")?.stats;
-    return stats != null && stats.garbage >= 2 && stats.bad_values >= 1;
+    return stats != null && (stats.garbage ?? 0) >= 2 && (stats.bad_values ?? 0) >= 1;
   });
   expect(devices.find((d) => d.id === "soil")?.stats).toMatchObject({ garbage: 2, bad_values: 1, too_long: 0 });
   // Only the good reading was ever published.
