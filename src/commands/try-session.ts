@@ -197,7 +197,11 @@ export class TrySession {
   /** The transport, with each frame shown before the driver reads it and each write as it goes out. */
   private watched(transport: Transport): Transport {
     const { emit } = this.deps;
-    const text = framingOf(this.deps.definition).kind === "delimiter";
+    const kind = framingOf(this.deps.definition).kind;
+    // Text protocols are shown as text: a line, or a frame of several lines (a DSMR telegram, a VE.Direct
+    // block) line by line; binary ones (Modbus, sensor frames) in hex.
+    const text = kind === "delimiter" || kind === "bracketed" || kind === "marker";
+    const lines = kind === "delimiter" ? (t: string) => [t.replace(/\r$/, "")] : (t: string) => t.split(/\r?\n/);
     const decoder = new TextDecoder("latin1");
     const utf8 = new TextDecoder("utf-8", { fatal: true });
     // What a person reads: UTF-8 when the bytes are (a firmware printing "°C"), else a byte a character.
@@ -210,8 +214,7 @@ export class TrySession {
     };
     transport.onFrame((frame) => {
       if (!text) return emit({ event: "frame", hex: hexOf(frame) });
-      const line = decode(frame).replace(/\r$/, "");
-      if (line !== "") emit({ event: "line", text: shownText(line) });
+      for (const line of lines(decode(frame))) if (line !== "") emit({ event: "line", text: shownText(line) });
     });
     transport.onState((state, error) => {
       // The first opening is told by the start event (or, when it fails, the command's error).

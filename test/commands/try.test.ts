@@ -204,3 +204,13 @@ test("try --port sim plays the capture the model file names; a capture that is n
   expect(await gone.child.exited).toBe(2);
   expect(await gone.err.done).toContain(`${join(dir, "gone.yaml")}: simulator.replay: no such file ${join(dir, "gone.log")}`);
 });
+
+test("try shows a text protocol's multi-line frames line by line: a VE.Direct block, then what it set", async () => {
+  const { child, out } = hearthTry([join(root, "devices", "victron-mppt", "device.yaml"), "--port", "sim"], "ignore");
+  await shows(out, /^<- PID\\t0xA0/m);
+  await shows(out, /^<- Checksum\\t/m);
+  await shows(out, /set [^\n]*battery_voltage = \d+(\.\d+)? V/);
+  expect(out.text).not.toMatch(/^<- ([0-9a-f]{2} ){8}/m); // no hex dumps of a text protocol
+  child.kill("SIGINT");
+  expect(await child.exited).toBe(0);
+});
