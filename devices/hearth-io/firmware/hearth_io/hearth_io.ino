@@ -4,10 +4,21 @@
 // Wiring (Arduino Uno/Nano pin numbers; change below for other boards):
 //   DHT22 data -> D2 (with a 10k pull-up), button -> D3 to GND (internal pull-up),
 //   relay 1 -> D7, relay 2 -> D8 (active high), LED -> D9 (PWM) through a resistor.
-// Needs the "DHT sensor library" by Adafruit (Library Manager).
+// Needs no library: the DHT22 is read by a routine of its own (readDht22, below), so the sketch builds
+// with Debian's packaged toolchain alone (see Makefile) as well as in the Arduino IDE and arduino-cli.
 
-#include <DHT.h>
+#include <Arduino.h>
 #include <avr/wdt.h>
+
+// Prototypes: the Arduino IDE writes these itself, arduino-mk does not.
+void applyOutputs();
+void readSensor();
+void readButton();
+void sendTelemetry();
+void readSerial();
+void handleLine(char* text);
+void handleSet(const char* id);
+bool readDht22(float* temperature, float* humidity);
 
 static const char FIRMWARE_VERSION[] = "1.0.0";
 static const uint8_t PIN_DHT = 2;
@@ -18,8 +29,6 @@ static const uint8_t PIN_LED = 9;
 static const uint8_t MAX_LINE = 64;
 static const unsigned long DEBOUNCE_MS = 30;
 static const unsigned long SENSOR_PERIOD_MS = 2000;  // the DHT22 needs 2 s between reads
-
-DHT dht(PIN_DHT, DHT22);
 
 char line[MAX_LINE + 1];
 uint8_t lineLength = 0;
@@ -47,7 +56,7 @@ void setup() {
   pinMode(PIN_RELAY2, OUTPUT);
   pinMode(PIN_LED, OUTPUT);
   applyOutputs();
-  dht.begin();
+  pinMode(PIN_DHT, INPUT_PULLUP);  // the bus idles high
   Serial.print(F("HELLO hearth-io fw="));
   Serial.print(FIRMWARE_VERSION);
   Serial.println(F(" proto=1"));
@@ -70,9 +79,57 @@ void applyOutputs() {
   analogWrite(PIN_LED, led);
 }
 
+// Loop turns while the DHT22's line stays at `level`, or 0 when it stays longer than any pulse of the
+// protocol (the sensor is absent or stopped answering). Counted with interrupts off, so only the ratio
+// of two counts means anything: a bit is 1 when its high lasts longer than the low before it.
+static uint16_t pulse(uint8_t level) {
+  uint16_t count = 0;
+  while (digitalRead(PIN_DHT) == level) {
+    if (++count >= 1000) return 0;
+  }
+  return count;
+}
+
+// Reads the DHT22 (AM2302): the host pulls the line low for 1.1 ms or more, the sensor answers with 80 µs
+// low and 80 µs high, then sends 40 bits, each 50 µs low and then 26–28 µs (a 0) or 70 µs (a 1) high:
+// humidity ×10, temperature ×10 (top bit: below zero), and a checksum, the low byte of the sum of the
+// four. False when it does not answer or the checksum fails: the reading is then "nan".
+bool readDht22(float* temperature, float* humidity) {
+  uint8_t data[5] = {0, 0, 0, 0, 0};
+  uint16_t lows[40];
+  uint16_t highs[40];
+  pinMode(PIN_DHT, OUTPUT);
+  digitalWrite(PIN_DHT, LOW);
+  delay(2);
+  pinMode(PIN_DHT, INPUT_PULLUP);
+  delayMicroseconds(40);
+  noInterrupts();
+  bool answered = pulse(HIGH) != 0 || digitalRead(PIN_DHT) == LOW;
+  answered = answered && pulse(LOW) != 0 && pulse(HIGH) != 0;
+  for (uint8_t i = 0; answered && i < 40; i++) {
+    lows[i] = pulse(LOW);
+    highs[i] = pulse(HIGH);
+    if (lows[i] == 0 || highs[i] == 0) answered = false;
+  }
+  interrupts();
+  if (!answered) return false;
+  for (uint8_t i = 0; i < 40; i++) {
+    if (highs[i] > lows[i]) data[i / 8] |= 0x80 >> (i % 8);
+  }
+  if ((uint8_t)(data[0] + data[1] + data[2] + data[3]) != data[4]) return false;
+  *humidity = ((data[0] << 8) | data[1]) / 10.0;
+  float t = (((data[2] & 0x7F) << 8) | data[3]) / 10.0;
+  *temperature = (data[2] & 0x80) ? -t : t;
+  return true;
+}
+
 void readSensor() {
-  float t = dht.readTemperature();
-  float h = dht.readHumidity();
+  float t = NAN;
+  float h = NAN;
+  if (!readDht22(&t, &h)) {
+    t = NAN;
+    h = NAN;
+  }
   bool changed = (isnan(t) != isnan(temperature)) || fabs(t - temperature) >= 0.1 || fabs(h - humidity) >= 0.1;
   temperature = t;
   humidity = h;
