@@ -8,11 +8,16 @@ const TABLE = (() => {
   return t;
 })();
 
-/** Modbus's CRC-16 (polynomial 0xA001 reflected, initial 0xFFFF); sent low byte first. */
-export function crc16(bytes: Uint8Array, end = bytes.length): number {
-  let crc = 0xffff;
+/** A CRC-16 of polynomial 0xA001 reflected from `initial` over `bytes[0..end)`: Modbus's from 0xFFFF, CRC-16/ARC (DSMR's) from 0. */
+export function crc16A001(bytes: Uint8Array, end: number, initial: number): number {
+  let crc = initial;
   for (let i = 0; i < end; i++) crc = (crc >>> 8) ^ TABLE[(crc ^ bytes[i]!) & 0xff]!;
   return crc;
+}
+
+/** Modbus's CRC-16 (polynomial 0xA001 reflected, initial 0xFFFF); sent low byte first. */
+export function crc16(bytes: Uint8Array, end = bytes.length): number {
+  return crc16A001(bytes, end, 0xffff);
 }
 
 /** An RTU frame: slave address, PDU, CRC. */

@@ -1,8 +1,8 @@
 import type { NmeaDeviceDefinition } from "../../config/device-definition.ts";
-import { boundedWait } from "../../core/wait.ts";
 import type { RawValue } from "../../entities/entity.ts";
 import { DeviceError } from "../device-error.ts";
 import type { Driver, DriverContext } from "../driver.ts";
+import { Hearing } from "../hearing.ts";
 import { NmeaFieldError } from "./fields.ts";
 import { FixTracker } from "./fix.ts";
 import { parseSentence } from "./sentence.ts";
@@ -22,8 +22,7 @@ export class NmeaDriver implements Driver {
   private readonly talkers: ReadonlySet<string>;
   /** reading → entity keys fed by it */
   private readonly readers = new Map<string, string[]>();
-  private readonly waiting = new Set<() => void>();
-  private lastValidAt = Number.NEGATIVE_INFINITY;
+  private readonly hearing = new Hearing();
   private unlisten: (() => void) | undefined;
 
   constructor(ctx: DriverContext) {
@@ -44,15 +43,7 @@ export class NmeaDriver implements Driver {
 
   async poll(signal: AbortSignal): Promise<void> {
     const interval = (this.ctx.config.poll_interval ?? this.definition.poll_interval) * 1000;
-    if (performance.now() - this.lastValidAt <= interval) return;
-    await boundedWait<void>(
-      (resolve) => {
-        const done = () => resolve();
-        this.waiting.add(done);
-        return () => this.waiting.delete(done);
-      },
-      { signal },
-    );
+    await this.hearing.wait(interval, signal);
   }
 
   async execute(): Promise<void> {
@@ -73,9 +64,7 @@ export class NmeaDriver implements Driver {
       if (err instanceof NmeaFieldError) return this.ctx.garbage(frame, err.message);
       throw err;
     }
-    this.lastValidAt = performance.now();
-    for (const wake of this.waiting) wake();
-    this.waiting.clear();
+    this.hearing.heard();
     if (update === undefined) return;
     const readings = new Map<string, RawValue>();
     const attributes = new Map<string, Record<string, unknown>>();

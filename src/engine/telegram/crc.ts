@@ -1,18 +1,8 @@
-const TABLE = (() => {
-  const t = new Uint16Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xa001 : c >>> 1;
-    t[n] = c;
-  }
-  return t;
-})();
+import { crc16A001 } from "../modbus/crc.ts";
 
 /** CRC-16/ARC (polynomial 0xA001 reflected, initial 0) of `bytes[0..end)`: DSMR's telegram CRC. */
 export function crc16Arc(bytes: Uint8Array, end = bytes.length): number {
-  let crc = 0;
-  for (let i = 0; i < end; i++) crc = (crc >>> 8) ^ TABLE[(crc ^ bytes[i]!) & 0xff]!;
-  return crc;
+  return crc16A001(bytes, end, 0);
 }
 
 /** A CRC as a telegram writes it: 4 upper-case hex digits. */

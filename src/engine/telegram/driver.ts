@@ -1,9 +1,9 @@
 import type { TelegramDeviceDefinition } from "../../config/device-definition.ts";
 import type { TelegramEntity } from "../../config/telegram-definition.ts";
-import { boundedWait } from "../../core/wait.ts";
 import type { RawValue } from "../../entities/entity.ts";
 import { DeviceError } from "../device-error.ts";
 import type { Driver, DriverContext } from "../driver.ts";
+import { Hearing } from "../hearing.ts";
 import { dsmrTimestamp, obisKey, parseTelegram, type Telegram } from "./telegram.ts";
 
 /** The M-Bus channels a meter has (DSMR: 1 to 4), and the line that gives each one's device type (`0-n:24.1.0`). */
@@ -46,9 +46,8 @@ export class TelegramDriver implements Driver {
   private readonly wanted = new Map<number, number>();
   private readonly versionSlot: number;
   private readonly mbusTypeSlots: number[];
-  private readonly waiting = new Set<() => void>();
+  private readonly hearing = new Hearing();
   private identification: string | undefined;
-  private lastValidAt = Number.NEGATIVE_INFINITY;
   private unlisten: (() => void) | undefined;
 
   constructor(ctx: DriverContext) {
@@ -89,15 +88,7 @@ export class TelegramDriver implements Driver {
 
   async poll(signal: AbortSignal): Promise<void> {
     const interval = (this.ctx.config.poll_interval ?? this.definition.poll_interval) * 1000;
-    if (performance.now() - this.lastValidAt <= interval) return;
-    await boundedWait<void>(
-      (resolve) => {
-        const done = () => resolve();
-        this.waiting.add(done);
-        return () => this.waiting.delete(done);
-      },
-      { signal },
-    );
+    await this.hearing.wait(interval, signal);
   }
 
   async execute(): Promise<void> {
@@ -108,9 +99,7 @@ export class TelegramDriver implements Driver {
     const parsed = parseTelegram(frame, this.crc, this.wanted);
     if (!parsed.ok) return this.ctx.garbage(frame, parsed.why);
     const { telegram } = parsed;
-    this.lastValidAt = performance.now();
-    for (const wake of this.waiting) wake();
-    this.waiting.clear();
+    this.hearing.heard();
     if (telegram.identification !== this.identification) {
       this.identification = telegram.identification;
       const version = telegram.lastText(this.versionSlot);

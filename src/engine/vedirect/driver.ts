@@ -1,8 +1,8 @@
 import type { VeDirectDeviceDefinition } from "../../config/device-definition.ts";
-import { boundedWait } from "../../core/wait.ts";
 import type { RawValue } from "../../entities/entity.ts";
 import { DeviceError } from "../device-error.ts";
 import type { Driver, DriverContext } from "../driver.ts";
+import { Hearing } from "../hearing.ts";
 import { EntityValues } from "../line/values.ts";
 import { parseBlock } from "./block.ts";
 
@@ -23,8 +23,7 @@ export class VeDirectDriver implements Driver {
   private readonly definition: VeDirectDeviceDefinition;
   /** label → the entities it feeds */
   private readonly readers = new Map<string, Reader[]>();
-  private readonly waiting = new Set<() => void>();
-  private lastValidAt = Number.NEGATIVE_INFINITY;
+  private readonly hearing = new Hearing();
   /** Whether the first frame since start is still to come: it may be the tail of a block begun before hearth listened. */
   private first = true;
   /** The product and firmware last told the device as its hello, so that a repeat of them is not a reboot. */
@@ -53,15 +52,7 @@ export class VeDirectDriver implements Driver {
 
   async poll(signal: AbortSignal): Promise<void> {
     const interval = (this.ctx.config.poll_interval ?? this.definition.poll_interval) * 1000;
-    if (performance.now() - this.lastValidAt <= interval) return;
-    await boundedWait<void>(
-      (resolve) => {
-        const done = () => resolve();
-        this.waiting.add(done);
-        return () => this.waiting.delete(done);
-      },
-      { signal },
-    );
+    await this.hearing.wait(interval, signal);
   }
 
   async execute(): Promise<void> {
@@ -79,9 +70,7 @@ export class VeDirectDriver implements Driver {
       if (first && block.incomplete) return this.ctx.log.debug({ why: block.why }, "Skipped the tail of a block begun before the port was opened");
       return this.ctx.garbage(frame, block.why);
     }
-    this.lastValidAt = performance.now();
-    for (const wake of this.waiting) wake();
-    this.waiting.clear();
+    this.hearing.heard();
     const readings = new Map<string, RawValue>();
     for (const [label, value] of block.fields) {
       const readers = this.readers.get(label);
