@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
-import type { Subprocess } from "bun";
 import { deviceHub, stateOf } from "../engine/helpers.ts";
-import { OutputReader } from "../helpers/output-reader.ts";
+import { buildFirmware, type EmulatedBoard, startEmulator } from "../helpers/simavr.ts";
 import { tempDir } from "../helpers/temp.ts";
 
 // The real hearth-io firmware, built by Debian's AVR toolchain, run on an emulated ATmega328P (simavr,
@@ -11,31 +9,19 @@ import { tempDir } from "../helpers/temp.ts";
 // harness in devices/hearth-io/firmware/simavr/), and hearth's device engine talking to it as to a board.
 // simavr has no DHT22 part: the sensor's line floats high, so what is tested is the firmware's
 // no-reading path (temperature and humidity "nan", unknown in hearth).
-const FIRMWARE = join(import.meta.dir, "..", "..", "devices", "hearth-io", "firmware");
 const UART_LINK = "/tmp/simavr-uart0"; // the link uart_pty makes; the harness removes it when it ends
 
-let sim: Subprocess<"ignore", "pipe", "pipe"> | undefined;
+let board: EmulatedBoard | undefined;
 let pty = "";
 
-async function make(cwd: string, ...args: string[]): Promise<void> {
-  const p = Bun.spawn(["make", "-s", ...args], { cwd, stdout: "pipe", stderr: "pipe" });
-  const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
-  if (code !== 0) throw new Error(`make ${args.join(" ")} failed (${code}):\n${out}\n${err}`);
-}
-
 beforeAll(async () => {
-  const out = tempDir("hearth-simavr-");
-  await make(join(FIRMWARE, "hearth_io"), `OBJDIR=${out}`);
-  await make(join(FIRMWARE, "simavr"), `OUT=${out}`);
-  sim = Bun.spawn([join(out, "hearth_io_sim"), join(out, "hearth_io.elf")], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const stdout = new OutputReader(sim.stdout);
-  await stdout.waitFor(/^PTY \/dev\/pts\/\d+$/m);
-  pty = /^PTY (\S+)$/m.exec(stdout.text)![1]!;
+  const { elf, harness } = await buildFirmware(tempDir("hearth-simavr-"));
+  board = await startEmulator(harness, [elf]);
+  pty = board.pty;
 }, 120_000);
 
 afterAll(async () => {
-  sim?.kill("SIGTERM");
-  await sim?.exited;
+  await board?.stop();
   expect(existsSync(UART_LINK)).toBe(false);
 });
 
