@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { builtInCatalogue, loadSetup, modelsOf } from "./catalogue.ts";
 import { checkConfigCommand } from "./commands/check-config.ts";
 import { devicesCommand } from "./commands/devices.ts";
+import { firmwareCommand } from "./commands/firmware.ts";
 import { healthCommand } from "./commands/health.ts";
 import { processOutput } from "./commands/output.ts";
 import { portsCommand } from "./commands/ports.ts";
@@ -54,6 +55,12 @@ Commands:
                          as for check-config): exit 0 healthy, 1 unhealthy, 3 no answer, 4 starting (a
                          device not loaded or available yet, within S seconds, default 30, of hearth's
                          start or its own set-up)
+  firmware DEVICE FILE.hex [--config FILE] [--expect-version V] [--json]
+                         update a device's firmware through the running hearth (over MQTT, as health does):
+                         hearth closes the device's link, writes the image with avrdude, and waits for the
+                         device's hello (with --expect-version: saying V); one that does not come is rolled back to
+                         the image before. Exit 0 updated, 1 not updated (refused, rolled back, failed),
+                         2 the file is not a valid Intel HEX image, 3 no answer
   help                   show this help
   version                print the version
 
@@ -115,6 +122,7 @@ async function main(argv: string[]): Promise<number> {
         loop: { type: "boolean" },
         port: { type: "string" },
         "no-poll": { type: "boolean" },
+        "expect-version": { type: "string" },
         option: { type: "string", multiple: true },
       },
     });
@@ -171,6 +179,11 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       return healthCommand(config, processOutput, { json: values.json, graceS });
+    }
+    case "firmware": {
+      const config = await configOrExit(values.config ?? (await boardConfig()), loadConfig);
+      if (config === undefined) return 2;
+      return firmwareCommand(config, positionals[1], positionals[2], processOutput, { version: values["expect-version"], json: values.json });
     }
     case "run": {
       const setup = await configOrExit(values.config, loadSetup);

@@ -29,8 +29,13 @@ export interface ServiceOptions {
   /** Install SIGTERM/SIGINT/SIGHUP handlers (the CLI does; tests running in-process do not). */
   signals?: boolean;
   exit?: (code: number) => void;
-  /** Where hearth keeps its database (the durable outbox); without it, queued messages live in memory only. */
+  /**
+   * Where hearth keeps its database (the durable outbox) and the firmware images it wrote (`firmware/`);
+   * without it, queued messages live in memory only and firmware updates are refused.
+   */
   dataDir?: string;
+  /** The avrdude firmware updates run (default: the one on the PATH). */
+  avrdude?: string;
   /**
    * The models its devices can be at start (the CLI hands over those it checked the configuration against);
    * default: the built-ins with the configuration's model files, read at start. A reload reads the files again.
@@ -91,6 +96,9 @@ export class Service {
       catalogue: options.catalogue ?? builtInCatalogue(),
       transports: serialTransports({ hub: this.hub, log: deviceLog }),
       ports: this.ports,
+      // The image last written to each device, for rolling a failed firmware update back.
+      ...(options.dataDir === undefined ? {} : { firmwareDir: join(options.dataDir, "firmware") }),
+      ...(options.avrdude === undefined ? {} : { avrdude: options.avrdude }),
     });
   }
 

@@ -58,6 +58,36 @@ export const ReplaySimulatorSchema = z.strictObject({
 });
 export type ReplaySimulatorSpec = z.infer<typeof ReplaySimulatorSchema>;
 
+/**
+ * How a model's firmware is updated (`firmware:` in a model file), for `hearth firmware` and the
+ * `device/firmware` request: hearth closes the device's link, runs the tool on its port, opens the link
+ * again and waits for the device to say hello with its version; an image that never does is replaced by
+ * the one before it (src/engine/firmware/).
+ */
+export const FirmwareUpdateSchema = z.strictObject({
+  /** The tool that writes the image: Debian's `avrdude`, through the board's bootloader. */
+  tool: z.literal("avrdude"),
+  /** avrdude's part (`-p`), e.g. `atmega328p` for an Uno or a Nano. */
+  part: z.string().regex(/^[a-z0-9]+$/, "expected an avrdude part id, e.g. atmega328p"),
+  /**
+   * avrdude's programmer (`-c`): how the bootloader is reached. `arduino` speaks STK500 to Optiboot and
+   * enters it by pulsing DTR, which resets the board through its auto-reset circuit.
+   */
+  programmer: z.string().regex(/^[a-z0-9_]+$/, "expected an avrdude programmer id, e.g. arduino"),
+  /** The bootloader's baud rate (`-b`); default: the model's serial baud rate. */
+  baud: BaudSchema.optional(),
+  /** Bytes of flash the application may fill (an ATmega328P's 32 KiB less Optiboot's 512 B: 32256); a bigger image is refused. */
+  max_size: z
+    .int()
+    .positive()
+    .max(16 * 1024 * 1024),
+  /** Seconds the firmware has to say hello after it was written before hearth writes the previous image back. */
+  hello_timeout: z.number().positive().max(600).default(15),
+  /** Seconds one run of the tool may take (a write with its verification, or a read). */
+  timeout: z.number().positive().max(3600).default(180),
+});
+export type FirmwareUpdateSpec = z.infer<typeof FirmwareUpdateSchema>;
+
 /** What every device definition starts with, whatever its protocol family. */
 const definitionHead = {
   model: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
@@ -65,6 +95,7 @@ const definitionHead = {
   manufacturer: z.string().min(1),
   description: z.string().optional(),
   simulator: ReplaySimulatorSchema.optional(),
+  firmware: FirmwareUpdateSchema.optional(),
 };
 
 /** A device's line settings: its model's, with the baud rate its config may set. */
@@ -252,14 +283,32 @@ export const TelegramDeviceDefinitionSchema = z
 export type TelegramDeviceDefinition = z.infer<typeof TelegramDeviceDefinitionSchema>;
 
 /** Any device definition; further protocol families join this union. */
-export const DeviceDefinitionSchema = z.discriminatedUnion("protocol", [
-  LineDeviceDefinitionSchema,
-  NmeaDeviceDefinitionSchema,
-  ModbusDeviceDefinitionSchema,
-  OneWireDeviceDefinitionSchema,
-  VeDirectDeviceDefinitionSchema,
-  BinaryDeviceDefinitionSchema,
-  TelegramDeviceDefinitionSchema,
-]);
+export const DeviceDefinitionSchema = z
+  .discriminatedUnion("protocol", [
+    LineDeviceDefinitionSchema,
+    NmeaDeviceDefinitionSchema,
+    ModbusDeviceDefinitionSchema,
+    OneWireDeviceDefinitionSchema,
+    VeDirectDeviceDefinitionSchema,
+    BinaryDeviceDefinitionSchema,
+    TelegramDeviceDefinitionSchema,
+  ])
+  .superRefine(checkFirmwareUpdate);
 export type DeviceDefinition = z.infer<typeof DeviceDefinitionSchema>;
 export type LineDeviceDefinition = z.infer<typeof LineDeviceDefinitionSchema>;
+
+/**
+ * A model that declares a firmware update must say its version in a hello line: after writing an image,
+ * hearth waits for that hello to know the new firmware runs (and which version it is), and writes the
+ * previous image back when it never comes.
+ */
+function checkFirmwareUpdate(definition: { protocol: string; firmware?: unknown; line?: { hello?: string } }, ctx: z.RefinementCtx): void {
+  if (definition.firmware === undefined) return;
+  const hello = definition.protocol === "line" ? definition.line?.hello : undefined;
+  if (hello?.includes("(?<sw_version>") === true) return;
+  ctx.addIssue({
+    code: "custom",
+    path: ["firmware"],
+    message: "a firmware update needs a hello line that says the version (line.hello with a (?<sw_version>…) group): hearth waits for it after writing an image",
+  });
+}

@@ -17,7 +17,9 @@ export type DeviceErrorCode =
   /** `port: sim` (or `hearth sim`) for a model that has no simulator: a HearthError naming the model. */
   | "DEVICE_NO_SIMULATOR"
   /** A capture named for replay (`hearth sim --replay`, a model's `simulator.replay`) cannot be read: a HearthError naming the file. */
-  | "DEVICE_CAPTURE_UNREADABLE";
+  | "DEVICE_CAPTURE_UNREADABLE"
+  /** A firmware update refused before anything was touched: no update for the model, a bad image, a shared bus, one running already. */
+  | "DEVICE_FIRMWARE_REFUSED";
 
 /** An error of one device, naming it. */
 export class DeviceError extends HearthError<DeviceErrorCode> {

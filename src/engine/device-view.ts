@@ -6,8 +6,9 @@ import { entityIdOf, uniqueIdOf } from "../entities/ids.ts";
 import type { ConfigEntry, ConfigEntryState } from "./config-entry.ts";
 import type { DeviceStats } from "./device.ts";
 import { DeviceError } from "./device-error.ts";
+import type { FirmwareUpdateRecord, FirmwareUpdateResult } from "./firmware/update.ts";
 
-export type { DeviceStats };
+export type { DeviceStats, FirmwareUpdateRecord, FirmwareUpdateResult };
 
 /** One entity of a configured device, as a reader of the engine sees it (whether its device is loaded or not). */
 export interface EntityView {
@@ -44,6 +45,8 @@ export interface DeviceView {
   readonly swVersion: string | undefined;
   /** Its counters (polls, garbage, bad values, …) while it runs; undefined while it is not set up. */
   readonly stats: DeviceStats | undefined;
+  /** Whether its model says how to update its firmware, and how its last update (since hearth started) ended. */
+  readonly firmware: { readonly updatable: boolean; readonly lastUpdate: FirmwareUpdateRecord | undefined };
   /** When it was set up anew (hearth's start, a reload, a restart), on the hub's clock. */
   readonly createdAt: number;
   readonly entities: readonly EntityView[];
@@ -70,6 +73,8 @@ export interface DeviceViews {
   refresh(id: string): Promise<void>;
   /** Unloads a device and sets it up again. */
   restart(id: string): Promise<RestartResult>;
+  /** Writes a firmware image (Intel HEX text) to a device (DEVICE_FIRMWARE_REFUSED before anything is touched). */
+  updateFirmware(id: string, hex: string, options?: { expectVersion?: string }): Promise<FirmwareUpdateResult>;
 }
 
 /** What the view is made from: the manager's entries, its registry of entities, and its restart. */
@@ -78,6 +83,8 @@ export interface DeviceViewSource {
   readonly entries: ReadonlyMap<string, ConfigEntry>;
   readonly entities: ReadonlyMap<string, Entity>;
   restart(id: string): Promise<RestartResult>;
+  updateFirmware(id: string, hex: string, options?: { expectVersion?: string }): Promise<FirmwareUpdateResult>;
+  readonly firmwareUpdates: ReadonlyMap<string, FirmwareUpdateRecord>;
 }
 
 /** The read-only view of a manager's devices. */
@@ -114,6 +121,7 @@ export function deviceViews(source: DeviceViewSource): DeviceViews {
       unavailableReason: device?.unavailableReason,
       swVersion: device?.swVersion,
       stats: device?.stats,
+      firmware: { updatable: entry.definition.firmware !== undefined && entry.config.port !== "sim", lastUpdate: source.firmwareUpdates.get(entry.id) },
       createdAt: entry.createdAt,
       entities: entitiesOf(entry),
     };
@@ -134,5 +142,6 @@ export function deviceViews(source: DeviceViewSource): DeviceViews {
     command: async (id, key, value, options) => running(id).command(key, value, options),
     refresh: async (id) => running(id).refresh(),
     restart: (id) => source.restart(id),
+    updateFirmware: (id, hex, options) => source.updateFirmware(id, hex, options),
   };
 }

@@ -13,6 +13,7 @@ import { parseCommand } from "../entities/commands.ts";
 import { Entity, type EntityValue, type RawValue, STATE_UNAVAILABLE } from "../entities/entity.ts";
 import { DeviceError } from "./device-error.ts";
 import type { Driver, DriverContext, DriverFactory } from "./driver.ts";
+import { FIRMWARE_ENTITY_KEY } from "./firmware/entity.ts";
 import { StateWriter } from "./state-writer.ts";
 import type { LinkState, Transport } from "./transport.ts";
 import "./events.ts";
@@ -353,6 +354,8 @@ export class Device {
         const swVersion = info.swVersion === undefined ? undefined : clip(info.swVersion, 64);
         const model = info.model === undefined ? undefined : clip(info.model, 64);
         this.swVersion = swVersion ?? this.swVersion;
+        const firmware = this.entities.get(FIRMWARE_ENTITY_KEY);
+        if (firmware !== undefined && swVersion !== undefined) this.writer.write(firmware, swVersion);
         this.limiter.log("info", "rebooted", { swVersion }, "Device (re)booted");
         // A device that reboots in a loop is one event per interval, with the count, not one per boot. The
         // first boot (the one opening the port often causes) is not held against it: a reset soon after is told at once.

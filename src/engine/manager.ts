@@ -13,6 +13,8 @@ import { Device } from "./device.ts";
 import { DeviceError } from "./device-error.ts";
 import { type DeviceViews, deviceViews, type RestartResult } from "./device-view.ts";
 import type { DriverFactory } from "./driver.ts";
+import { IntelHexError, parseIntelHex } from "./firmware/intel-hex.ts";
+import { type FirmwareUpdateRecord, type FirmwareUpdateResult, FirmwareUpdater } from "./firmware/update.ts";
 import { DRIVERS, effectiveDefinition, framingOf, ownTransportOf } from "./protocols.ts";
 import type { Transport, TransportFactory } from "./transport.ts";
 
@@ -30,6 +32,10 @@ export interface DeviceManagerDeps {
   transports: TransportFactory;
   ports: PortProvider;
   drivers?: Record<string, DriverFactory>;
+  /** Where the firmware last written to each device is kept (for rolling back); without it, firmware updates are refused. */
+  firmwareDir?: string;
+  /** The avrdude firmware updates run (default: the one on the PATH). */
+  avrdude?: string;
 }
 
 interface SharedTransport {
@@ -74,6 +80,12 @@ export class DeviceManager {
   private readonly nextRestart = new Map<string, Promise<RestartResult>>();
   /** Reloads of the device list, one at a time. */
   private readonly reloading = new Lock();
+  /** Devices whose firmware is being updated now. */
+  private readonly updating = new Set<string>();
+  /** How each device's last firmware update ended. */
+  readonly firmwareUpdates = new Map<string, FirmwareUpdateRecord>();
+  /** Aborted when the manager stops: a firmware update under way stops its avrdude. */
+  private readonly stopping = new AbortController();
 
   constructor(deps: DeviceManagerDeps) {
     this.deps = deps;
@@ -87,7 +99,14 @@ export class DeviceManager {
 
   /** The devices as readers (the MQTT side) see them: snapshots of each, and the commands they may give. */
   view(): DeviceViews {
-    return deviceViews({ nodeId: this.deps.nodeId, entries: this.entries, entities: this.entities, restart: (id) => this.restart(id) });
+    return deviceViews({
+      nodeId: this.deps.nodeId,
+      entries: this.entries,
+      entities: this.entities,
+      restart: (id) => this.restart(id),
+      updateFirmware: (id, hex, options) => this.updateFirmware(id, hex, options),
+      firmwareUpdates: this.firmwareUpdates,
+    });
   }
 
   /** The running device of an id. */
@@ -187,8 +206,82 @@ export class DeviceManager {
     throw new DeviceError("DEVICE_SETUP_FAILED", id, `restarted, but its set-up failed (state ${fresh.state}): ${fresh.reason ?? "no reason given"}`);
   }
 
+  /**
+   * Writes a new firmware image (Intel HEX text) to one device through its bootloader, as its model's
+   * `firmware:` says (engine/firmware/update.ts): refused with DEVICE_FIRMWARE_REFUSED, before anything is
+   * touched, when the model has no update, the device is simulated or shares its port with others (the
+   * update would cut them off the bus), the image is damaged or too big, or an update of it runs already.
+   * The other devices go on meanwhile; the result says each step and how it ended.
+   */
+  async updateFirmware(id: string, hex: string, options: { expectVersion?: string } = {}): Promise<FirmwareUpdateResult> {
+    const entry = this.entries.get(id);
+    if (entry === undefined) throw new DeviceError("DEVICE_UNKNOWN", id, "no such device");
+    const refuse = (why: string) => new DeviceError("DEVICE_FIRMWARE_REFUSED", id, `firmware update refused, nothing was touched: ${why}`);
+    const spec = entry.definition.firmware;
+    if (spec === undefined) throw refuse(`its model ${entry.definition.model} says of no way to update its firmware (no firmware: in its model file)`);
+    if (entry.config.port === "sim") throw refuse("it is simulated (port: sim): there is no firmware to write");
+    const sharing = [...this.entries.values()].filter((e) => e.id !== id && e.config.port === entry.config.port).map((e) => e.id);
+    if (sharing.length > 0) throw refuse(`its port ${entry.config.port} is shared with ${sharing.join(", ")}, which the update would cut off: take them out of the configuration first`);
+    if (this.deps.firmwareDir === undefined) throw refuse("this hearth keeps no data folder, so it could not keep the previous image to roll back to");
+    const avrdude = this.deps.avrdude ?? "avrdude";
+    if (Bun.which(avrdude) === null) throw refuse(`${avrdude} is not installed (on Debian: apt-get install avrdude)`);
+    if (this.updating.has(id)) throw refuse("an update of its firmware is under way already");
+    let image;
+    try {
+      image = parseIntelHex(hex, spec.max_size);
+    } catch (err) {
+      if (err instanceof IntelHexError) throw refuse(`the image is not a valid Intel HEX file for this device: ${err.message}`);
+      throw err;
+    }
+    this.updating.add(id);
+    try {
+      return await this.exclusive(id, async () => {
+        const current = this.entries.get(id);
+        if (current === undefined) throw new DeviceError("DEVICE_UNKNOWN", id, "no such device (it was removed meanwhile)");
+        const updater = new FirmwareUpdater({ log: this.deps.log, dir: this.deps.firmwareDir!, avrdude: this.deps.avrdude });
+        let entryNow = current;
+        const result = await updater.update(
+          {
+            id,
+            port: current.config.port,
+            spec,
+            baud: spec.baud ?? serialSettingsOf(current.definition, current.config).baud,
+            versionBefore: current.runtime?.device.swVersion,
+            stop: async () => {
+              this.cancelRetry(id);
+              await this.unloadEntry(entryNow);
+            },
+            start: async (timeoutS) => {
+              // Listening before the link opens: a board says hello as soon as opening the port resets it.
+              const hello = this.deps.hub.bus.waitFor("device_rebooted", (d) => d.deviceId === id && d.swVersion !== undefined, AbortSignal.timeout(Math.max(timeoutS, 0.001) * 1000));
+              hello.catch(() => {});
+              entryNow = this.addEntry(current.config);
+              await this.setupEntry(entryNow);
+              if (timeoutS === 0) return undefined;
+              return hello.then((e) => e.data.swVersion).catch(() => undefined);
+            },
+          },
+          image,
+          { expectVersion: options.expectVersion, signal: this.stopping.signal },
+        );
+        this.firmwareUpdates.set(id, {
+          status: result.status,
+          at: new Date().toISOString(),
+          version_before: result.version_before,
+          version_after: result.version_after,
+          ...(result.error === undefined ? {} : { error: result.error }),
+        });
+        this.deps.hub.bus.fire("devices_changed", { added: [], removed: [], reloaded: [id] });
+        return result;
+      });
+    } finally {
+      this.updating.delete(id);
+    }
+  }
+
   /** Unloads everything, the last set up first. */
   async stop(): Promise<void> {
+    this.stopping.abort(new DeviceError("DEVICE_UNAVAILABLE", "hearth", "hearth is stopping"));
     for (const id of [...this.entries.keys()].reverse()) {
       try {
         await this.exclusive(id, () => this.removeEntry(id));

@@ -6,6 +6,7 @@ import { BinaryDriver } from "./binary/driver.ts";
 import { BinaryFrames } from "./binary/frames.ts";
 import { DeviceError } from "./device-error.ts";
 import type { DriverFactory } from "./driver.ts";
+import { FIRMWARE_ENTITY, FIRMWARE_ENTITY_KEY } from "./firmware/entity.ts";
 import { LineDriver } from "./line/driver.ts";
 import { ModbusDriver } from "./modbus/driver.ts";
 import { replyComplete } from "./modbus/timing.ts";
@@ -61,10 +62,17 @@ export function ownTransportOf(definition: DeviceDefinition, config: DeviceConfi
 }
 
 /**
- * A device's definition with what its config adds: a generic Modbus model's entities are the
- * registers its `options.registers` describes, validated here with path-prefixed messages.
+ * A device's definition with what hearth and its config add: a line device whose hello says its firmware
+ * version has an entity showing it (unless its model has a `firmware` entity of its own), and a generic
+ * Modbus model's entities are the registers its `options.registers` describes, validated here with
+ * path-prefixed messages.
  */
 export function effectiveDefinition(definition: DeviceDefinition, config: DeviceConfig): DeviceDefinition {
+  if (definition.protocol === "line") {
+    const saysVersion = definition.line.hello?.includes("(?<sw_version>") === true;
+    if (!saysVersion || definition.entities.some((e) => e.key === FIRMWARE_ENTITY_KEY)) return definition;
+    return { ...definition, entities: [...definition.entities, FIRMWARE_ENTITY] };
+  }
   if (definition.protocol !== "modbus" || !definition.modbus.entities_from_options) return definition;
   const schema = z.array(ModbusEntitySchema).min(1);
   const parsed = schema.safeParse(config.options.registers);

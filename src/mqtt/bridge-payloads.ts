@@ -12,6 +12,7 @@ export function bridgeDevices(devices: DeviceViews): unknown[] {
     model: device.model,
     manufacturer: device.manufacturer,
     sw_version: device.swVersion ?? null,
+    firmware: { updatable: device.firmware.updatable, last_update: device.firmware.lastUpdate ?? null },
     state: device.state,
     available: device.available,
     stats: statsOf(device.stats),

@@ -3,9 +3,9 @@ import { Context } from "../core/context.ts";
 import type { Hub } from "../core/hub.ts";
 import type { Logger } from "../core/logger.ts";
 import type { DeviceViews } from "../engine/device-view.ts";
-import { describeIssues, isRequestCommand, parseJson, REQUEST_SCHEMAS, type RequestCommand, SetObjectSchema, salvageTransaction, type Transaction } from "./payloads.ts";
+import { describeIssues, FIRMWARE_REQUEST_LIMIT, isRequestCommand, parseJson, REQUEST_SCHEMAS, type RequestCommand, SetObjectSchema, salvageTransaction, type Transaction } from "./payloads.ts";
 import type { Publisher } from "./publisher.ts";
-import { REQUEST_HANDLERS, type RequestContext } from "./requests.ts";
+import { REQUEST_HANDLERS, type RequestContext, RequestFailure } from "./requests.ts";
 import type { InboundTopic, Topics } from "./topics.ts";
 
 export interface InboundDeps {
@@ -21,7 +21,7 @@ export interface InboundDeps {
 }
 
 /** What handling one message came to: the reply's `data`, or its `error`. */
-type Outcome = { status: "ok"; data: unknown } | { status: "error"; error: string };
+type Outcome = { status: "ok"; data: unknown } | { status: "error"; error: string; data?: unknown };
 
 /** A handled message: its outcome, and the transaction it carried, if any. */
 interface Handled {
@@ -36,7 +36,7 @@ const ERROR_LENGTH = 4 * CLIP_LENGTH;
 const RETAINED_TOLD_MAX = 1000;
 
 const ok = (data: unknown): Outcome => ({ status: "ok", data });
-const failed = (error: string): Outcome => ({ status: "error", error: clip(error, ERROR_LENGTH) });
+const failed = (error: string, data?: unknown): Outcome => ({ status: "error", error: clip(error, ERROR_LENGTH), ...(data === undefined ? {} : { data }) });
 
 /**
  * Everything that arrives on hearth's topics: sizes checked before anything is read, payloads validated
@@ -59,9 +59,11 @@ export class Inbound {
     const target = topics.parse(topic);
     if (target === undefined) return;
     if (log.isLevelEnabled("trace")) log.trace({ topic: clip(topic), bytes: payload.length, retained, payload: clip(payload.toString("utf8", 0, 4 * CLIP_LENGTH)) }, `Received ${clip(topic)}`);
-    if (payload.length > this.deps.maxPayload) {
+    // A firmware image is the one payload that may be bigger than mqtt.max_payload: up to its own limit.
+    const limit = target.kind === "request" && target.command === "device/firmware" ? Math.max(this.deps.maxPayload, FIRMWARE_REQUEST_LIMIT) : this.deps.maxPayload;
+    if (payload.length > limit) {
       counters.refused++;
-      const error = `payload of ${payload.length} bytes refused unread: mqtt.max_payload is ${this.deps.maxPayload}`;
+      const error = `payload of ${payload.length} bytes refused unread: ${limit === this.deps.maxPayload ? `mqtt.max_payload is ${limit}` : `a firmware request takes at most ${limit}`}`;
       log.warn({ topic: clip(topic), bytes: payload.length }, `Refused a message on ${clip(topic)}: ${error}`);
       this.answer(target, undefined, failed(error));
       return;
@@ -111,7 +113,7 @@ export class Inbound {
   private answer(target: InboundTopic, transaction: Transaction | undefined, outcome: Outcome): void {
     const topic = this.replyTopic(target, transaction);
     if (topic === undefined) return;
-    const body = outcome.status === "ok" ? { status: "ok", data: outcome.data ?? {} } : { status: "error", data: {}, error: outcome.error };
+    const body = outcome.status === "ok" ? { status: "ok", data: outcome.data ?? {} } : { status: "error", data: outcome.data ?? {}, error: outcome.error };
     this.deps.publisher.enqueue(topic, { ...body, ...(transaction === undefined ? {} : { transaction }) });
   }
 
@@ -149,7 +151,7 @@ export class Inbound {
       const handler = REQUEST_HANDLERS[command] as (body: unknown, ctx: RequestContext) => unknown;
       return { transaction, outcome: ok(await handler(parsed.data, this.deps.requests)) };
     } catch (err) {
-      return { transaction, outcome: failed((err as Error).message) };
+      return { transaction, outcome: failed((err as Error).message, err instanceof RequestFailure ? err.data : undefined) };
     }
   }
 

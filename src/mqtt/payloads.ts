@@ -19,6 +19,26 @@ export const SetObjectSchema = z.record(z.string(), z.unknown()).superRefine((va
 
 const withTransaction = <Shape extends z.ZodRawShape>(shape: Shape) => z.strictObject({ ...shape, transaction: TransactionSchema.optional() });
 
+/**
+ * The largest `device/firmware` request: an image sent as its Intel HEX text (about 2.8 bytes a byte of
+ * flash: an ATmega328P's 32 KiB is some 90 KB of text). Larger than mqtt.max_payload's default, for this
+ * request alone.
+ */
+export const FIRMWARE_REQUEST_LIMIT = 1 << 20;
+
+/** `device/firmware`: the device, and its image as a file on the board or as Intel HEX text. */
+const FirmwareRequestSchema = withTransaction({
+  id: DeviceIdSchema,
+  /** A file on the board, read by hearth. */
+  path: z.string().min(1).max(4096).optional(),
+  /** The image itself, Intel HEX text. */
+  hex: z.string().min(1).max(FIRMWARE_REQUEST_LIMIT).optional(),
+  /** The version the new firmware must say in its hello; another is rolled back. */
+  version: z.string().min(1).max(64).optional(),
+}).refine((body) => (body.path === undefined) !== (body.hex === undefined), {
+  error: 'give the image as "path" (an Intel HEX file on the board) or as "hex" (its text), one of the two',
+});
+
 /** The body of each bridge request, by command. */
 export const REQUEST_SCHEMAS = {
   /** `grace`: seconds a device may take to be up after hearth's start or its own set-up (health.ts). */
@@ -26,6 +46,7 @@ export const REQUEST_SCHEMAS = {
   devices: withTransaction({}),
   "device/reload": withTransaction({ id: DeviceIdSchema }),
   "device/restart": withTransaction({ id: DeviceIdSchema }),
+  "device/firmware": FirmwareRequestSchema,
   "config/reload": withTransaction({}),
   log_level: withTransaction({ level: z.enum(LOG_LEVELS) }),
 } as const;

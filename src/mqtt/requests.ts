@@ -1,10 +1,11 @@
+import { readFile, stat } from "node:fs/promises";
 import type { z } from "zod";
 import type { ConfigReloadResult, DeviceReloadResult } from "../config/reload.ts";
 import type { LogLevel } from "../core/logger.ts";
 import type { DeviceViews } from "../engine/device-view.ts";
 import { bridgeDevices } from "./bridge-payloads.ts";
 import { MqttError } from "./errors.ts";
-import type { REQUEST_SCHEMAS, RequestCommand } from "./payloads.ts";
+import { FIRMWARE_REQUEST_LIMIT, type REQUEST_SCHEMAS, type RequestCommand } from "./payloads.ts";
 
 /** What the bridge requests act on. */
 export interface RequestContext {
@@ -37,6 +38,29 @@ function knownDevice(ctx: RequestContext, id: string): void {
     );
 }
 
+/** A request that failed with more to say than its error (the steps of a firmware update): the reply's `data`. */
+export class RequestFailure extends MqttError {
+  readonly data: unknown;
+
+  constructor(message: string, data: unknown) {
+    super("MQTT_REQUEST_FAILED", message);
+    this.data = data;
+  }
+}
+
+/** An image named by its path on the board: a regular file, no bigger than a request may carry, read whole. */
+async function firmwareFile(path: string): Promise<string> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch (err) {
+    throw new MqttError("MQTT_REQUEST_FAILED", `cannot read the image ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (!info.isFile()) throw new MqttError("MQTT_REQUEST_FAILED", `the image ${path} is not a file`);
+  if (info.size > FIRMWARE_REQUEST_LIMIT) throw new MqttError("MQTT_REQUEST_FAILED", `the image ${path} is ${info.size} bytes, more than any Intel HEX image hearth takes (${FIRMWARE_REQUEST_LIMIT})`);
+  return readFile(path, "latin1");
+}
+
 /** One handler per request; each returns the reply's `data` or throws the reply's `error`. */
 export const REQUEST_HANDLERS: { [C in RequestCommand]: Handler<C> } = {
   health: (body, ctx) => ctx.health(body.grace),
@@ -59,6 +83,14 @@ export const REQUEST_HANDLERS: { [C in RequestCommand]: Handler<C> } = {
     // Unloads the device, closing its link, and sets it up on a newly opened one; the state is the one that
     // restart ended in (another may have begun by the time this reply goes), and a failed set-up throws.
     return await ctx.devices.restart(body.id);
+  },
+  "device/firmware": async (body, ctx) => {
+    knownDevice(ctx, body.id);
+    const hex = body.hex ?? (await firmwareFile(body.path!));
+    // Refusals (a bad image, no update for the model, a shared bus) throw before anything is touched.
+    const result = await ctx.devices.updateFirmware(body.id, hex, { expectVersion: body.version });
+    if (result.status !== "updated") throw new RequestFailure(`${body.id}: firmware ${result.status === "rolled_back" ? "rolled back" : "update failed"}: ${result.error}`, result);
+    return result;
   },
   "config/reload": async (_body, ctx) => {
     if (ctx.reloadConfig === undefined) throw new MqttError("MQTT_UNKNOWN_REQUEST", "this hearth has no configuration file to reload");

@@ -2,6 +2,7 @@ import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { HearthIoSimulator } from "../../devices/hearth-io/simulator.ts";
+import { parseIntelHex } from "../../src/engine/firmware/intel-hex.ts";
 import { tempDir } from "../helpers/temp.ts";
 
 // The hearth-io firmware as an artifact: the sketch built for the ATmega328P (Uno, Nano) with Debian's
@@ -11,34 +12,13 @@ const SKETCH = join(import.meta.dir, "..", "..", "devices", "hearth-io", "firmwa
 /** An ATmega328P's 32 KiB of flash, less the 512 bytes Optiboot keeps at its top. */
 const APPLICATION_FLASH = 32 * 1024 - 512;
 
-/** The bytes an Intel HEX file puts in flash, each record's checksum verified. */
-function flashOf(hex: string): Uint8Array {
-  const image = new Uint8Array(64 * 1024);
-  let end = 0;
-  let base = 0;
-  for (const [i, record] of hex.split(/\r?\n/).filter(Boolean).entries()) {
-    if (!record.startsWith(":")) throw new Error(`record ${i + 1} is not an Intel HEX record: ${record}`);
-    const bytes = Buffer.from(record.slice(1), "hex");
-    const sum = bytes.reduce((a, b) => (a + b) & 0xff, 0);
-    if (sum !== 0) throw new Error(`record ${i + 1} fails its checksum: ${record}`);
-    const [length, high, low, type] = bytes;
-    if (type === 0x00) {
-      const at = base + ((high! << 8) | low!);
-      image.set(bytes.subarray(4, 4 + length!), at);
-      end = Math.max(end, at + length!);
-    } else if (type === 0x02) base = ((bytes[4]! << 8) | bytes[5]!) << 4;
-    else if (type === 0x01) break;
-  }
-  return image.subarray(0, end);
-}
-
 test("the hearth-io sketch builds with Debian's packaged AVR toolchain, fits the Uno's flash beside Optiboot, and says the hello the simulator says", async () => {
   const out = tempDir("hearth-firmware-");
   const make = Bun.spawn(["make", "-s", `OBJDIR=${out}`], { cwd: SKETCH, stdout: "pipe", stderr: "pipe" });
   const [code, stdout, stderr] = await Promise.all([make.exited, new Response(make.stdout).text(), new Response(make.stderr).text()]);
   if (code !== 0) throw new Error(`make failed (${code}):\n${stdout}\n${stderr}`);
   expect(stdout).toContain("Device: atmega328p");
-  const flash = flashOf(readFileSync(join(out, "hearth_io.hex"), "latin1"));
+  const flash = parseIntelHex(readFileSync(join(out, "hearth_io.hex"), "latin1"), APPLICATION_FLASH).bytes; // every record checked
   expect(flash.length).toBeGreaterThan(4096); // a real program, not an empty image
   expect(flash.length).toBeLessThanOrEqual(APPLICATION_FLASH);
   // The strings it prints live in flash (F()): its hello, and a version the simulator plays too.

@@ -27,7 +27,7 @@ test("a device's state arrives retained as JSON of its entities, with its availa
   const { b } = await running();
   const late = await peer(b.url); // a subscriber that comes later gets the retained state
   const state = JSON.parse((await late.next("hearth/test/board")).payload);
-  expect(Object.keys(state).sort()).toEqual(["button", "humidity", "led", "relay1", "relay2", "restart", "temperature", "uptime"]);
+  expect(Object.keys(state).sort()).toEqual(["button", "firmware", "humidity", "led", "relay1", "relay2", "restart", "temperature", "uptime"]);
   expect(state.relay1).toBe("OFF");
   expect(state.led).toEqual({ state: "OFF", brightness: 0 });
   expect((await late.next("hearth/test/board")).retain).toBe(true);
