@@ -49,6 +49,9 @@ bool buttonReading = false;
 unsigned long buttonChangedAt = 0;
 
 void setup() {
+  // After a watchdog reset (RESET) the watchdog stays on until its reset flag is cleared, and would
+  // restart the board every 15 ms: clear the flag, then turn the watchdog off.
+  MCUSR = 0;
   wdt_disable();
   Serial.begin(115200);
   pinMode(PIN_BUTTON, INPUT_PULLUP);
