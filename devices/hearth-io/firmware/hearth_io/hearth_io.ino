@@ -213,11 +213,14 @@ void fail(const char* id, const __FlashStringHelper* code, const char* detail) {
   Serial.println(detail);
 }
 
+// Digits only: strtol alone would also take a sign ("+1", "-0") and leading spaces.
 bool parseNumber(const char* text, long minimum, long maximum, long* out) {
   if (*text == '\0') return false;
-  char* end;
-  long value = strtol(text, &end, 10);
-  if (*end != '\0' || value < minimum || value > maximum) return false;
+  for (const char* c = text; *c != '\0'; c++) {
+    if (!isdigit(*c)) return false;
+  }
+  long value = strtol(text, NULL, 10);
+  if (value < minimum || value > maximum) return false;
   *out = value;
   return true;
 }
