@@ -14,7 +14,7 @@ export interface SimulatorPort {
 export interface HearthIoOptions {
   /** Telemetry period, ms (the firmware's default is 5000). */
   interval?: number;
-  /** Starting readings. */
+  /** Starting readings; NaN is no reading (a board with no DHT22 answering), sent as `nan` as the firmware does. */
   temperature?: number;
   humidity?: number;
   /** Seed of the readings' random walk, for repeatable runs. */
@@ -35,6 +35,8 @@ export class HearthIoSimulator {
   relay2 = false;
   led = 0;
   interval: number;
+  /** The interval the board boots with (a reset forgets an INTERVAL command, as the firmware does). */
+  private readonly bootInterval: number;
   /** While true, commands are swallowed without a reply (a hung board), for timeout tests. */
   mute = false;
   /** Every command line received, in order. */
@@ -52,7 +54,8 @@ export class HearthIoSimulator {
     this.firmware = options.firmware ?? "1.0.0";
     this.temperature = options.temperature ?? 21.5;
     this.humidity = options.humidity ?? 45;
-    this.interval = options.interval ?? 5000;
+    this.bootInterval = options.interval ?? 5000;
+    this.interval = this.bootInterval;
     this.random = seededRandom(options.seed ?? 1);
   }
 
@@ -68,13 +71,15 @@ export class HearthIoSimulator {
     this.timer = undefined;
   }
 
-  /** A reset (watchdog, power blip): outputs off, boot line again. */
+  /** A reset (watchdog, power blip): outputs off, the boot interval, boot line again. */
   reboot(): void {
     this.stop();
     this.relay1 = false;
     this.relay2 = false;
     this.led = 0;
+    this.interval = this.bootInterval;
     this.buffer = "";
+    this.tooLong = false;
     this.start();
   }
 
@@ -139,14 +144,14 @@ export class HearthIoSimulator {
   private handle(line: string): void {
     this.received.push(line);
     if (this.mute) return;
-    const [id, command, ...args] = line.split(" ");
+    // Words are split at runs of spaces, as the firmware's strtok does ("1  PING" is a PING).
+    const [id, command, ...args] = line.split(" ").filter((word) => word !== "");
     if (id === undefined || !/^\d+$/.test(id) || Number(id) < 1 || Number(id) > 65535) {
       this.send("ERR - no_id a command starts with an id 1-65535");
       return;
     }
     switch (command) {
       case undefined:
-      case "":
         return this.send(`ERR ${id} bad_command missing command`);
       case "PING":
         return this.send(`OK ${id} pong`);

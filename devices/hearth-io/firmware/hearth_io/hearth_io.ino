@@ -49,6 +49,9 @@ bool buttonReading = false;
 unsigned long buttonChangedAt = 0;
 
 void setup() {
+  // After a watchdog reset (RESET) the watchdog stays on until its reset flag is cleared, and would
+  // restart the board every 15 ms: clear the flag, then turn the watchdog off.
+  MCUSR = 0;
   wdt_disable();
   Serial.begin(115200);
   pinMode(PIN_BUTTON, INPUT_PULLUP);
@@ -210,11 +213,14 @@ void fail(const char* id, const __FlashStringHelper* code, const char* detail) {
   Serial.println(detail);
 }
 
+// Digits only: strtol alone would also take a sign ("+1", "-0") and leading spaces.
 bool parseNumber(const char* text, long minimum, long maximum, long* out) {
   if (*text == '\0') return false;
-  char* end;
-  long value = strtol(text, &end, 10);
-  if (*end != '\0' || value < minimum || value > maximum) return false;
+  for (const char* c = text; *c != '\0'; c++) {
+    if (!isdigit(*c)) return false;
+  }
+  long value = strtol(text, NULL, 10);
+  if (value < minimum || value > maximum) return false;
   *out = value;
   return true;
 }
