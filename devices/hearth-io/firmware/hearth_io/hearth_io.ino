@@ -20,7 +20,10 @@ void handleLine(char* text);
 void handleSet(const char* id);
 bool readDht22(float* temperature, float* humidity);
 
-static const char FIRMWARE_VERSION[] = "1.0.0";
+#ifndef HEARTH_IO_VERSION
+#define HEARTH_IO_VERSION "1.0.0"  // `make FIRMWARE_VERSION=x.y.z` builds another (the Makefile defines this)
+#endif
+static const char FIRMWARE_VERSION[] = HEARTH_IO_VERSION;
 static const uint8_t PIN_DHT = 2;
 static const uint8_t PIN_BUTTON = 3;
 static const uint8_t PIN_RELAY1 = 7;
