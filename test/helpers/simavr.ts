@@ -23,6 +23,17 @@ export async function buildFirmware(outDir: string, makeArgs: string[] = []): Pr
   return { elf: join(outDir, "hearth_io.elf"), hex: join(outDir, "hearth_io.hex"), harness: join(outDir, "hearth_io_sim") };
 }
 
+/**
+ * Builds Optiboot, the bootloader of an Uno, from the source in Debian's arduino-core-avr into `outDir`, and
+ * returns its Intel HEX (for the harness's `--bootloader`). The package's own prebuilt
+ * optiboot_atmega328.hex is too big for the 512-byte boot section (see the harness's Makefile).
+ */
+export async function buildOptiboot(outDir: string): Promise<string> {
+  const hex = join(outDir, "optiboot_atmega328.hex");
+  await make(join(FIRMWARE_DIR, "simavr"), `OUT=${outDir}`, hex);
+  return hex;
+}
+
 export interface EmulatedBoard {
   /** The pseudo-terminal the MCU's UART is on: a port for hearth. */
   readonly pty: string;
@@ -34,7 +45,10 @@ export interface EmulatedBoard {
   stop(): Promise<void>;
 }
 
-/** Starts the harness with `args` (the firmware, and options) and resolves once it says which pty it is on. */
+/**
+ * Starts the harness with `args` (options, then the firmware) and resolves once it says which pty it is on.
+ * `["--bootloader", await buildOptiboot(dir), "--reset-on-open", elf]` is a board avrdude can update.
+ */
 export async function startEmulator(harness: string, args: string[]): Promise<EmulatedBoard> {
   const process = Bun.spawn([harness, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const stdout = new OutputReader(process.stdout);

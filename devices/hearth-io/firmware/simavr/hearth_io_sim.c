@@ -89,8 +89,9 @@ static void reset(avr_t *avr, avr_regbit_t flag) {
  * capacitor on DTR pulses RESET, so every open restarts the board into Optiboot (and avrdude's `-c arduino`
  * relies on it). A pty has no modem lines, so the harness resets the MCU (as an external reset) whenever
  * the pty's slave side is opened. It learns of an open through inotify's IN_OPEN on the slave's device node,
- * not through POLLHUP on the master: uart_pty keeps the slave descriptor openpty() gave it open for ever, so
- * the master never sees a hang-up (and uart_pty's thread would misread the EIO it then gets).
+ * not through POLLHUP on the master: uart_pty keeps open the slave descriptor openpty() gave it, so the master
+ * never sees a hang-up. Closing that descriptor is no way out: uart_pty's thread would then read EIO from the
+ * master while no one has the port open, and it takes read()'s -1 for a length (buffer_len is a size_t).
  *
  * What the board sent while nobody had the port open is dropped at an open, as a USB serial adapter does, so
  * that an opener reads only what the board says after the reset: `slave` is the harness's own descriptor
