@@ -6,8 +6,10 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { IntelHexError, parseIntelHex } from "../src/engine/firmware/intel-hex.ts";
+import { FIRMWARE_REQUEST_LIMIT } from "../src/mqtt/payloads.ts";
 import { VERSION } from "../src/version.ts";
-import { type DeployContext, deployHost } from "./lib/deploy-host.ts";
+import { type DeployContext, deployHost, type FirmwareImageArg } from "./lib/deploy-host.ts";
 import { DeployError, isDeployError } from "./lib/errors.ts";
 import { type HostTarget, hostFromArgument, readFleet } from "./lib/fleet.ts";
 import { eachLimited } from "./lib/pool.ts";
@@ -31,6 +33,8 @@ Options:
   --version V             release to deploy (default ${VERSION})
   --dist DIR              where the built binaries and checksum file are (default: dist/)
   --health-timeout S      seconds to wait for \`hearth health\` after a restart (default 60)
+  --firmware DEVICE=FILE  once the release is healthy, write FILE (Intel HEX) to DEVICE's firmware with
+                          \`hearth firmware\` on the board (repeatable; DEVICE as in the board's config)
   --root PREFIX           prefix of every path on the boards (default /)
   --service-cmd CMD       service manager on the boards, called as \`CMD restart hearth\`
                           (default: systemctl as root, sudo -n systemctl otherwise)
@@ -53,6 +57,7 @@ interface Invocation {
   readonly version: string;
   readonly dist: string;
   readonly healthTimeoutS: number;
+  readonly firmware: readonly FirmwareImageArg[];
   readonly ssh: SshSettings;
 }
 
@@ -70,6 +75,7 @@ async function parseInvocation(argv: string[]): Promise<Invocation | "help"> {
         version: { type: "string" },
         dist: { type: "string" },
         "health-timeout": { type: "string" },
+        firmware: { type: "string", multiple: true },
         root: { type: "string" },
         "service-cmd": { type: "string" },
         "ssh-config": { type: "string" },
@@ -107,6 +113,7 @@ async function parseInvocation(argv: string[]): Promise<Invocation | "help"> {
     version: checkVersion(values.version ?? VERSION),
     dist: resolve(values.dist ?? resolve(import.meta.dir, "..", "dist")),
     healthTimeoutS: number("health-timeout", values["health-timeout"], 60, 1),
+    firmware: await firmwareArgs(values.firmware ?? []),
     ssh: {
       ...(values["ssh-config"] === undefined ? {} : { configFile: resolve(values["ssh-config"]) }),
       options: values["ssh-option"] ?? [],
@@ -114,6 +121,30 @@ async function parseInvocation(argv: string[]): Promise<Invocation | "help"> {
       connectTimeoutS: number("connect-timeout", values["connect-timeout"], 10, 1),
     },
   };
+}
+
+/** The `--firmware DEVICE=FILE` images, each file read and checked as Intel HEX before any board is touched. */
+async function firmwareArgs(args: string[]): Promise<FirmwareImageArg[]> {
+  const images: FirmwareImageArg[] = [];
+  for (const arg of args) {
+    const m = /^([A-Za-z0-9_-]+)=(.+)$/.exec(arg);
+    if (m === null) throw new DeployError("USAGE", `--firmware expects DEVICE=FILE.hex, got "${arg}"`);
+    const [, device, file] = m as unknown as [string, string, string];
+    if (images.some((i) => i.device === device)) throw new DeployError("USAGE", `--firmware names ${device} twice`);
+    const text = await Bun.file(file)
+      .text()
+      .catch((err: NodeJS.ErrnoException) => {
+        throw new DeployError("USAGE", `--firmware ${device}=${file}: cannot read it (${err.code ?? err.message})`);
+      });
+    try {
+      parseIntelHex(text, FIRMWARE_REQUEST_LIMIT);
+    } catch (err) {
+      if (!(err instanceof IntelHexError)) throw err;
+      throw new DeployError("USAGE", `--firmware ${device}=${file}: not a valid Intel HEX image: ${err.message}`);
+    }
+    images.push({ device, file: resolve(file) });
+  }
+  return images;
 }
 
 /** Deploys to every host, at most `parallel` at once, and prints progress and the summary. */
@@ -132,6 +163,7 @@ export async function deploy(invocation: Invocation, io: { write: (text: string)
         ssh: invocation.ssh,
         dryRun: invocation.dryRun,
         healthTimeoutS: invocation.healthTimeoutS,
+        firmware: invocation.firmware,
         signal,
         report: (text, transient) => progress.update(i, text, transient),
       };

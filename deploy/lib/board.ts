@@ -286,3 +286,17 @@ function keyValues(text: string): Map<string, string[]> {
   }
   return values;
 }
+
+/**
+ * Puts a firmware image into the release (`<release>/firmware/<device>.hex`, so the board keeps what each
+ * release carried) and has the running hearth write it to the device (`hearth firmware`, which rolls the
+ * device back itself when the new image does not say hello). Resolves with what hearth said it did.
+ */
+export async function updateFirmware(ssh: Ssh, layout: Layout, dir: string, device: string, image: Blob): Promise<string> {
+  const folder = join(dir, "firmware");
+  const target = join(folder, `${device}.hex`);
+  await ssh.runOk(`mkdir -p ${shq(folder)} && cat > ${shq(`${target}.part`)} && mv -f ${shq(`${target}.part`)} ${shq(target)}`, `uploading the firmware of ${device}`, { stdin: image });
+  const result = await ssh.run(`${shq(join(layout.current, "hearth"))} firmware --config ${shq(layout.etcConfig)} ${shq(device)} ${shq(target)} 2>&1`);
+  if (result.code !== 0) throw new DeployError("FIRMWARE_FAILED", `the firmware of ${device} was not updated: ${lastLines(result.stdout, 4)}`);
+  return lastLines(result.stdout, 1);
+}

@@ -18,6 +18,7 @@ import {
   switchCurrent,
   type UploadResult,
   unlockBoard,
+  updateFirmware,
   uploadBinary,
   waitHealthy,
 } from "./board.ts";
@@ -33,12 +34,20 @@ export const KEEP_RELEASES = 3;
 /** The least time a rolled-back release gets to pass `hearth health`. */
 export const ROLLBACK_HEALTH_TIMEOUT_S = 60;
 
+/** One `--firmware DEVICE=FILE`: the device's id in the board's configuration and the Intel HEX file. */
+export interface FirmwareImageArg {
+  readonly device: string;
+  readonly file: string;
+}
+
 /** What every host's deploy shares. */
 export interface DeployContext {
   readonly release: LocalRelease;
   readonly ssh: SshSettings;
   readonly dryRun: boolean;
   readonly healthTimeoutS: number;
+  /** Firmware images to write once the release is healthy (`--firmware DEVICE=FILE`), checked already. */
+  readonly firmware: readonly FirmwareImageArg[];
   /** Aborted on Ctrl-C: a board not yet switched stops there; one already switched finishes or rolls back. */
   readonly signal: AbortSignal;
   /** Reports a host's current step; `transient` ones (upload percentages) only on a terminal. */
@@ -99,12 +108,18 @@ async function stepsOnBoard(ssh: Ssh, target: HostTarget, ctx: DeployContext, ve
       // Already switched, maybe by a deploy that was interrupted before its health check: check it now.
       ctx.report(`${version} is already current; checking hearth health`);
       await waitHealthy(ssh, layout, board.currentVersion ?? version, ctx.healthTimeoutS);
-      return done("unchanged", `${version} is already running, healthy`);
+      const firmware = await writeFirmware(ssh, layout, dir, ctx);
+      return done(firmware === "" ? "unchanged" : "deployed", `${version} is already running, healthy${firmware}`);
     }
     throw new DeployError("RELEASE_IN_USE", `${version} is the running release but differs from this one; deploy the change as a new version`);
   }
   const previous = board.currentRelease;
-  if (ctx.dryRun) return done("planned", "nothing changed (dry run)", plan({ board, binary, found, layout, version, previous, config: target.config, serviceCmd, healthTimeoutS: ctx.healthTimeoutS }));
+  if (ctx.dryRun)
+    return done(
+      "planned",
+      "nothing changed (dry run)",
+      plan({ board, binary, found, layout, version, previous, config: target.config, serviceCmd, healthTimeoutS: ctx.healthTimeoutS, firmware: ctx.firmware }),
+    );
 
   await lockBoard(ssh, layout, `${hostname()} pid ${process.pid} since ${new Date().toISOString()}`);
   try {
@@ -157,7 +172,27 @@ async function install(args: {
     return rollBack({ ssh, layout, serviceCmd, previous, failed: version, oldVersion: board.currentVersion, ctx, reason: err.message, done });
   }
   const removed = await pruneReleases(ssh, layout, [version, ...(previous === undefined ? [] : [previous])], KEEP_RELEASES);
-  return done("deployed", removed.length > 0 ? `removed old release(s) ${removed.join(", ")}` : "");
+  const firmware = await writeFirmware(ssh, layout, dir, ctx);
+  return done("deployed", `${removed.length > 0 ? `removed old release(s) ${removed.join(", ")}` : ""}${firmware}`.replace(/^; /, ""));
+}
+
+/**
+ * Writes the firmware images the deploy carries, after the release passed its health check (a release
+ * that fails it is rolled back, and no image is written). A device whose update fails (hearth rolls it
+ * back) fails the board's deploy with why; the release stays, healthy. Resolves with what to add to the detail.
+ */
+async function writeFirmware(ssh: Ssh, layout: Layout, dir: string, ctx: DeployContext): Promise<string> {
+  const said: string[] = [];
+  for (const { device, file } of ctx.firmware) {
+    ctx.report(`writing ${file} to ${device} (hearth firmware)`);
+    try {
+      said.push(await updateFirmware(ssh, layout, dir, device, Bun.file(file)));
+    } catch (err) {
+      if (!isDeployError(err, "FIRMWARE_FAILED")) throw err;
+      throw new DeployError("FIRMWARE_FAILED", `${ctx.release.version} runs, healthy; but ${err.message}`, { cause: err });
+    }
+  }
+  return said.map((s) => `; ${s}`).join("");
 }
 
 /** The binary for the board's architecture; a board it does not fit is refused before anything changes. */
@@ -213,6 +248,7 @@ function plan(p: {
   config: string | undefined;
   serviceCmd: string;
   healthTimeoutS: number;
+  firmware: readonly FirmwareImageArg[];
 }): string[] {
   const dir = join(p.layout.releases, p.version);
   const upload =
@@ -231,6 +267,7 @@ function plan(p: {
     `run ${dir}/hearth check-config --config ${dir}/hearth.yaml`,
     `point ${p.layout.current} at releases/${p.version} and run \`${p.serviceCmd} restart hearth\``,
     `wait up to ${p.healthTimeoutS} s for hearth health; ${p.previous === undefined ? "no previous release to roll back to" : `roll back to ${p.previous} if it fails`}`,
+    ...p.firmware.map((f) => `then upload ${f.file} to ${dir}/firmware/${f.device}.hex and write it to ${f.device} (hearth firmware; it rolls the device back if the image does not say hello)`),
     remove.length > 0 ? `remove old release(s) ${remove.join(", ")}` : `keep all releases (${KEEP_RELEASES} at most)`,
   ];
 }

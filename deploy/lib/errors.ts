@@ -16,7 +16,9 @@ export type DeployErrorCode =
   | "BOARD_LOCKED"
   | "INTERRUPTED"
   | "HEALTH_FAILED"
-  | "ROLLBACK_FAILED";
+  | "ROLLBACK_FAILED"
+  /** A firmware image carried with the release was not written to its device (the release itself runs, healthy). */
+  | "FIRMWARE_FAILED";
 
 /** An error of deploy/deploy, with a message meant for the person running it. */
 export class DeployError extends HearthError<DeployErrorCode> {

@@ -190,3 +190,19 @@ test("a board that stops answering polls becomes unavailable, and a command then
   sim.start();
   await stateOf(hub, "sensor.board_temperature", (s) => s.state !== "unavailable");
 });
+
+test("a hello after what a reset leaves on the line is still a reboot: a bootloader's bytes before it, or the start of a line the reset cut", async () => {
+  const { hub, sim, device } = await board();
+  const garbage = device.stats.garbage;
+  // What an Uno's Optiboot answers to the bytes hearth sent as the port opened (STK500's INSYNC, OK), then the hello.
+  // (Reboots within a minute are one event a minute: the version and the count show each at once.)
+  const reboots = device.stats.reboots;
+  sim.sendGarbage("\x14\x10HELLO hearth-io fw=1.2.3 proto=1\r\n");
+  await until(() => device.swVersion === "1.2.3");
+  // A report cut by the reset, the hello following on the same line.
+  sim.sendGarbage("T temp=21.5 hum=4HELLO hearth-io fw=1.2.4 proto=1\r\n");
+  await until(() => device.swVersion === "1.2.4");
+  expect(device.stats.reboots).toBe(reboots + 2);
+  expect(hub.states.get("sensor.board_firmware")?.state).toBe("1.2.4");
+  expect(device.stats.garbage).toBe(garbage);
+});

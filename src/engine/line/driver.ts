@@ -28,7 +28,8 @@ const EVERY_LINE = /(?:)/;
 export class LineDriver implements Driver {
   private readonly ctx: DriverContext;
   private readonly definition: LineDeviceDefinition;
-  private readonly patterns: { hello?: RegExp; ok?: RegExp; error?: RegExp; reports: RegExp[] };
+  /** `helloWithin`: the hello pattern without its `^`, for a hello that follows the start of a line cut by a reset. */
+  private readonly patterns: { hello?: RegExp; helloWithin?: RegExp; ok?: RegExp; error?: RegExp; reports: RegExp[] };
   private readonly format: LineFormat;
   private readonly checksum: LineChecksum | undefined;
   /** read key → the entities fed by it, each with its value mapping */
@@ -48,6 +49,7 @@ export class LineDriver implements Driver {
     const reports = reportPatterns(line);
     this.patterns = {
       hello: line.hello === undefined ? undefined : new RegExp(line.hello),
+      helloWithin: line.hello?.startsWith("^") ? new RegExp(line.hello.slice(1)) : undefined,
       ok: line.ok === undefined ? undefined : new RegExp(line.ok),
       error: line.error === undefined ? undefined : new RegExp(line.error),
       reports: reports.length === 0 ? [EVERY_LINE] : reports.map((r) => new RegExp(r)),
@@ -139,7 +141,7 @@ export class LineDriver implements Driver {
   }
 
   private onFrame(frame: Uint8Array): void {
-    let text = decoder.decode(frame);
+    let text = withoutLeadingControls(decoder.decode(frame));
     if (text.endsWith("\r")) text = text.slice(0, -1);
     if (text.length === 0) return;
     if (this.checksum !== undefined) {
@@ -149,7 +151,8 @@ export class LineDriver implements Driver {
     }
     const { hello, ok, error, reports } = this.patterns;
     let m: RegExpExecArray | null;
-    if (hello !== undefined && (m = hello.exec(text)) !== null) {
+    // A board reset while it sent a line starts its hello on that line, after the line's beginning.
+    if (hello !== undefined && ((m = hello.exec(text)) !== null || (m = this.patterns.helloWithin?.exec(text) ?? null) !== null)) {
       this.heard();
       this.ctx.rebooted({ model: m.groups?.model, swVersion: m.groups?.sw_version });
       return;
@@ -220,4 +223,16 @@ export class LineDriver implements Driver {
 /** The text a report's format reads: its `fields` group when the pattern has one, else the whole line. */
 function fieldsText(m: RegExpExecArray, line: string): string {
   return m.groups !== undefined && "fields" in m.groups ? (m.groups.fields ?? "") : line;
+}
+
+/**
+ * A line without the control characters (tab aside) before its text: what a board's reset leaves ahead
+ * of its first line (an Uno's bootloader answers the bytes hearth sent as the port opened with STK500's
+ * 0x14 0x10, a UART waking up sends a NUL), which would otherwise hide its hello. A text protocol's line
+ * never begins with one.
+ */
+function withoutLeadingControls(text: string): string {
+  let start = 0;
+  while (start < text.length && text.charCodeAt(start) < 0x20 && text.charCodeAt(start) !== 0x09) start++;
+  return start === 0 ? text : text.slice(start);
 }
