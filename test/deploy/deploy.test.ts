@@ -18,6 +18,7 @@ import { releasesToRemove } from "../../deploy/lib/board.ts";
 import { readFleet } from "../../deploy/lib/fleet.ts";
 import { archOf, parseSums } from "../../deploy/lib/release.ts";
 import { parseDestination } from "../../deploy/lib/ssh.ts";
+import { buildFirmware, buildOptiboot, type EmulatedBoard, startEmulator } from "../helpers/simavr.ts";
 import { freePort, startBroker, type TestBroker } from "../mqtt/broker.ts";
 import { builtRelease } from "./binary.ts";
 import { type Board, current, fakeUname, flash, fleetEntry, health, makeBoard, releases, runningPid, snapshot, stopBoard, writeConfig } from "./fixtures/boards.ts";
@@ -349,6 +350,70 @@ describe("deploy/deploy to a fleet: three boards and an unreachable host, --para
     expect(run.out).toContain(`${redone.server.destination}: uploaded, checksum verified`);
     for (const b of [resumed, redone]) expect(existsSync(join(b.root, "opt/hearth/releases", B, "hearth.part"))).toBe(false);
   });
+});
+
+describe("deploy/deploy --firmware: an image written to a board's device once the release is healthy", () => {
+  // The device is the real hearth-io firmware on an emulated ATmega328P with Optiboot (test/firmware/update.test.ts
+  // says what of it is a stand-in: the reset a port's opening causes); the board's hearth updates it with avrdude.
+  let board: Board;
+  let emulator: EmulatedBoard;
+  const images: Record<string, string> = {};
+  beforeAll(async () => {
+    const out = join(tmp, "firmware");
+    const a = await buildFirmware(join(out, "a"));
+    images.v100 = a.hex;
+    images.v110 = (await buildFirmware(join(out, "b"), ["FIRMWARE_VERSION=1.1.0"])).hex;
+    writeFileSync(join(out, "silent.c"), "int main(void) { for (;;) {} }\n");
+    for (const cmd of [
+      ["avr-gcc", "-mmcu=atmega328p", "-Os", "-o", "silent.elf", "silent.c"],
+      ["avr-objcopy", "-O", "ihex", "silent.elf", "silent.hex"],
+    ]) {
+      if ((await Bun.spawn(cmd, { cwd: out }).exited) !== 0) throw new Error(`${cmd.join(" ")} failed`);
+    }
+    images.silent = join(out, "silent.hex");
+    emulator = await startEmulator(a.harness, ["--bootloader", await buildOptiboot(join(out, "a")), "--reset-on-open", a.hex]);
+    board = newBoard("board-firmware", servers[1] as SshServer);
+    writeFileSync(
+      board.config,
+      `node_id: board_firmware\nlog_level: info\nshutdown: { shutdown_jobs: 2, cancel: 2, tracked: 2, final_write: 2, close: 2 }\nmqtt:\n  url: ${broker.url}\ndevices:\n  - id: mcu\n    model: hearth-io\n    port: ${emulator.pty}\n`,
+    );
+  }, 180_000);
+  afterAll(async () => {
+    stopBoard(board);
+    await emulator?.stop();
+  });
+
+  test("a --firmware file that is not an Intel HEX image is refused before any board is touched", async () => {
+    const { code, out } = await deploy(["--version", A, "--firmware", `mcu=${board.config}`, ...boardArgs(board)]);
+    expect(code).toBe(2);
+    expect(out).toContain(`--firmware mcu=${board.config}: not a valid Intel HEX image: line 1: not an Intel HEX record`);
+    expect(existsSync(join(board.root, "opt/hearth"))).toBe(false);
+  });
+
+  test(
+    "the release is deployed, then the image written: the board's device says 1.1.0, and the release keeps the image",
+    async () => {
+      const { code, out } = await deploy(["--version", A, "--firmware", `mcu=${images.v110}`, ...boardArgs(board)]);
+      expect(out).toContain("mcu: firmware updated, 1.0.0 → 1.1.0");
+      expect(code).toBe(0);
+      expect(readFileSync(join(board.root, "opt/hearth/releases", A, "firmware/mcu.hex"), "latin1")).toBe(readFileSync(images.v110!, "latin1"));
+      expect(await health(board)).toMatchObject({ code: 0, healthy: true, version: A });
+    },
+    DEPLOY_TIMEOUT,
+  );
+
+  test(
+    "an image that never says hello fails the board's deploy with hearth's reason; the device runs its firmware before, the release stays",
+    async () => {
+      const { code, out } = await deploy(["--version", A, "--firmware", `mcu=${images.silent}`, ...boardArgs(board)]);
+      expect(code).toBe(1);
+      expect(out).toContain(`${A} runs, healthy; but the firmware of mcu was not updated`);
+      expect(out).toContain("the previous firmware (version 1.1.0) was written back and runs");
+      expect(current(board)).toBe(`releases/${A}`);
+      expect(await health(board)).toMatchObject({ code: 0, healthy: true, version: A });
+    },
+    DEPLOY_TIMEOUT,
+  );
 });
 
 describe("deploy/deploy's pieces", () => {

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "avr_ioport.h"
 #include "avr_uart.h"
 #include "sim_avr.h"
 #include "sim_elf.h"
@@ -82,6 +83,23 @@ static int load_firmware(avr_t *avr, const char *path) {
 static void reset(avr_t *avr, avr_regbit_t flag) {
 	avr_reset(avr);
 	avr_regbit_set(avr, flag);
+}
+
+/*
+ * The push button on D3 (PD3), released: its pin held high, as the pull-up holds a real one. simavr 1.6 zeroes
+ * the PIN registers at a reset (the watchdog's too) but keeps each pin's last level and drops a raise to the
+ * same level as no change, so the "1" the pull-up would give is lost and the firmware reads the button as
+ * pressed. When the pin reads low, it is driven low and high again at once (between two instructions, so the
+ * firmware never sees the low).
+ */
+#define BUTTON_PORT 'D'
+#define BUTTON_BIT 3
+
+static void hold_button_released(avr_t *avr, avr_irq_t *button) {
+	avr_ioport_state_t state;
+	if (avr_ioctl(avr, AVR_IOCTL_IOPORT_GETSTATE(BUTTON_PORT), &state) != 0 || (state.pin & (1 << BUTTON_BIT)) != 0) return;
+	avr_raise_irq(button, 0);
+	avr_raise_irq(button, 1);
 }
 
 /*
@@ -198,6 +216,8 @@ int main(int argc, char *argv[]) {
 	signal(SIGINT, on_signal);
 	struct timespec start;
 	clock_gettime(CLOCK_MONOTONIC, &start);
+	avr_irq_t *button = avr_io_getirq(avr, AVR_IOCTL_IOPORT_GETIRQ(BUTTON_PORT), BUTTON_BIT);
+	avr_raise_irq(button, 1);
 	avr_cycle_count_t next_check = avr->cycle + CHECK_CYCLES;
 	while (!stopping) {
 		int state = avr_run(avr);
@@ -205,6 +225,7 @@ int main(int argc, char *argv[]) {
 		if (avr->cycle < next_check) continue;
 		next_check = avr->cycle + CHECK_CYCLES;
 		if (opens.watch >= 0 && reset_on_open_due(&opens)) reset(avr, avr->reset_flags.extrf);
+		hold_button_released(avr, button);
 		if (bootloader != NULL) pace(avr, &start);
 	}
 	// Not uart_pty_stop(): it waits on its thread, which may sit in a read of the pty for ever. The link is
