@@ -356,6 +356,10 @@ export class Device {
         this.swVersion = swVersion ?? this.swVersion;
         const firmware = this.entities.get(FIRMWARE_ENTITY_KEY);
         if (firmware !== undefined && swVersion !== undefined) this.writer.write(firmware, swVersion);
+        // A hello is the device speaking: it is alive, as after any report (a board just flashed or reset
+        // says it before its first reading).
+        this.unanswered = 0;
+        if (!this.available && this.deps.transport.state === "open") this.setAvailable(true);
         this.limiter.log("info", "rebooted", { swVersion }, "Device (re)booted");
         // A device that reboots in a loop is one event per interval, with the count, not one per boot. The
         // first boot (the one opening the port often causes) is not held against it: a reset soon after is told at once.

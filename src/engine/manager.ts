@@ -253,7 +253,8 @@ export class DeviceManager {
             },
             start: async (timeoutS) => {
               // Listening before the link opens: a board says hello as soon as opening the port resets it.
-              const hello = this.deps.hub.bus.waitFor("device_rebooted", (d) => d.deviceId === id && d.swVersion !== undefined, AbortSignal.timeout(Math.max(timeoutS, 0.001) * 1000));
+              const waited = AbortSignal.any([AbortSignal.timeout(Math.max(timeoutS, 0.001) * 1000), this.stopping.signal]);
+              const hello = this.deps.hub.bus.waitFor("device_rebooted", (d) => d.deviceId === id && d.swVersion !== undefined, waited);
               hello.catch(() => {});
               entryNow = this.addEntry(current.config);
               await this.setupEntry(entryNow);

@@ -177,7 +177,8 @@ export class FirmwareUpdater {
         await target.stop();
       } else why = `the write failed: ${write.why}`;
 
-      // Back to the image it had.
+      // Back to the image it had; not when hearth is stopping (avrdude was stopped: the board waits for the next start).
+      if (options.signal?.aborted) return result("failed", undefined, `${why}; hearth stopped before the previous firmware could be written back`);
       const rollback = await step("rollback", async () => {
         const run = await avrdude("w", kept);
         return { value: undefined, detail: `the previous image (${backup.value.size} bytes) written back and verified in ${run.ms} ms` };
