@@ -5,6 +5,7 @@ import { Lock } from "../core/semaphore.ts";
 import type { DeviceView, DeviceViews, EntityView } from "../engine/device-view.ts";
 import { OFF, ON, PRESS } from "../entities/on-off.ts";
 import { VERSION } from "../version.ts";
+import { deviceTrackerConfig } from "./device-tracker.ts";
 import type { Topics } from "./topics.ts";
 
 export interface DiscoveryDeps {
@@ -203,6 +204,8 @@ export class Discovery {
         };
       case "button":
         return { ...config, command_topic: commandTopic, payload_press: PRESS };
+      case "device_tracker":
+        return { ...config, ...deviceTrackerConfig(stateTopic, d.key) };
     }
   }
 }
