@@ -107,25 +107,28 @@ test("a restart asked of a service that is no process of its own is refused with
   expect(service.hub.state).toBe("running");
 });
 
-test("pressing restart over MQTT gets a reply, then hearth (a real `hearth run` process) shuts down and exits with the restart code; its discovery stays", async () => {
+test("pressing restart over MQTT gets a reply, then hearth (a real `hearth run` process) shuts down and exits with the restart code, and starts again when its supervisor runs it; its discovery stays", async () => {
   const b = await broker();
   const user = await peer(b.url);
   const file = configFile(yaml(b.url));
+  const data = tempDir("hearth-restart-");
   const { INVOCATION_ID: _, ...env } = process.env; // run as under npm start, not by systemd
-  const proc = Bun.spawn([process.execPath, join(root, "src/cli.ts"), "run", "--config", file.path], {
-    env: { ...env, HEARTH_DATA_DIR: tempDir("hearth-restart-"), HEARTH_LOG_FORMAT: "json" },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const out = new OutputReader(proc.stdout);
+  const run = () =>
+    Bun.spawn([process.execPath, join(root, "src/cli.ts"), "run", "--config", file.path], {
+      env: { ...env, HEARTH_DATA_DIR: data, HEARTH_LOG_FORMAT: "json" },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+  const procs = [run()];
+  const out = new OutputReader(procs[0]!.stdout);
   try {
     const button = await user.json<Config>("homeassistant/button/test_bridge/restart/config", () => true, 20_000);
     await user.next("hearth/test/board/availability", (p) => p === "online", 20_000);
     const pressed = user.received.length;
     await user.publish(button.command_topic as string, button.payload_press as string);
     expect(await user.json("hearth/test/bridge/response/restart", () => true, 10_000)).toMatchObject({ status: "ok", data: { restarting: true, exit_code: RESTART_EXIT_CODE } });
-    expect(await proc.exited).toBe(RESTART_EXIT_CODE);
+    expect(await procs[0]!.exited).toBe(RESTART_EXIT_CODE);
     // A staged shutdown, not a crash: the board went offline, then the bridge (the reply came before either).
     const board = await user.next("hearth/test/board/availability", (p) => p === "offline", 5000, pressed);
     const bridge = await user.next("hearth/test/bridge/state", (p) => p === "offline", 5000, pressed);
@@ -141,8 +144,16 @@ test("pressing restart over MQTT gets a reply, then hearth (a real `hearth run` 
     // Home Assistant keeps the configs (retained) for when hearth is back.
     const later = await peer(b.url, ["homeassistant/#"]);
     expect((await later.json<Config>("homeassistant/button/test_bridge/restart/config")).unique_id).toBe("test_bridge_restart");
+
+    // The test stands in for systemd here: on that exit code it starts the same command again.
+    const stopped = user.received.length;
+    procs.push(run());
+    await user.next("hearth/test/bridge/state", (p) => p === "online", 20_000, stopped);
+    await user.next("hearth/test/board/availability", (p) => p === "online", 20_000, stopped);
   } finally {
-    proc.kill("SIGKILL");
-    await proc.exited;
+    for (const proc of procs) {
+      proc.kill("SIGKILL");
+      await proc.exited;
+    }
   }
 });
