@@ -32,8 +32,9 @@ export function bridgeDeviceBlock(nodeId: string): Record<string, unknown> {
 }
 
 /**
- * A value of bridge/info at `path`, or None (Home Assistant's "unknown") when its part is null: bridge/info
- * says `loop: null` without a loop monitor and `executor: null` before the executor's first job.
+ * The template of bridge/info's `<part>.<field>`, rendering `None` when the part is null: bridge/info says
+ * `loop: null` without a loop monitor and `executor: null` before the executor's first job, and the MQTT
+ * sensor takes the payload `None` as unknown (PAYLOAD_NONE in its const.py).
  */
 function infoValue(part: string, field: string): string {
   return `{{ value_json.${part}.${field} if value_json.${part} is mapping else None }}`;
