@@ -9,7 +9,7 @@ import { Hub } from "./core/hub.ts";
 import { callback, Job } from "./core/job.ts";
 import { createLogger, type Logger } from "./core/logger.ts";
 import { LoopMonitor } from "./core/loop-monitor.ts";
-import { installSignalHandlers } from "./core/signals.ts";
+import { installSignalHandlers, restartProcess } from "./core/signals.ts";
 import { SystemdNotifier } from "./core/systemd-notify.ts";
 import { changedModels, type ModelCatalogue } from "./engine/catalogue.ts";
 import { ConfiguredPorts, serialTransports } from "./engine/configured-ports.ts";
@@ -28,6 +28,7 @@ export interface ServiceOptions {
   log?: Logger;
   /** Install SIGTERM/SIGINT/SIGHUP handlers (the CLI does; tests running in-process do not). */
   signals?: boolean;
+  /** How the process exits after a signal's or a restart request's shutdown (process.exit by default); given, it also allows restart requests. */
   exit?: (code: number) => void;
   /**
    * Where hearth keeps its database (the durable outbox) and the firmware images it wrote (`firmware/`);
@@ -59,6 +60,8 @@ export class Service {
   private readonly options: ServiceOptions;
   private readonly cleanups: Array<() => void> = [];
   private starting: Promise<void> | undefined;
+  /** A restart under way (one, however many requests ask for it). */
+  private restarting: Promise<void> | undefined;
   private readonly executorScript: ReturnType<typeof workerScript>;
 
   constructor(config: Config, options: ServiceOptions = {}) {
@@ -137,6 +140,8 @@ export class Service {
         this.log.level = level;
         this.log.info(`Log level is now ${level}`);
       },
+      // Only a process of its own restarts: hearth run (signals), or a caller that says how to exit.
+      ...(this.options.signals || this.options.exit ? { restart: () => void (this.restarting ??= restartProcess(hub, this.options.exit ?? ((code) => process.exit(code)))) } : {}),
       ...(this.options.dataDir === undefined
         ? {}
         : {

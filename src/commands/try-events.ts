@@ -68,6 +68,7 @@ export function shownText(text: string): string {
 
 function shownValue(value: EntityValue, unit: string | undefined): string {
   if (value === null) return "unknown";
+  if (typeof value === "object" && "latitude" in value) return `${value.latitude},${value.longitude}${value.gps_accuracy === null ? "" : ` ±${value.gps_accuracy} m`}`;
   if (typeof value === "object") return value.brightness === undefined ? value.state : `${value.state} (brightness ${value.brightness})`;
   return unit === undefined ? String(value) : `${value} ${unit}`;
 }

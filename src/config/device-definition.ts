@@ -118,6 +118,17 @@ export const LineDeviceDefinitionSchema = z
   })
   .superRefine(checkLineDefinition);
 
+/**
+ * A device_tracker's readings are positions, and only a receiver's `location` is one: anywhere else the
+ * entity would never have a state, so the model is refused instead.
+ */
+function checkDeviceTrackers(definition: { protocol: string; entities: ReadonlyArray<{ kind: string; read?: unknown }> }, ctx: z.RefinementCtx): void {
+  definition.entities.forEach((entity, i) => {
+    if (entity.kind !== "device_tracker" || (definition.protocol === "nmea" && entity.read === "location")) return;
+    ctx.addIssue({ code: "custom", path: ["entities", i, "kind"], message: "a device_tracker takes positions, which only an nmea model's `read: location` gives", params: { quotesInput: true } });
+  });
+}
+
 /** What an NMEA 0183 receiver reports; an entity of an nmea-protocol device reads one of these. */
 export const NMEA_READINGS = ["latitude", "longitude", "altitude", "speed", "course", "satellites_in_view", "satellites_used", "fix_quality", "hdop", "utc_time", "location"] as const;
 export type NmeaReading = (typeof NMEA_READINGS)[number];
@@ -293,7 +304,8 @@ export const DeviceDefinitionSchema = z
     BinaryDeviceDefinitionSchema,
     TelegramDeviceDefinitionSchema,
   ])
-  .superRefine(checkFirmwareUpdate);
+  .superRefine(checkFirmwareUpdate)
+  .superRefine(checkDeviceTrackers);
 export type DeviceDefinition = z.infer<typeof DeviceDefinitionSchema>;
 export type LineDeviceDefinition = z.infer<typeof LineDeviceDefinitionSchema>;
 

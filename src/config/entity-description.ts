@@ -2,7 +2,7 @@
 import { z } from "zod";
 
 /** The kinds of entity hearth publishes (Home Assistant's platforms of the same names). */
-export const ENTITY_KINDS = ["sensor", "binary_sensor", "switch", "light", "number", "button"] as const;
+export const ENTITY_KINDS = ["sensor", "binary_sensor", "switch", "light", "number", "button", "device_tracker"] as const;
 export type EntityKind = (typeof ENTITY_KINDS)[number];
 
 /** Entity keys become parts of entity ids and MQTT topics: lower case, digits and single underscores. */
@@ -67,6 +67,11 @@ export const NumberSchema = z.strictObject({
   mode: z.enum(["auto", "box", "slider"]).default("auto"),
 });
 export const ButtonSchema = z.strictObject({ ...common, kind: z.literal("button"), device_class: z.enum(["restart", "identify", "update"]).optional() });
+/**
+ * A position for Home Assistant's map (its device_tracker platform, source type gps): readings are
+ * `{latitude, longitude, gps_accuracy}` in degrees and metres, or null without a fix.
+ */
+export const DeviceTrackerSchema = z.strictObject({ ...common, kind: z.literal("device_tracker") });
 
 /** A range whose minimum is above its maximum would refuse every value: said so, at `max`. */
 function orderedRange(entity: object, ctx: z.RefinementCtx): void {
@@ -77,7 +82,9 @@ function orderedRange(entity: object, ctx: z.RefinementCtx): void {
 }
 
 /** What an entity is, as a device definition states it; how it is read and written is the protocol's part. */
-export const EntityDescriptionSchema = z.discriminatedUnion("kind", [SensorSchema, BinarySensorSchema, SwitchSchema, LightSchema, NumberSchema, ButtonSchema]).superRefine(orderedRange);
+export const EntityDescriptionSchema = z
+  .discriminatedUnion("kind", [SensorSchema, BinarySensorSchema, SwitchSchema, LightSchema, NumberSchema, ButtonSchema, DeviceTrackerSchema])
+  .superRefine(orderedRange);
 
 /**
  * The entity schema with a protocol's own keys added to every kind (how it is read and written); a
@@ -92,6 +99,7 @@ export function entitySchemaWith<Shape extends z.ZodRawShape, ButtonShape extend
       LightSchema.extend(shape),
       NumberSchema.extend(shape),
       ButtonSchema.extend((buttonShape ?? shape) as ButtonShape),
+      DeviceTrackerSchema.extend(shape),
     ])
     .superRefine(orderedRange);
 }

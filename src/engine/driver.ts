@@ -14,7 +14,7 @@ export interface DriverContext {
   readonly entities: ReadonlyMap<string, Entity>;
   readonly transport: Transport;
   readonly log: Logger;
-  /** New readings, by entity key; `attributes` adds state attributes to some (a GPS location's latitude/longitude). */
+  /** New readings, by entity key; `attributes` adds state attributes to some (the time a DSMR telegram stamped a reading with). */
   report(readings: ReadonlyMap<string, RawValue>, attributes?: ReadonlyMap<string, Record<string, unknown>>): void;
   /** The device said it (re)booted. */
   rebooted(info: { model?: string; swVersion?: string }): void;

@@ -41,6 +41,7 @@ export function parseCommand(entity: EntityDescription, value: unknown): EntityC
   switch (entity.kind) {
     case "sensor":
     case "binary_sensor":
+    case "device_tracker":
       throw new HearthError("COMMAND_NOT_SUPPORTED", `${key}: a ${entity.kind} is read-only`);
     case "switch":
       return onOff(key, value);

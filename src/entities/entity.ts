@@ -7,16 +7,23 @@ import { type OnOff, onOff, parseOnOff, stateOnOff } from "./on-off.ts";
 export const STATE_UNKNOWN = "unknown";
 export const STATE_UNAVAILABLE = "unavailable";
 
-/** A raw reading from a driver: a number, text, a boolean, or for a light its on/off and brightness. */
-export type RawValue = number | string | boolean | null | { on: boolean; brightness?: number };
+/** A position on Earth: degrees, and the radius of its likely error in metres (null when the receiver gives no measure of it). */
+export interface Position {
+  latitude: number;
+  longitude: number;
+  gps_accuracy: number | null;
+}
+
+/** A raw reading from a driver: a number, text, a boolean, for a light its on/off and brightness, or a position. */
+export type RawValue = number | string | boolean | null | { on: boolean; brightness?: number } | Position;
 
 /** A reading that fits no state of its entity (not a number, out of its range): skipped, and `rejected` says why. */
 export interface RejectedReading {
   rejected: string;
 }
 
-/** What a user sees of an entity on MQTT: a number, text, ON/OFF, a light's `{state, brightness}`, or null for no reading. */
-export type EntityValue = number | string | OnOff | { state: OnOff; brightness?: number } | null;
+/** What a user sees of an entity on MQTT: a number, text, ON/OFF, a light's `{state, brightness}`, a position, or null for no reading. */
+export type EntityValue = number | string | OnOff | { state: OnOff; brightness?: number } | Position | null;
 
 /** One reading turned into what the state machine stores, and beside it the value a user sees. */
 export interface EntityState {
@@ -78,6 +85,8 @@ export class Entity {
       case "sensor":
       case "number": {
         if (d.kind === "sensor" && !d.numeric) {
+          // A position read by a text sensor (a model file of its own) is shown as "lat,lon".
+          if (isPosition(raw)) return { state: positionText(raw), attributes, value: positionText(raw) };
           if (typeof raw === "object") return rejected("expected text");
           const text = String(raw);
           return text.length > MAX_STATE_LENGTH ? rejected(`longer than ${MAX_STATE_LENGTH} characters`) : { state: text, attributes, value: text };
@@ -101,6 +110,7 @@ export class Entity {
         const scale = d.brightness_scale ?? 255;
         let on: boolean | undefined;
         let brightness: number | undefined;
+        if (isPosition(raw)) return rejected("expected on/off or a brightness");
         if (typeof raw === "object") {
           on = raw.on;
           brightness = raw.brightness;
@@ -120,8 +130,26 @@ export class Entity {
       case "button":
         // A button's state is when it was last pressed.
         return typeof raw === "string" && raw.length <= MAX_STATE_LENGTH ? { state: raw, attributes, value: raw } : rejected("expected a time");
+      case "device_tracker": {
+        if (!isPosition(raw)) return rejected("expected a position");
+        const { latitude, longitude, gps_accuracy } = raw;
+        if (!(Math.abs(latitude) <= 90 && Math.abs(longitude) <= 180)) return rejected("a position off the globe");
+        if (gps_accuracy !== null && !(gps_accuracy >= 0 && Number.isFinite(gps_accuracy))) return rejected("a negative or infinite accuracy");
+        // Home Assistant's attributes of a GPS tracker; gps_accuracy only when known (it takes no null).
+        Object.assign(attributes, { latitude, longitude, ...(gps_accuracy === null ? {} : { gps_accuracy }), source_type: "gps" });
+        return { state: positionText(raw), attributes, value: { latitude, longitude, gps_accuracy } };
+      }
     }
   }
+}
+
+/** Whether a reading is a position (a receiver's fix). */
+function isPosition(raw: RawValue): raw is Position {
+  return typeof raw === "object" && raw !== null && "latitude" in raw;
+}
+
+function positionText(p: Position): string {
+  return `${p.latitude},${p.longitude}`;
 }
 
 /** Whether toState() rejected a reading. */

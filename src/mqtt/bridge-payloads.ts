@@ -24,7 +24,7 @@ export function bridgeDevices(devices: DeviceViews): unknown[] {
       ...("unit" in d && d.unit !== undefined ? { unit: d.unit } : {}),
       ...("device_class" in d && d.device_class !== undefined ? { device_class: d.device_class } : {}),
       ...("state_class" in d && d.state_class !== undefined ? { state_class: d.state_class } : {}),
-      writable: d.kind !== "sensor" && d.kind !== "binary_sensor",
+      writable: d.kind !== "sensor" && d.kind !== "binary_sensor" && d.kind !== "device_tracker",
     })),
   }));
 }

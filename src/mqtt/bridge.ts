@@ -4,6 +4,7 @@ import type { Hub } from "../core/hub.ts";
 import { callback } from "../core/job.ts";
 import type { Logger, LogLevel } from "../core/logger.ts";
 import type { LoopStats } from "../core/loop-monitor.ts";
+import { RESTART_EXIT_CODE } from "../core/signals.ts";
 import type { DeviceViews } from "../engine/device-view.ts";
 import "../engine/events.ts";
 import { MemoryOutbox, type Outbox } from "../storage/outbox.ts";
@@ -30,6 +31,8 @@ export interface BridgeDeps {
   reloadConfig?: RequestContext["reloadConfig"];
   reloadDevice?: RequestContext["reloadDevice"];
   setLogLevel?: (level: LogLevel) => void;
+  /** Restarts hearth (shutdown, then an exit with RESTART_EXIT_CODE); without it the restart request is refused. */
+  restart?: () => void;
   /** Where non-retained messages wait for the broker (the durable one from storage in the service). */
   outbox?: Outbox;
   /** The last states, kept across restarts (republished marked `restored` until a device reports afresh). */
@@ -146,6 +149,7 @@ export class Bridge {
           this.deps.setLogLevel?.(level);
           void publisher.publishInfo();
         },
+        restart: this.deps.restart && this.replyThenRestart(this.deps.restart),
       },
     });
     connection.subscribe(this.topics.subscriptions());
@@ -170,6 +174,7 @@ export class Bridge {
         callback((event) => {
           void publisher.publishAvailability(event.data.deviceId, event.data.available);
           void publisher.publishDevices(); // it lists each device's availability too
+          void publisher.publishInfo(); // its count of available devices (Home Assistant's "Devices available")
         }),
         { name: "mqtt bridge" },
       ),
@@ -265,6 +270,18 @@ export class Bridge {
       void publisher.publishInfo();
       void publisher.publishDevices({ ifChanged: true }); // the devices' counters move between their changes
     }, everyMs);
+  }
+
+  /**
+   * The restart request's action: the restart begins on a later turn of the loop, once the reply is in the
+   * outbox and being sent; the shutdown closes the connection only in its last stage, and lets what is in
+   * flight be acknowledged first, so the reply is out before hearth exits.
+   */
+  private replyThenRestart(restart: () => void): () => { exitCode: number } {
+    return () => {
+      this.deps.hub.clock.setTimeout(restart, 0);
+      return { exitCode: RESTART_EXIT_CODE };
+    };
   }
 
   /** What bridge/info reports, from the connection (none before start). */

@@ -5,6 +5,8 @@ import { Lock } from "../core/semaphore.ts";
 import type { DeviceView, DeviceViews, EntityView } from "../engine/device-view.ts";
 import { OFF, ON, PRESS } from "../entities/on-off.ts";
 import { VERSION } from "../version.ts";
+import { bridgeDeviceBlock, bridgeEntities, bridgeIdentifier } from "./bridge-device.ts";
+import { deviceTrackerConfig } from "./device-tracker.ts";
 import type { Topics } from "./topics.ts";
 
 export interface DiscoveryDeps {
@@ -144,6 +146,10 @@ export class Discovery {
     for (const device of this.deps.devices.list()) {
       for (const entity of device.entities) yield [this.topic(device, entity), this.config(device, entity)];
     }
+    // hearth itself, the device every other one is `via_device` of (bridge-device.ts).
+    const { prefix, nodeId, topics } = this.deps;
+    const device = bridgeDeviceBlock(nodeId);
+    for (const e of bridgeEntities(nodeId, topics)) yield [`${prefix}/${e.kind}/${nodeId}_bridge/${e.objectId}/config`, { ...e.config, device }];
   }
 
   private topic(device: DeviceView, entity: EntityView): string {
@@ -166,7 +172,7 @@ export class Discovery {
         model: device.modelName,
         manufacturer: device.manufacturer,
         ...(device.swVersion ? { sw_version: device.swVersion } : {}),
-        via_device: `hearth_${nodeId}_bridge`,
+        via_device: bridgeIdentifier(nodeId),
       },
       origin: { name: "hearth", sw: VERSION },
       availability: [{ topic: topics.bridgeState }, { topic: topics.availability(device.id) }],
@@ -203,6 +209,8 @@ export class Discovery {
         };
       case "button":
         return { ...config, command_topic: commandTopic, payload_press: PRESS };
+      case "device_tracker":
+        return { ...config, ...deviceTrackerConfig(stateTopic, d.key) };
     }
   }
 }

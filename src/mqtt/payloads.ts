@@ -49,6 +49,7 @@ export const REQUEST_SCHEMAS = {
   "device/firmware": FirmwareRequestSchema,
   "config/reload": withTransaction({}),
   log_level: withTransaction({ level: z.enum(LOG_LEVELS) }),
+  restart: withTransaction({}),
 } as const;
 export type RequestCommand = keyof typeof REQUEST_SCHEMAS;
 

@@ -20,6 +20,11 @@ export interface RequestContext {
    */
   reloadDevice?: (id: string) => Promise<DeviceReloadResult>;
   setLogLevel: (level: LogLevel) => void;
+  /**
+   * Restarts hearth once this request's reply is out: staged shutdown, then an exit for the supervisor to
+   * start it again (signals.ts). Undefined where hearth is no process of its own (a service run in a test).
+   */
+  restart?: () => { exitCode: number };
 }
 
 type Body<C extends RequestCommand> = z.infer<(typeof REQUEST_SCHEMAS)[C]>;
@@ -101,5 +106,9 @@ export const REQUEST_HANDLERS: { [C in RequestCommand]: Handler<C> } = {
   log_level: (body, ctx) => {
     ctx.setLogLevel(body.level);
     return { level: body.level };
+  },
+  restart: (_body, ctx) => {
+    if (ctx.restart === undefined) throw new MqttError("MQTT_REQUEST_FAILED", "this hearth cannot restart: it is not a process of its own (hearth run)");
+    return { restarting: true, exit_code: ctx.restart().exitCode };
   },
 };

@@ -15,6 +15,9 @@ export class Topics {
   get bridgeDevices(): string {
     return `${this.base}/bridge/devices`;
   }
+  bridgeRequest(command: string): string {
+    return `${this.base}/bridge/request/${command}`;
+  }
   bridgeResponse(command: string): string {
     return `${this.base}/bridge/response/${command}`;
   }

@@ -43,3 +43,12 @@ test("Home Assistant's device classes with digits (pm25, pm1) are taken; one tha
     'entities[0].device_class: expected a Home Assistant device class: lower-case letters, digits and _ (temperature, pm25), got "PM2.5"',
   ]);
 });
+
+test("a device_tracker is taken only where readings are positions: an nmea model's location", () => {
+  const nmea = (read: string) => ({ model: "gps", name: "GPS", manufacturer: "hearth", protocol: "nmea", entities: [{ key: "where", kind: "device_tracker", read }] });
+  expect(DeviceDefinitionSchema.safeParse(nmea("location")).success).toBe(true);
+  for (const input of [nmea("latitude"), { ...model(), entities: [{ key: "where", kind: "device_tracker", register: { address: 0, kind: "input" } }] }]) {
+    const parsed = DeviceDefinitionSchema.safeParse(input);
+    expect(formatIssues(parsed.error!.issues, { input })).toEqual(["entities[0].kind: a device_tracker takes positions, which only an nmea model's `read: location` gives"]);
+  }
+});

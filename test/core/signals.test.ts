@@ -1,6 +1,8 @@
 import { expect, test } from "bun:test";
 import { join } from "node:path";
+import { RESTART_EXIT_CODE, restartProcess } from "../../src/core/signals.ts";
 import { OutputReader } from "../helpers/output-reader.ts";
+import { loggedHub } from "./helpers.ts";
 
 const script = join(import.meta.dir, "fixtures", "signal-hub.ts");
 
@@ -48,4 +50,23 @@ test("a second signal while shutdown hangs exits at once with the signal's code"
   const { code, messages } = await signalHub("SIGTERM", "hung");
   expect(code).toBe(143);
   expect(messages.at(-1)).toBe("Received SIGTERM again during shutdown; exiting now");
+});
+
+test("a restart runs the staged shutdown, then exits with the restart code, saying who is to start hearth again", async () => {
+  for (const [env, says] of [
+    [{ INVOCATION_ID: "0123456789abcdef" }, "for systemd to start hearth again (Restart=on-failure)"],
+    [{}, "for its supervisor to start hearth again; not run by systemd"],
+  ] as const) {
+    const { hub, logs } = loggedHub();
+    await hub.start();
+    const codes: number[] = [];
+    await restartProcess(hub, (code) => codes.push(code), env);
+    expect(codes).toEqual([RESTART_EXIT_CODE]);
+    expect(hub.state).toBe("stopped");
+    const messages = logs.lines.map((l) => l.msg ?? "");
+    expect(messages.find((m) => m.startsWith("Restart asked for"))).toContain(says);
+    expect(messages.indexOf("Stopping")).toBeGreaterThan(messages.findIndex((m) => m.startsWith("Restart asked for")));
+  }
+  // Not 0: systemd's Restart=on-failure starts again a service that exits with any other code.
+  expect(RESTART_EXIT_CODE).not.toBe(0);
 });

@@ -33,10 +33,12 @@ test("a replayed BU-353-S4 capture ends at its last fix: 37°47.0877'S 175°18.8
   expect(state(hub, "hdop")).toBe("1.10");
   expect(state(hub, "speed")).toBe("0.0");
   expect(state(hub, "course")).toBe("181.4");
-  const location = hub.states.get("sensor.gps_location")!;
+  // The position for Home Assistant's map: gps_accuracy is the fix's HDOP (1.1) × 5 m.
+  const location = hub.states.get("device_tracker.gps_location")!;
   expect(location.attributes.latitude).toBeCloseTo(-37.784795, 6);
   expect(location.attributes.longitude).toBeCloseTo(175.314902, 6);
   expect(location.attributes.gps_accuracy).toBe(5.5);
+  expect(location.attributes.source_type).toBe("gps");
   // Every sentence of a real receiver passes its checksum, though the reads split them anywhere.
   expect(device.stats.garbage).toBe(0);
   expect(device.available).toBe(true);
@@ -47,7 +49,8 @@ test("a replayed BU-353 GLONASS capture ends without a fix, reported as no fix a
   await stateOf(hub, "sensor.gps_utc_time", (s) => s.state === "2014-05-26T08:14:29.000Z");
   expect(state(hub, "fix_quality")).toBe("no fix");
   expect(state(hub, "satellites_used")).toBe("0");
-  for (const key of ["latitude", "longitude", "altitude", "speed", "course", "hdop", "location"]) expect(state(hub, key)).toBe("unknown");
+  for (const key of ["latitude", "longitude", "altitude", "speed", "course", "hdop"]) expect(state(hub, key)).toBe("unknown");
+  expect(hub.states.get("device_tracker.gps_location")?.state).toBe("unknown");
   expect(device.stats.garbage).toBe(0);
 });
 
@@ -71,7 +74,7 @@ test("the simulated receiver loses its fix and regains it", async () => {
   sim.loseFix();
   await stateOf(hub, "sensor.gps_fix_quality", (s) => s.state === "no fix");
   await stateOf(hub, "sensor.gps_latitude", (s) => s.state === "unknown");
-  await stateOf(hub, "sensor.gps_location", (s) => s.state === "unknown");
+  await stateOf(hub, "device_tracker.gps_location", (s) => s.state === "unknown");
   sim.latitude = 51.5;
   sim.longitude = -0.125;
   sim.regainFix();

@@ -83,3 +83,19 @@ test("a light's value is made beside its state as MQTT shows it: ON/OFF with the
   expect(stateOf(led, "on").value).toEqual({ state: "ON" });
   expect(stateOf(led, null).value).toBeNull();
 });
+
+test("a device_tracker's state is a position with Home Assistant's GPS attributes; no fix is unknown, a position off the globe is rejected", () => {
+  const t = make({ key: "location", kind: "device_tracker" });
+  expect(t.entityId).toBe("device_tracker.board_1_location");
+  const fix = stateOf(t, { latitude: -37.784795, longitude: 175.314902, gps_accuracy: 5.5 });
+  expect(fix).toMatchObject({ state: "-37.784795,175.314902", value: { latitude: -37.784795, longitude: 175.314902, gps_accuracy: 5.5 } });
+  expect(fix.attributes).toMatchObject({ latitude: -37.784795, longitude: 175.314902, gps_accuracy: 5.5, source_type: "gps" });
+  // Without an accuracy the attribute is left out rather than null (Home Assistant takes only a number).
+  expect(stateOf(t, { latitude: 51.5, longitude: -0.125, gps_accuracy: null }).attributes).not.toHaveProperty("gps_accuracy");
+  expect(stateOf(t, null)).toMatchObject({ state: "unknown", value: null });
+  expect(rejection(t, { latitude: 91, longitude: 0, gps_accuracy: 1 })).toBe("a position off the globe");
+  expect(rejection(t, { latitude: 0, longitude: 0, gps_accuracy: -1 })).toBe("a negative or infinite accuracy");
+  expect(rejection(t, "51.5,-0.125")).toBe("expected a position");
+  // A text sensor reading a position (a model file of its own) shows it as it always did.
+  expect(stateOf(make({ key: "where", kind: "sensor", numeric: false }), { latitude: 51.5, longitude: -0.125, gps_accuracy: 4 }).state).toBe("51.5,-0.125");
+});

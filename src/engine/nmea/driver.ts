@@ -67,14 +67,9 @@ export class NmeaDriver implements Driver {
     this.hearing.heard();
     if (update === undefined) return;
     const readings = new Map<string, RawValue>();
-    const attributes = new Map<string, Record<string, unknown>>();
     for (const [reading, raw] of update.readings) {
-      for (const key of this.readers.get(reading) ?? []) {
-        readings.set(key, raw);
-        const attrs = update.attributes.get(reading);
-        if (attrs !== undefined) attributes.set(key, attrs);
-      }
+      for (const key of this.readers.get(reading) ?? []) readings.set(key, raw);
     }
-    if (readings.size > 0) this.ctx.report(readings, attributes);
+    if (readings.size > 0) this.ctx.report(readings);
   }
 }

@@ -6,13 +6,19 @@ import type { Sentence } from "./sentence.ts";
 /** GGA's quality indicator, in words. */
 const FIX_QUALITY = ["no fix", "gps", "dgps", "pps", "rtk", "float rtk", "estimated", "manual", "simulation"];
 
-/** Metres of position error per unit of HDOP: the usual user-equivalent range error of a consumer receiver. */
+/**
+ * Metres of position error per unit of HDOP. HDOP is defined as the factor by which the geometry of the
+ * satellites in use scales the error of one range measurement (the user-equivalent range error, UERE)
+ * into horizontal position error: σ_horizontal ≈ HDOP × σ_UERE. 5 m is a round 1σ UERE of a
+ * single-frequency consumer receiver as textbook GPS error budgets give it (satellite clock and orbit,
+ * ionosphere, troposphere, multipath and receiver noise together: a few metres, ionosphere the largest).
+ * The result is an estimate for a map's accuracy circle, not a bound: devices/nmea-gps/README.md.
+ */
 export const UERE_METRES = 5;
 
-/** Readings from one sentence, and the attributes of the location reading. */
+/** Readings from one sentence. */
 export interface FixUpdate {
   readings: Map<NmeaReading, RawValue>;
-  attributes: Map<NmeaReading, Record<string, unknown>>;
 }
 
 /**
@@ -161,15 +167,13 @@ export class FixTracker {
   private position(u: FixUpdate, lat: number, lon: number): void {
     u.readings.set("latitude", lat);
     u.readings.set("longitude", lon);
-    u.readings.set("location", `${lat},${lon}`);
-    const attributes: Record<string, unknown> = { latitude: lat, longitude: lon, source_type: "gps" };
-    if (this.hdop !== null) attributes.gps_accuracy = round(this.hdop * UERE_METRES, 1);
-    u.attributes.set("location", attributes);
+    // The accuracy from the HDOP of this fix (GGA's, or the GSA before an RMC); null when the receiver gave none.
+    u.readings.set("location", { latitude: lat, longitude: lon, gps_accuracy: this.hdop === null ? null : round(this.hdop * UERE_METRES, 1) });
   }
 }
 
 function update(): FixUpdate {
-  return { readings: new Map(), attributes: new Map() };
+  return { readings: new Map() };
 }
 
 function noFix(u: FixUpdate, keys: NmeaReading[]): void {
