@@ -121,6 +121,7 @@ export class Bridge {
           log: this.log,
           nodeId,
           prefix: mqtt.discovery.prefix,
+          mode: mqtt.discovery.mode,
           topics: this.topics,
           devices,
           publish: (topic, payload) => publisher.publishRetained(topic, payload, 1),
@@ -149,7 +150,7 @@ export class Bridge {
       },
     });
     connection.subscribe(this.topics.subscriptions());
-    if (discovery) connection.subscribe([discovery.statusTopic, discovery.configFilter]);
+    if (discovery) connection.subscribe([discovery.statusTopic, ...discovery.configFilters]);
     connection.onMessage((topic, payload, retained) => {
       if (discovery?.handles(topic, payload)) return;
       inbound.handle(topic, payload, retained);

@@ -43,3 +43,12 @@ test("Home Assistant's device classes with digits (pm25, pm1) are taken; one tha
     'entities[0].device_class: expected a Home Assistant device class: lower-case letters, digits and _ (temperature, pm25), got "PM2.5"',
   ]);
 });
+
+test("one entity at most is a model's main one (Home Assistant names it by the device alone)", () => {
+  const entity = (key: string) => ({ key, kind: "sensor", main: true, register: { address: 0, kind: "input", type: "uint16" } });
+  const input = { ...model(), entities: [entity("a"), entity("b")] };
+  const parsed = DeviceDefinitionSchema.safeParse(input);
+  expect(parsed.success).toBe(false);
+  expect(formatIssues(parsed.error!.issues, { input })).toEqual(["entities[1].main: only one entity may be the main one (entities[0] is), got true"]);
+  expect(DeviceDefinitionSchema.parse({ ...model(), entities: [entity("a")] }).entities[0]?.main).toBe(true);
+});
