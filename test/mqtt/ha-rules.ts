@@ -285,7 +285,7 @@ export function checkComponent(where: string, platform: string, c: Record<string
   for (const key of keys) if (!rules.keys.has(key)) problems.push(`${where}: ${key} is not a ${platform} key`);
   for (const key of rules.required) if (typeof c[key] !== "string" || c[key] === "") problems.push(`${where}: no ${key}`);
   if (typeof c.unique_id !== "string" || c.unique_id === "") problems.push(`${where}: no unique_id (device discovery requires one)`);
-  if (c.name !== null && typeof c.name !== "string") problems.push(`${where}: name is neither text nor null`);
+  if ("name" in c && c.name !== null && typeof c.name !== "string") problems.push(`${where}: name is neither text nor null`);
   problems.push(...checkDevice(where, c.device), ...checkOrigin(where, c.origin), ...checkAvailability(where, c));
   problems.push(...checkClasses(where, platform, c));
   return problems;
