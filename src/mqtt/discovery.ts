@@ -121,6 +121,11 @@ export class Discovery {
   }
 
   private async publishAllNow(): Promise<void> {
+    // Other-mode configs first: Home Assistant takes a config on the new topic only after the migration
+    // request on the old one (before it, the entity is another topic's, and the config is ignored with a
+    // warning). After a connect, the retained ones have all been seen by now: the broker sent them before
+    // it acknowledged hearth's `online`, which the connection awaits before this runs.
+    await this.migrateNow();
     const desired = new Set<string>();
     this.announced.clear();
     for (const device of this.deps.devices.list()) this.announced.set(device.id, device.swVersion);
@@ -136,7 +141,6 @@ export class Discovery {
       this.stale.add(topic);
     }
     await this.clearStale();
-    await this.migrateNow();
   }
 
   /**
@@ -238,17 +242,22 @@ export class Discovery {
     if (gone && objectId !== undefined) void this.turns.run(() => this.republish(objectId));
   }
 
-  /** Publishes one config; in device mode with a removal (platform only) for each component Home Assistant has and the device has no more. */
+  /**
+   * Publishes one config. In device mode, a component Home Assistant has and the device has no more is
+   * first sent as its platform alone (Home Assistant's removal of it), and then the config without it, so
+   * the retained config has none of it left.
+   */
   private async send(config: Config): Promise<boolean> {
-    let payload = config.payload;
-    const known = this.announcedComponents.get(config.topic);
-    const cmps = payload.cmps as Record<string, { platform: string }> | undefined;
+    const cmps = config.payload.cmps as Record<string, { platform: string }> | undefined;
     if (cmps !== undefined) {
-      const removed = [...(known ?? [])].filter(([key]) => !(key in cmps));
-      if (removed.length > 0) payload = { ...payload, cmps: { ...cmps, ...Object.fromEntries(removed.map(([key, platform]) => [key, { platform }])) } };
+      const removed = [...(this.announcedComponents.get(config.topic) ?? [])].filter(([key]) => !(key in cmps));
+      if (removed.length > 0) {
+        const removal = { ...config.payload, cmps: { ...cmps, ...Object.fromEntries(removed.map(([key, platform]) => [key, { platform }])) } };
+        if (!(await this.deps.publish(config.topic, JSON.stringify(removal)))) return false;
+      }
       this.announcedComponents.set(config.topic, new Map(Object.entries(cmps).map(([key, c]) => [key, c.platform])));
     }
-    return this.deps.publish(config.topic, JSON.stringify(payload));
+    return this.deps.publish(config.topic, JSON.stringify(config.payload));
   }
 
   private discoveryDevices(): DiscoveryDevice[] {

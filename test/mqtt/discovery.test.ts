@@ -180,6 +180,10 @@ test("a component the device config on the broker has and the device no longer h
   await hearth(configFile(yaml(b.url)));
   const removal = await ha.json<{ cmps: Record<string, unknown> }>("homeassistant/device/test_board/config", (c) => "co2" in (c.cmps as object) && "relay1" in (c.cmps as object));
   expect(removal.cmps.co2).toEqual({ platform: "sensor" });
+  // Right after it, the config without it.
+  const at = ha.received.findIndex((m) => m.topic === "homeassistant/device/test_board/config" && m.payload.includes('"co2":{"platform":"sensor"}'));
+  const next = await ha.next("homeassistant/device/test_board/config", () => true, 5000, at + 1);
+  expect(Object.keys(JSON.parse(next.payload).cmps)).toEqual(BOARD_ENTITIES.map(([, key]) => key));
   const after = await retainedDiscovery(b.url, "homeassistant/device/test_board/config");
   const retained = JSON.parse(after.get("homeassistant/device/test_board/config") ?? "{}");
   expect(Object.keys(retained.cmps)).toEqual(BOARD_ENTITIES.map(([, key]) => key));
@@ -207,8 +211,13 @@ async function migrate(from: "device" | "entity", to: "device" | "entity") {
   return { seen, retained, oldTopics, newTopics, logs: second.logs, ha };
 }
 
-/** Asserts Home Assistant's order for each old topic: the migration request, then a new config, then the old one cleared. */
+/**
+ * Asserts Home Assistant's order for each old topic: the migration request, then a new config, then the old
+ * one cleared; and no new config before the requests (Home Assistant would ignore it, with a warning).
+ */
 function expectMigrationOrder(seen: Peer["received"], oldTopics: string[], newTopics: string[]): void {
+  const firstRequest = seen.findIndex((m) => m.payload === '{"migrate_discovery":true}');
+  expect(seen.slice(0, firstRequest).filter((m) => newTopics.includes(m.topic))).toEqual([]);
   for (const old of oldTopics) {
     const request = seen.findIndex((m) => m.topic === old && m.payload === '{"migrate_discovery":true}');
     const cleared = seen.findIndex((m, i) => i > request && m.topic === old && m.payload === "");
