@@ -75,7 +75,10 @@ export class Discovery {
     return [`${this.deps.prefix}/+/+/+/config`, `${this.deps.prefix}/device/+/config`];
   }
 
-  /** Takes the messages that are discovery's: HA's status, and configs of this node that no device owns now. */
+  /**
+   * Takes the messages that are discovery's: HA's status, and the configs of this node: those of the other
+   * mode for a device hearth announces (migrated), and those no device owns now (cleared).
+   */
   handles(topic: string, payload: Buffer): boolean {
     if (topic === this.statusTopic) {
       if (payload.toString().trim() === "online") this.scheduleBirthRepublish();
