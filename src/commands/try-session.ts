@@ -162,8 +162,16 @@ export class TrySession {
         for (const e of after) emit(e);
       },
       rebooted: (info) => {
-        ctx.rebooted(info);
+        // A hello makes the device available: said after the hello, as after a report.
+        const after: TryEvent[] = [];
+        this.afterReport = after;
+        try {
+          ctx.rebooted(info);
+        } finally {
+          this.afterReport = undefined;
+        }
         emit({ event: "hello", ...(info.model === undefined ? {} : { model: shownText(info.model) }), ...(info.swVersion === undefined ? {} : { version: shownText(info.swVersion) }) });
+        for (const e of after) emit(e);
       },
       garbage: (frame, why) => {
         ctx.garbage(frame, why);

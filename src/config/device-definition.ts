@@ -305,7 +305,8 @@ export const DeviceDefinitionSchema = z
     TelegramDeviceDefinitionSchema,
   ])
   .superRefine(checkFirmwareUpdate)
-  .superRefine(checkDeviceTrackers);
+  .superRefine(checkDeviceTrackers)
+  .superRefine(checkOneMain);
 export type DeviceDefinition = z.infer<typeof DeviceDefinitionSchema>;
 export type LineDeviceDefinition = z.infer<typeof LineDeviceDefinitionSchema>;
 
@@ -323,4 +324,10 @@ function checkFirmwareUpdate(definition: { protocol: string; firmware?: unknown;
     path: ["firmware"],
     message: "a firmware update needs a hello line that says the version (line.hello with a (?<sw_version>…) group): hearth waits for it after writing an image",
   });
+}
+
+/** One entity at most is the device's main one: Home Assistant would show two entities under the device's name alone. */
+function checkOneMain(definition: { entities: ReadonlyArray<{ main?: boolean }> }, ctx: z.RefinementCtx): void {
+  const mains = definition.entities.flatMap((e, i) => (e.main === true ? [i] : []));
+  for (const i of mains.slice(1)) ctx.addIssue({ code: "custom", path: ["entities", i, "main"], message: `only one entity may be the main one (entities[${mains[0]}] is)` });
 }

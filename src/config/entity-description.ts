@@ -20,6 +20,8 @@ const common = {
   entity_category: z.enum(["diagnostic", "config"]).optional(),
   /** Publish at most once per this many seconds (the latest value wins). */
   throttle: z.number().positive().optional(),
+  /** The device's main reading: Home Assistant names it by the device alone ("Greenhouse probe", not "… Temperature"). */
+  main: z.boolean().optional(),
 };
 
 /** Home Assistant's device classes are lower-case words, some with digits (`pm25`, `pm1`, `volatile_organic_compounds_parts`). */

@@ -37,6 +37,10 @@ export const DeviceIdSchema = z
     if (/[+#/]/.test(id)) ctx.addIssue({ code: "custom", message: "must not contain +, # or / (MQTT wildcards and topic separators)" });
     else if (id.startsWith("$")) ctx.addIssue({ code: "custom", message: "must not start with $ (topics starting with $ belong to the broker)" });
     else if (/[\s\p{Cc}]/u.test(id)) ctx.addIssue({ code: "custom", message: "must not contain spaces or control characters" });
+    // Home Assistant's discovery topic matcher takes only these in a node or object id: a device whose
+    // id has a dot or a letter such as ä is ignored by it, silently, so it is refused here.
+    else if (!/^[A-Za-z0-9_-]+$/.test(id))
+      ctx.addIssue({ code: "custom", message: "expected letters A-Z a-z, digits, - or _ only (Home Assistant's discovery ignores a device whose id has a dot or a letter such as ä)" });
   });
 
 /** One device in hearth.yaml. */
@@ -47,6 +51,8 @@ export const DeviceConfigSchema = z.strictObject({
   /** A tty path (`/dev/serial/by-id/…`), or `sim` for the model's simulator on a pseudo-terminal. */
   port: z.string({ error: "expected a serial port path or sim" }).min(1),
   name: z.string().min(1).optional(),
+  /** Where the device is (Home Assistant's suggested area for it: "Kitchen"). */
+  area: z.string().min(1).optional(),
   /** Overrides the model's baud rate. */
   baud: BaudSchema.optional(),
   /** Model-specific settings (a Modbus slave address, registers, …). */
@@ -85,7 +91,14 @@ export const MqttSchema = z.strictObject({
       verify: z.boolean().default(true),
     })
     .optional(),
-  discovery: z.strictObject({ enabled: z.boolean().default(true), prefix: z.string().min(1).default("homeassistant") }).prefault({}),
+  discovery: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      prefix: z.string().min(1).default("homeassistant"),
+      /** `device`: one config per device (Home Assistant's device discovery); `entity`: one per entity. */
+      mode: z.enum(["device", "entity"]).default("device"),
+    })
+    .prefault({}),
   /** Inbound payloads larger than this many bytes are refused unread. */
   max_payload: z
     .int()

@@ -29,6 +29,8 @@ export interface DeviceView {
   readonly id: string;
   /** Its configured name, or its id. */
   readonly name: string;
+  /** Where it is, as configured (`area:`): Home Assistant's suggested area. */
+  readonly area: string | undefined;
   /** Its model's id (`hearth-io`) and the model's name to show (`hearth-io board`). */
   readonly model: string;
   readonly modelName: string;
@@ -111,6 +113,7 @@ export function deviceViews(source: DeviceViewSource): DeviceViews {
     return {
       id: entry.id,
       name: entry.config.name ?? entry.id,
+      area: entry.config.area,
       model: entry.definition.model,
       modelName: entry.definition.name,
       manufacturer: entry.definition.manufacturer,

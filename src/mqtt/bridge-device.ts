@@ -1,5 +1,6 @@
 import { LOG_LEVELS } from "../core/logger.ts";
 import { VERSION } from "../version.ts";
+import type { DiscoveryDevice } from "./discovery-payloads.ts";
 import type { Topics } from "./topics.ts";
 
 /**
@@ -9,9 +10,9 @@ import type { Topics } from "./topics.ts";
  * devices under the board that runs them, and the board's health is on its page.
  *
  * The entities read the retained `<base>/bridge/state` (connection state) and `<base>/bridge/info`
- * (everything else, bridge-payloads.ts); the select and the button send bridge requests. Their
- * discovery topics have the shape of a device's (`<prefix>/<kind>/<node>_bridge/<key>/config`), so the
- * discovery that publishes and clears the devices' configs does the same with these.
+ * (everything else, bridge-payloads.ts); the select and the button send bridge requests. It is announced
+ * as a device of discovery's like the others (`bridgeDiscovery`), so discovery publishes, migrates and
+ * clears its configs in either mode (`<prefix>/device/<node>_bridge/config`, or per entity).
  */
 
 /** One entity of the bridge's device: its platform, its key, and its discovery config without the device block. */
@@ -50,7 +51,6 @@ export function bridgeEntities(nodeId: string, topics: Topics): BridgeEntityConf
       name,
       unique_id: `${nodeId}_bridge_${objectId}`,
       default_entity_id: `${kind}.hearth_${nodeId}_${objectId}`,
-      origin: { name: "hearth", sw: VERSION },
       // The bridge's own entities are there while hearth is; the connection state alone says when it is not.
       ...(objectId === "connection_state" ? {} : { availability: [{ topic: topics.bridgeState }] }),
       ...config,
@@ -96,4 +96,14 @@ export function bridgeEntities(nodeId: string, topics: Topics): BridgeEntityConf
     }),
     entity("button", "restart", "Restart", { entity_category: "config", device_class: "restart", command_topic: topics.bridgeRequest("restart"), payload_press: "{}" }),
   ];
+}
+
+/** The bridge as discovery announces a device: its block, and its entities as components (each with its own availability). */
+export function bridgeDiscovery(nodeId: string, topics: Topics): DiscoveryDevice {
+  return {
+    objectId: `${nodeId}_bridge`,
+    device: bridgeDeviceBlock(nodeId),
+    shared: {},
+    components: bridgeEntities(nodeId, topics).map((e) => ({ key: e.objectId, platform: e.kind, config: e.config })),
+  };
 }

@@ -9,6 +9,7 @@ import type { DeviceViews } from "../engine/device-view.ts";
 import "../engine/events.ts";
 import { MemoryOutbox, type Outbox } from "../storage/outbox.ts";
 import type { StateStore } from "../storage/state-store.ts";
+import { bridgeDiscovery } from "./bridge-device.ts";
 import { bridgeInfo, type InfoSources } from "./bridge-payloads.ts";
 import { type Backoff, type MqttClientFactory, MqttConnection } from "./client.ts";
 import { Discovery } from "./discovery.ts";
@@ -124,8 +125,11 @@ export class Bridge {
           log: this.log,
           nodeId,
           prefix: mqtt.discovery.prefix,
+          mode: mqtt.discovery.mode,
           topics: this.topics,
           devices,
+          // hearth itself, the device every other one is via_device of.
+          moreDevices: () => [bridgeDiscovery(nodeId, this.topics)],
           publish: (topic, payload) => publisher.publishRetained(topic, payload, 1),
           onBirth: () => this.republishAll(publisher),
           birthDelayMs: this.deps.birthDelayMs,
@@ -153,7 +157,7 @@ export class Bridge {
       },
     });
     connection.subscribe(this.topics.subscriptions());
-    if (discovery) connection.subscribe([discovery.statusTopic, discovery.configFilter]);
+    if (discovery) connection.subscribe([discovery.statusTopic, ...discovery.configFilters]);
     connection.onMessage((topic, payload, retained) => {
       if (discovery?.handles(topic, payload)) return;
       inbound.handle(topic, payload, retained);

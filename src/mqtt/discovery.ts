@@ -2,11 +2,8 @@ import type { TimerHandle } from "../core/clock.ts";
 import type { Hub } from "../core/hub.ts";
 import type { Logger } from "../core/logger.ts";
 import { Lock } from "../core/semaphore.ts";
-import type { DeviceView, DeviceViews, EntityView } from "../engine/device-view.ts";
-import { OFF, ON, PRESS } from "../entities/on-off.ts";
-import { VERSION } from "../version.ts";
-import { bridgeDeviceBlock, bridgeEntities, bridgeIdentifier } from "./bridge-device.ts";
-import { deviceTrackerConfig } from "./device-tracker.ts";
+import type { DeviceViews } from "../engine/device-view.ts";
+import { type DiscoveryDevice, deviceDiscovery, ORIGIN, sharedFor } from "./discovery-payloads.ts";
 import type { Topics } from "./topics.ts";
 
 export interface DiscoveryDeps {
@@ -14,8 +11,12 @@ export interface DiscoveryDeps {
   log: Logger;
   nodeId: string;
   prefix: string;
+  /** `device`: one config per device (`<prefix>/device/<node>_<device>/config`); `entity`: one per entity. */
+  mode: "device" | "entity";
   topics: Topics;
   devices: DeviceViews;
+  /** Devices of hearth's own to announce beside the configured ones (the bridge), in the same shape. */
+  moreDevices?: () => DiscoveryDevice[];
   /** Publishes retained; false when it could not (not connected). */
   publish: (topic: string, payload: string) => Promise<boolean>;
   /** Republishes discovery and then every state (called after Home Assistant's birth message). */
@@ -24,9 +25,24 @@ export interface DiscoveryDeps {
   birthDelayMs?: number;
 }
 
+/** What Home Assistant reads on an old config topic before its new config comes: keep the entities (ids, history), they move. */
+const MIGRATE = JSON.stringify({ migrate_discovery: true });
+
+/** A discovery config topic, read: a device's (`device/<object>/config`) or an entity's (`<platform>/<node>/<object>/config`). */
+type ConfigTopic = { form: "device"; objectId: string } | { form: "entity"; objectId: string; platform: string; key: string };
+
+/** One config to publish: its topic, payload, and the device it belongs to. */
+interface Config {
+  topic: string;
+  payload: Record<string, unknown>;
+  objectId: string;
+}
+
 /**
- * Home Assistant MQTT discovery: one retained config per entity, cleared (empty retained payload)
- * when its device is gone, and everything republished a short random while after HA says `online`.
+ * Home Assistant MQTT discovery: one retained config per device (or, in entity mode, per entity),
+ * cleared (empty retained payload) when its device is gone, and everything republished a short random
+ * while after HA says `online`. Configs of the other mode found on the broker for a device hearth still
+ * has are migrated (Home Assistant's `migrate_discovery`), so its entities keep their ids and history.
  */
 export class Discovery {
   private readonly deps: DiscoveryDeps;
@@ -34,6 +50,12 @@ export class Discovery {
   /** Configs of this node that no device owns: cleared as soon as the connection is ready. */
   private readonly stale = new Set<string>();
   private readonly published = new Set<string>();
+  /** Other-mode configs of devices hearth has (topic → the device's object id), to migrate. */
+  private readonly toMigrate = new Map<string, string>();
+  /** Old topics hearth has put a migration request on: its own request coming back is not a config to handle. */
+  private readonly migrating = new Set<string>();
+  /** Device mode: each device topic's components as Home Assistant last had them (key → platform), to remove the ones gone. */
+  private readonly announcedComponents = new Map<string, Map<string, string>>();
   /** The firmware version each device's configs last carried, so a version learnt later is published. */
   private readonly announced = new Map<string, string | undefined>();
   /** One publishing of configs at a time: a device's republish never interleaves with a reload's (which may be removing it). */
@@ -48,30 +70,45 @@ export class Discovery {
     return `${this.deps.prefix}/status`;
   }
 
-  /** Where hearth finds configs it published before (to clear the stale ones). */
-  get configFilter(): string {
-    return `${this.deps.prefix}/+/+/+/config`;
+  /** Where hearth finds configs it published before, in either mode (to clear the stale ones and migrate the others). */
+  get configFilters(): string[] {
+    return [`${this.deps.prefix}/+/+/+/config`, `${this.deps.prefix}/device/+/config`];
   }
 
-  /** Takes the messages that are discovery's: HA's status, and configs of this node that no device owns now. */
+  /**
+   * Takes the messages that are discovery's: HA's status, and the configs of this node: those of the other
+   * mode for a device hearth announces (migrated), and those no device owns now (cleared).
+   */
   handles(topic: string, payload: Buffer): boolean {
     if (topic === this.statusTopic) {
       if (payload.toString().trim() === "online") this.scheduleBirthRepublish();
       return true;
     }
     if (!topic.startsWith(`${this.deps.prefix}/`) || !topic.endsWith("/config")) return false;
-    const objectId = topic.split("/")[2] ?? "";
-    if (payload.length > 0 && objectId.startsWith(`${this.deps.nodeId}_`) && !this.desired().has(topic)) {
-      this.stale.add(topic);
-      void this.clearStale();
+    const parsed = this.parseTopic(topic);
+    if (parsed === undefined || payload.length === 0 || !parsed.objectId.startsWith(`${this.deps.nodeId}_`)) return true;
+    const text = payload.toString();
+    const isMigration = text.includes("migrate_discovery") && parseObject(text)?.migrate_discovery === true;
+    const desired = this.configs();
+    if (desired.some((c) => c.topic === topic)) {
+      if (!isMigration && parsed.form === "device") this.noteAnnounced(topic, text, desired);
+      return true;
     }
+    if (isMigration && this.migrating.has(topic)) return true;
+    if (!isMigration && this.hasOtherForm(parsed, desired)) {
+      this.toMigrate.set(topic, parsed.objectId);
+      void this.turns.run(() => this.migrateNow());
+      return true;
+    }
+    this.stale.add(topic);
+    void this.clearStale();
     return true;
   }
 
   /** Clears (empty retained payload) the configs found stale; what cannot be cleared yet waits for the next publishAll. */
   async clearStale(): Promise<void> {
     for (const topic of [...this.stale]) {
-      if (this.desired().has(topic)) {
+      if (this.configs().some((c) => c.topic === topic)) {
         this.stale.delete(topic);
         continue;
       }
@@ -81,23 +118,29 @@ export class Discovery {
     }
   }
 
-  /** Publishes the config of every entity of every configured device. */
+  /** Publishes the config of every configured device (or of each of their entities). */
   publishAll(): Promise<void> {
     return this.turns.run(() => this.publishAllNow());
   }
 
   private async publishAllNow(): Promise<void> {
+    // Other-mode configs first: Home Assistant takes a config on the new topic only after the migration
+    // request on the old one (before it, the entity is another topic's, and the config is ignored with a
+    // warning). After a connect, the retained ones have all been seen by now: the broker sent them before
+    // it acknowledged hearth's `online`, which the connection awaits before this runs.
+    await this.migrateNow();
     const desired = new Set<string>();
     this.announced.clear();
     for (const device of this.deps.devices.list()) this.announced.set(device.id, device.swVersion);
-    for (const [topic, config] of this.configs()) {
-      desired.add(topic);
-      if (await this.deps.publish(topic, JSON.stringify(config))) this.published.add(topic);
+    for (const config of this.configs()) {
+      desired.add(config.topic);
+      if (await this.send(config)) this.published.add(config.topic);
     }
     // Whatever was published before and is no longer wanted (a device removed by a reload) is stale now.
     for (const topic of this.published) {
       if (desired.has(topic)) continue;
       this.published.delete(topic);
+      this.announcedComponents.delete(topic);
       this.stale.add(topic);
     }
     await this.clearStale();
@@ -108,22 +151,48 @@ export class Discovery {
    * version is not the one they carry, so Home Assistant's device page shows the version it runs.
    */
   publishDevice(deviceId: string): Promise<void> {
-    return this.turns.run(() => this.publishDeviceNow(deviceId));
-  }
-
-  private async publishDeviceNow(deviceId: string): Promise<void> {
-    const device = this.deps.devices.list().find((d) => d.id === deviceId);
-    if (device === undefined || !this.announced.has(deviceId) || this.announced.get(deviceId) === device.swVersion) return;
-    this.announced.set(deviceId, device.swVersion);
-    for (const entity of device.entities) {
-      const topic = this.topic(device, entity);
-      // Only what is published now: a device being removed meanwhile has its configs cleared, not brought back.
-      if (this.published.has(topic)) await this.deps.publish(topic, JSON.stringify(this.config(device, entity)));
-    }
+    return this.turns.run(async () => {
+      const device = this.deps.devices.get(deviceId);
+      if (device === undefined || !this.announced.has(deviceId) || this.announced.get(deviceId) === device.swVersion) return;
+      this.announced.set(deviceId, device.swVersion);
+      await this.republish(`${this.deps.nodeId}_${deviceId}`);
+    });
   }
 
   stop(): void {
     this.cancelBirthRepublish();
+  }
+
+  /** A device's configs again, those published now only: a device being removed meanwhile has its configs cleared, not brought back. */
+  private async republish(objectId: string): Promise<void> {
+    for (const config of this.configs()) {
+      if (config.objectId === objectId && this.published.has(config.topic)) await this.send(config);
+    }
+  }
+
+  /**
+   * Home Assistant's migration, for the other-mode configs found: a migration request on each old topic
+   * (its entities wait for their new config instead of going), the device's configs in this mode, then
+   * the old topics cleared. What cannot be published yet (not connected) waits for the next publishAll.
+   */
+  private async migrateNow(): Promise<void> {
+    const topics = [...this.toMigrate];
+    if (topics.length === 0) return;
+    for (const [topic] of topics) {
+      this.migrating.add(topic);
+      if (!(await this.deps.publish(topic, MIGRATE))) return;
+    }
+    const devices = new Set(topics.map(([, objectId]) => objectId));
+    for (const config of this.configs()) {
+      if (!devices.has(config.objectId)) continue;
+      if (!(await this.send(config))) return;
+      this.published.add(config.topic);
+    }
+    for (const [topic, objectId] of topics) {
+      if (!(await this.deps.publish(topic, ""))) return;
+      this.toMigrate.delete(topic);
+      this.deps.log.info({ topic, device: objectId, mode: this.deps.mode }, "Moved a Home Assistant discovery config to this mode's topic");
+    }
   }
 
   private cancelBirthRepublish(): void {
@@ -138,79 +207,94 @@ export class Discovery {
     this.birthTimer = this.deps.hub.clock.setTimeout(() => void this.deps.onBirth().catch((err) => this.deps.log.warn({ err }, "Republish after Home Assistant's birth failed")), delay);
   }
 
-  private desired(): Set<string> {
-    return new Set([...this.configs()].map(([topic]) => topic));
+  private parseTopic(topic: string): ConfigTopic | undefined {
+    const parts = topic.slice(this.deps.prefix.length + 1).split("/");
+    if (parts.length === 3 && parts[0] === "device") return { form: "device", objectId: parts[1] ?? "" };
+    if (parts.length === 4) return { form: "entity", platform: parts[0] ?? "", objectId: parts[1] ?? "", key: parts[2] ?? "" };
+    return undefined;
   }
 
-  private *configs(): Generator<[string, Record<string, unknown>]> {
-    for (const device of this.deps.devices.list()) {
-      for (const entity of device.entities) yield [this.topic(device, entity), this.config(device, entity)];
+  /** Whether a config found in the other mode's form belongs to a device (and, for an entity's, a component) hearth announces now. */
+  private hasOtherForm(parsed: ConfigTopic, desired: Config[]): boolean {
+    const form = this.deps.mode;
+    if (parsed.form === form) return false;
+    const device = this.discoveryDevices().find((d) => d.objectId === parsed.objectId);
+    if (device === undefined || !desired.some((c) => c.objectId === parsed.objectId)) return false;
+    return parsed.form === "device" || device.components.some((c) => c.key === parsed.key && c.platform === parsed.platform);
+  }
+
+  /**
+   * A device config on the broker (retained from before, or the echo of hearth's own): the components
+   * Home Assistant has from it. One that this device no longer has (its model changed) is removed at its
+   * next publish, and that publish is made now.
+   */
+  private noteAnnounced(topic: string, text: string, desired: Config[]): void {
+    const cmps = parseObject(text)?.cmps;
+    if (typeof cmps !== "object" || cmps === null) return;
+    const known = this.announcedComponents.get(topic) ?? new Map<string, string>();
+    const wanted = (desired.find((c) => c.topic === topic)?.payload.cmps ?? {}) as Record<string, unknown>;
+    let gone = false;
+    for (const [key, component] of Object.entries(cmps as Record<string, Record<string, unknown>>)) {
+      // A component with nothing but its platform is a removal already: not one Home Assistant has.
+      if (typeof component?.platform !== "string" || Object.keys(component).length < 2) continue;
+      known.set(key, component.platform);
+      if (!(key in wanted)) gone = true;
     }
-    // hearth itself, the device every other one is `via_device` of (bridge-device.ts).
-    const { prefix, nodeId, topics } = this.deps;
-    const device = bridgeDeviceBlock(nodeId);
-    for (const e of bridgeEntities(nodeId, topics)) yield [`${prefix}/${e.kind}/${nodeId}_bridge/${e.objectId}/config`, { ...e.config, device }];
+    this.announcedComponents.set(topic, known);
+    const objectId = desired.find((c) => c.topic === topic)?.objectId;
+    if (gone && objectId !== undefined) void this.turns.run(() => this.republish(objectId));
   }
 
-  private topic(device: DeviceView, entity: EntityView): string {
-    return `${this.deps.prefix}/${entity.kind}/${this.deps.nodeId}_${device.id}/${entity.key}/config`;
-  }
-
-  /** One entity's discovery payload. */
-  config(device: DeviceView, entity: EntityView): Record<string, unknown> {
-    const { topics, nodeId } = this.deps;
-    const d = entity.description;
-    const stateTopic = topics.device(device.id);
-    const commandTopic = `${stateTopic}/set/${d.key}`;
-    const config: Record<string, unknown> = {
-      name: entity.name,
-      unique_id: entity.uniqueId,
-      default_entity_id: entity.entityId,
-      device: {
-        identifiers: [`hearth_${nodeId}_${device.id}`],
-        name: device.name,
-        model: device.modelName,
-        manufacturer: device.manufacturer,
-        ...(device.swVersion ? { sw_version: device.swVersion } : {}),
-        via_device: bridgeIdentifier(nodeId),
-      },
-      origin: { name: "hearth", sw: VERSION },
-      availability: [{ topic: topics.bridgeState }, { topic: topics.availability(device.id) }],
-      availability_mode: "all",
-      ...(d.icon ? { icon: d.icon } : {}),
-      ...(d.entity_category ? { entity_category: d.entity_category } : {}),
-      ...("device_class" in d && d.device_class ? { device_class: d.device_class } : {}),
-      ...("unit" in d && d.unit ? { unit_of_measurement: d.unit } : {}),
-      ...("state_class" in d && d.state_class ? { state_class: d.state_class } : {}),
-    };
-    const value = `{{ value_json.${d.key} }}`;
-    switch (d.kind) {
-      case "sensor":
-        return { ...config, state_topic: stateTopic, value_template: value };
-      case "binary_sensor":
-        return { ...config, state_topic: stateTopic, value_template: value, payload_on: ON, payload_off: OFF };
-      case "switch":
-        return { ...config, state_topic: stateTopic, value_template: value, command_topic: commandTopic, payload_on: ON, payload_off: OFF, state_on: ON, state_off: OFF };
-      case "number":
-        return { ...config, state_topic: stateTopic, value_template: value, command_topic: commandTopic, min: d.min, max: d.max, step: d.step, mode: d.mode };
-      case "light":
-        return {
-          ...config,
-          state_topic: stateTopic,
-          state_value_template: `{{ value_json.${d.key}.state }}`,
-          command_topic: commandTopic,
-          payload_on: ON,
-          payload_off: OFF,
-          brightness_state_topic: stateTopic,
-          brightness_value_template: `{{ value_json.${d.key}.brightness | default(0) }}`,
-          brightness_command_topic: commandTopic,
-          brightness_command_template: '{"brightness": {{ value }}}',
-          brightness_scale: 255,
-        };
-      case "button":
-        return { ...config, command_topic: commandTopic, payload_press: PRESS };
-      case "device_tracker":
-        return { ...config, ...deviceTrackerConfig(stateTopic, d.key) };
+  /**
+   * Publishes one config. In device mode, a component Home Assistant has and the device has no more is
+   * first sent as its platform alone (Home Assistant's removal of it), and then the config without it, so
+   * the retained config has none of it left.
+   */
+  private async send(config: Config): Promise<boolean> {
+    const cmps = config.payload.cmps as Record<string, { platform: string }> | undefined;
+    if (cmps !== undefined) {
+      const removed = [...(this.announcedComponents.get(config.topic) ?? [])].filter(([key]) => !(key in cmps));
+      if (removed.length > 0) {
+        const removal = { ...config.payload, cmps: { ...cmps, ...Object.fromEntries(removed.map(([key, platform]) => [key, { platform }])) } };
+        if (!(await this.deps.publish(config.topic, JSON.stringify(removal)))) return false;
+      }
+      this.announcedComponents.set(config.topic, new Map(Object.entries(cmps).map(([key, c]) => [key, c.platform])));
     }
+    return this.deps.publish(config.topic, JSON.stringify(config.payload));
+  }
+
+  private discoveryDevices(): DiscoveryDevice[] {
+    const { nodeId, topics } = this.deps;
+    return [...this.deps.devices.list().map((device) => deviceDiscovery(device, { nodeId, topics })), ...(this.deps.moreDevices?.() ?? [])];
+  }
+
+  /** Every config to publish now, in this mode. */
+  private configs(): Config[] {
+    return this.discoveryDevices().flatMap((d) => (this.deps.mode === "device" ? [this.deviceConfig(d)] : this.entityConfigs(d)));
+  }
+
+  /** Device mode: one config with the device, origin, shared keys and every component. */
+  private deviceConfig(d: DiscoveryDevice): Config {
+    const cmps = Object.fromEntries(d.components.map((c) => [c.key, { platform: c.platform, ...c.config }]));
+    return { topic: `${this.deps.prefix}/device/${d.objectId}/config`, objectId: d.objectId, payload: { device: d.device, origin: ORIGIN, ...d.shared, cmps } };
+  }
+
+  /** Entity mode: one config per component, each with the device, origin and the shared keys its platform takes. */
+  private entityConfigs(d: DiscoveryDevice): Config[] {
+    return d.components.map((c) => ({
+      topic: `${this.deps.prefix}/${c.platform}/${d.objectId}/${c.key}/config`,
+      objectId: d.objectId,
+      payload: { ...c.config, device: d.device, origin: ORIGIN, ...sharedFor(c.platform, d.shared) },
+    }));
+  }
+}
+
+/** A JSON object's keys, or undefined for anything else. */
+function parseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -40,7 +40,7 @@ test("check-config names every mistake of every model file by its file and path,
   expect(lines.slice(1).map((l) => l.trim())).toEqual([
     `devices[2].model: unknown model "meterr-a" (did you mean "meter-a"?); known models: ${builtInCatalogue().names().join(", ")}, meter-c, meter-a, meter-p, meter-b`,
     `${entities}: entities: expected array to have >=1 items, got []`,
-    `${field}: entities[0].colour: unknown key (known: key, name, icon, entity_category, throttle, unit, device_class, state_class, precision, deadband, kind, numeric, min, max, read, write, scale, offset, map, no_value)`,
+    `${field}: entities[0].colour: unknown key (known: key, name, icon, entity_category, throttle, main, unit, device_class, state_class, precision, deadband, kind, numeric, min, max, read, write, scale, offset, map, no_value)`,
     `${protocol}: protocol: expected one of line, nmea, modbus, onewire, vedirect, binary, telegram (did you mean "modbus"?), got "modbuss"`,
     `${twice}: model: "meter-a" is already defined by ${field} (one file per model)`,
     `${type}: timeout: expected number, received string, got "soon"`,

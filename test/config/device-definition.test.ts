@@ -52,3 +52,12 @@ test("a device_tracker is taken only where readings are positions: an nmea model
     expect(formatIssues(parsed.error!.issues, { input })).toEqual(["entities[0].kind: a device_tracker takes positions, which only an nmea model's `read: location` gives"]);
   }
 });
+
+test("one entity at most is a model's main one (Home Assistant names it by the device alone)", () => {
+  const entity = (key: string) => ({ key, kind: "sensor", main: true, register: { address: 0, kind: "input", type: "uint16" } });
+  const input = { ...model(), entities: [entity("a"), entity("b")] };
+  const parsed = DeviceDefinitionSchema.safeParse(input);
+  expect(parsed.success).toBe(false);
+  expect(formatIssues(parsed.error!.issues, { input })).toEqual(["entities[1].main: only one entity may be the main one (entities[0] is), got true"]);
+  expect(DeviceDefinitionSchema.parse({ ...model(), entities: [entity("a")] }).entities[0]?.main).toBe(true);
+});

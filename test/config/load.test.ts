@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, loadCheckedConfig, loadConfig, parseConfig, readCheckedConfig, readConfig } from "../../src/config/load.ts";
+import { sanitizeHostname } from "../../src/config/schema.ts";
 import { isHearthError } from "../../src/core/errors.ts";
 
 const models = ["hearth-io"];
@@ -66,6 +67,34 @@ test("device ids must be safe in MQTT topics", () => {
   expect(problems[1]).toStartWith("devices[1].id: must not contain +, # or /");
   expect(problems[2]).toStartWith("devices[2].id: must not contain +, # or /");
   expect(problems[3]).toStartWith("devices[3].id: must not start with $");
+});
+
+test("a device id or node_id with characters Home Assistant's discovery ignores (a dot, a non-ASCII letter) is refused, naming where", () => {
+  const problems = problemsOf({
+    node_id: "pi.local",
+    devices: [
+      { id: "board", model: "hearth-io", port: "sim" },
+      { id: "tank_1", model: "hearth-io", port: "sim" },
+      { id: "tank.1", model: "hearth-io", port: "sim" },
+      { id: "küche", model: "hearth-io", port: "sim" },
+    ],
+  });
+  expect(problems).toHaveLength(3);
+  expect(problems[0]).toStartWith("node_id: expected letters, digits, - or _ only");
+  expect(problems[1]).toStartWith("devices[2].id: expected letters A-Z a-z, digits, - or _ only (Home Assistant's discovery ignores a device whose id has a dot or a letter such as ä)");
+  expect(problems[1]).toContain('"tank.1"');
+  expect(problems[2]).toStartWith("devices[3].id: expected letters A-Z a-z, digits, - or _ only");
+});
+
+test("a hostname is made a safe node_id: pi.local becomes pi-local, a name of other letters becomes hearth", () => {
+  expect(sanitizeHostname("pi.local")).toBe("pi-local");
+  expect(sanitizeHostname("küche-pi")).toBe("k-che-pi");
+  expect(sanitizeHostname("пи")).toBe("hearth");
+});
+
+test("a device's area is kept for Home Assistant", () => {
+  const config = parseConfig({ devices: [{ id: "probe", model: "hearth-io", port: "sim", area: "Greenhouse" }] }, "hearth.yaml", { models });
+  expect(config.devices[0]?.area).toBe("Greenhouse");
 });
 
 test("device ids must be unique", () => {

@@ -15,7 +15,7 @@ import { DeviceError } from "../../src/engine/device-error.ts";
 import { crc16, rtuFrame } from "../../src/engine/modbus/crc.ts";
 import { readRegisters } from "../../src/engine/modbus/pdu.ts";
 import { effectiveDefinition } from "../../src/engine/protocols.ts";
-import { broker, cleanUpAfterEach, configFile, hearth, peer } from "../mqtt/helpers.ts";
+import { broker, cleanUpAfterEach, configFile, discovered, hearth, peer } from "../mqtt/helpers.ts";
 import { deviceHub, stateOf } from "./helpers.ts";
 import { hasPymodbus, startPymodbusPeer } from "./pymodbus-peer.ts";
 
@@ -246,12 +246,12 @@ test("an SDM630 end to end: its readings on MQTT, and discovery tells Home Assis
   const state = await ha.json<Record<string, number>>("hearth/test/meter", (s) => typeof s.import_energy === "number" && typeof s.total_energy === "number" && typeof s.total_power === "number");
   expect(state).toMatchObject({ voltage_l1: 230.1, voltage_l3: 229.8, current_l2: 1.75, import_energy: 18_234.5, export_energy: 3_021.25, total_energy: 21_255.75, frequency: 49.98 });
   expect(state.total_power).toBeCloseTo(SDM630_SIMULATED.total_power, 1);
-  const energy = JSON.parse((await ha.next("homeassistant/sensor/test_meter/import_energy/config")).payload);
-  expect(energy).toMatchObject({ unit_of_measurement: "kWh", device_class: "energy", state_class: "total_increasing", value_template: "{{ value_json.import_energy }}" });
-  const total = JSON.parse((await ha.next("homeassistant/sensor/test_meter/total_energy/config")).payload);
+  const energy = await discovered(ha, "meter", "import_energy");
+  expect(energy).toMatchObject({ unit_of_measurement: "kWh", device_class: "energy", state_class: "total_increasing", value_template: "{{ value_json['import_energy'] }}" });
+  const total = await discovered(ha, "meter", "total_energy");
   expect(total).toMatchObject({ unit_of_measurement: "kWh", device_class: "energy", state_class: "total_increasing" });
-  const power = JSON.parse((await ha.next("homeassistant/sensor/test_meter/total_power/config")).payload);
+  const power = await discovered(ha, "meter", "total_power");
   expect(power).toMatchObject({ unit_of_measurement: "W", device_class: "power", state_class: "measurement" });
-  expect(JSON.parse((await ha.next("homeassistant/sensor/test_meter/power_l2/config")).payload)).toMatchObject({ unit_of_measurement: "W", device_class: "power" });
+  expect(await discovered(ha, "meter", "power_l2")).toMatchObject({ unit_of_measurement: "W", device_class: "power" });
   await ha.next("hearth/test/meter/availability", (p) => p === "online");
 });

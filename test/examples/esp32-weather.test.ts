@@ -1,7 +1,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { join } from "node:path";
 import { openPty, type Pty } from "../../src/serial/pty.ts";
-import { broker, cleanUpAfterEach, configFile, hearth, json, peer } from "../mqtt/helpers.ts";
+import { broker, cleanUpAfterEach, configFile, discovered, hearth, json, peer } from "../mqtt/helpers.ts";
 
 // The README's walk-through, "Your own device", as a user follows it: the example model file
 // (examples/esp32-weather/esp32-weather.yaml) in a models folder of hearth.yaml, the device on a real
@@ -53,10 +53,10 @@ test("the README's example: a JSON-lines ESP32 becomes a device in MQTT and Home
     expect(state.uptime).toBeGreaterThanOrEqual(62);
     await user.next("hearth/test/weather/availability", (p) => p === "online");
 
-    const temperature = await user.json<Record<string, unknown>>("homeassistant/sensor/test_weather/temperature/config");
+    const temperature = await discovered(user, "weather", "temperature");
     expect(temperature).toMatchObject({ unit_of_measurement: "°C", device_class: "temperature", state_class: "measurement", state_topic: "hearth/test/weather" });
     expect(temperature.device).toMatchObject({ model: "ESP32 weather station", manufacturer: "DIY" });
-    const relayConfig = await user.json<Record<string, unknown>>("homeassistant/switch/test_weather/relay/config");
+    const relayConfig = await discovered(user, "weather", "relay");
     expect(relayConfig).toMatchObject({ command_topic: "hearth/test/weather/set/relay" });
 
     await user.publish("hearth/test/weather/set/relay", "ON");

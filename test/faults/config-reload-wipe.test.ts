@@ -16,7 +16,7 @@ cleanUpAfterEach();
 type Reply = { status: string; data: Record<string, unknown>; error?: string; transaction?: unknown };
 
 const root = join(import.meta.dir, "../..");
-const DISCOVERY = "homeassistant/switch/test_board/relay1/config";
+const DISCOVERY = "homeassistant/device/test_board/config";
 
 /** hearth as a user runs it: its own process, JSON log lines on stdout. */
 function runHearth(config: string) {
@@ -65,7 +65,7 @@ test("an emptied hearth.yaml on SIGHUP is refused: the devices keep running and 
     // A reload that is accepted afterwards shows the board was never removed: its discovery was never cleared.
     file.write(yaml(b.url, ["board", "other"]));
     hearthProcess.proc.kill("SIGHUP");
-    await user.next("homeassistant/switch/test_other/relay1/config", (p) => p.length > 0, 20_000);
+    await user.next("homeassistant/device/test_other/config", (p) => p.length > 0, 20_000);
     expect(user.received.filter((m) => m.topic.includes("/test_board/") && m.payload === "")).toEqual([]);
     expect(hearthProcess.out.text).not.toContain("mqtt settings changed");
   } finally {

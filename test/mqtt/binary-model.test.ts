@@ -11,7 +11,7 @@ import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
 import { openPty } from "../../src/serial/pty.ts";
 import { Service } from "../../src/service.ts";
 import { until } from "../helpers/until.ts";
-import { broker, cleanUpAfterEach, configFile, peer } from "./helpers.ts";
+import { broker, cleanUpAfterEach, configFile, discovered, peer } from "./helpers.ts";
 
 cleanUpAfterEach();
 
@@ -36,7 +36,7 @@ test("an MH-Z19B on MQTT: its CO2 as a carbon_dioxide sensor in ppm, and zero-po
     await service.start();
     expect(await ha.json("hearth/test/bedroom_co2", (s) => s.co2 === 847)).toMatchObject({ co2: 847 });
     await ha.next("hearth/test/bedroom_co2/availability", (p) => p === "online");
-    const discovery = JSON.parse((await ha.next("homeassistant/sensor/test_bedroom_co2/co2/config")).payload);
+    const discovery = await discovered(ha, "bedroom_co2", "co2");
     expect(discovery).toMatchObject({
       device_class: "carbon_dioxide",
       unit_of_measurement: "ppm",
@@ -44,7 +44,7 @@ test("an MH-Z19B on MQTT: its CO2 as a carbon_dioxide sensor in ppm, and zero-po
       state_topic: "hearth/test/bedroom_co2",
       device: { model: "MH-Z19B CO2 sensor", manufacturer: "Winsen" },
     });
-    const button = JSON.parse((await ha.next("homeassistant/button/test_bedroom_co2/zero_point_calibration/config")).payload);
+    const button = await discovered(ha, "bedroom_co2", "zero_point_calibration");
     expect(button).toMatchObject({ command_topic: "hearth/test/bedroom_co2/set/zero_point_calibration", entity_category: "config" });
 
     await ha.publish("hearth/test/bedroom_co2/set/zero_point_calibration", "PRESS");

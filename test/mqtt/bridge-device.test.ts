@@ -5,7 +5,7 @@ import { RESTART_EXIT_CODE } from "../../src/core/signals.ts";
 import { VERSION } from "../../src/version.ts";
 import { OutputReader } from "../helpers/output-reader.ts";
 import { tempDir } from "../helpers/temp.ts";
-import { broker, cleanUpAfterEach, configFile, hearth, json, peer, yaml } from "./helpers.ts";
+import { broker, cleanUpAfterEach, configFile, discovered, hearth, json, peer, yaml } from "./helpers.ts";
 import { renderTemplate } from "./jinja.ts";
 
 // hearth itself as a Home Assistant device: the one every device's discovery names in via_device, with
@@ -35,7 +35,7 @@ test("hearth announces itself as the device its devices are via: identifiers, na
   await user.publish("homeassistant/sensor/test_bridge/obsolete/config", JSON.stringify({ name: "Obsolete", unique_id: "test_bridge_obsolete" }), { retain: true });
   await hearth(configFile(yaml(b.url, ["board", "spare"])));
   const configs = new Map<string, Config>();
-  for (const [kind, key] of BRIDGE_ENTITIES) configs.set(key, await user.json<Config>(`homeassistant/${kind}/test_bridge/${key}/config`));
+  for (const [, key] of BRIDGE_ENTITIES) configs.set(key, await discovered<Config>(user, "bridge", key));
   await user.next("homeassistant/sensor/test_bridge/obsolete/config", (p) => p === "");
 
   for (const [kind, key] of BRIDGE_ENTITIES) {
@@ -45,7 +45,7 @@ test("hearth announces itself as the device its devices are via: identifiers, na
     expect(config.device).toEqual({ identifiers: ["hearth_test_bridge"], name: "hearth test", model: "hearth bridge", manufacturer: "hearth", sw_version: VERSION });
   }
   // Every device is shown under the bridge now announced.
-  const relay = await user.json<Config>("homeassistant/switch/test_board/relay1/config");
+  const relay = await discovered<Config>(user, "board", "relay1");
   expect(relay.device.via_device).toBe("hearth_test_bridge");
 
   // The connection state is bridge/state itself (no availability: offline is its "off", not "unavailable").
@@ -82,7 +82,7 @@ test("the log level select switches hearth's log level over MQTT, and bridge/inf
   const b = await broker();
   const user = await peer(b.url);
   const { service } = await hearth(configFile(yaml(b.url)));
-  const select = await user.json<Config>("homeassistant/select/test_bridge/log_level/config");
+  const select = await discovered<Config>(user, "bridge", "log_level");
   const before = await user.next("hearth/test/bridge/info");
   expect(await renderTemplate(select.value_template as string, before.payload)).toBe("debug"); // the tests' logger
   // As Home Assistant sends a choice: the command template rendered with the option as `value`.
@@ -123,7 +123,7 @@ test("pressing restart over MQTT gets a reply, then hearth (a real `hearth run` 
   const procs = [run()];
   const out = new OutputReader(procs[0]!.stdout);
   try {
-    const button = await user.json<Config>("homeassistant/button/test_bridge/restart/config", () => true, 20_000);
+    const button = await discovered<Config>(user, "bridge", "restart", () => true, 20_000);
     await user.next("hearth/test/board/availability", (p) => p === "online", 20_000);
     const pressed = user.received.length;
     await user.publish(button.command_topic as string, button.payload_press as string);
@@ -143,7 +143,7 @@ test("pressing restart over MQTT gets a reply, then hearth (a real `hearth run` 
     expect(lines.filter((l) => l.level === "error" || l.level === "fatal")).toEqual([]);
     // Home Assistant keeps the configs (retained) for when hearth is back.
     const later = await peer(b.url, ["homeassistant/#"]);
-    expect((await later.json<Config>("homeassistant/button/test_bridge/restart/config")).unique_id).toBe("test_bridge_restart");
+    expect((await discovered<Config>(later, "bridge", "restart")).unique_id).toBe("test_bridge_restart");
 
     // The test stands in for systemd here: on that exit code it starts the same command again.
     const stopped = user.received.length;

@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { positionTemplate } from "../../src/mqtt/device-tracker.ts";
-import { broker, cleanUpAfterEach, configFile, hearth, peer } from "./helpers.ts";
+import { broker, cleanUpAfterEach, configFile, discovered, hearth, peer } from "./helpers.ts";
 import { renderTemplate } from "./jinja.ts";
 
 // A GPS receiver on Home Assistant's map: the nmea-gps model's location is a device_tracker whose
@@ -28,15 +28,18 @@ async function replaying(capture: string, chunk: number) {
 
 test("a receiver's position is a device_tracker: attributes from the state topic through a template, source type gps, no state topic", async () => {
   const user = await replaying("bu353s4.log", 29);
-  const config = await user.json<Record<string, unknown>>("homeassistant/device_tracker/test_gps/location/config");
+  // The component as Home Assistant takes it from the device's config, with the keys the device shares.
+  const config = await discovered<Record<string, unknown>>(user, "gps", "location");
   expect(config).toMatchObject({
+    platform: "device_tracker",
     unique_id: "test_gps_location",
     json_attributes_topic: "hearth/test/gps",
     json_attributes_template: positionTemplate("location"),
     source_type: "gps",
     availability: [{ topic: "hearth/test/bridge/state" }, { topic: "hearth/test/gps/availability" }],
   });
-  // Home Assistant works out the zone from the coordinates only when nothing sets the state itself.
+  // Home Assistant works out the zone from the coordinates only when nothing sets the state itself: the
+  // device shares no state topic (its other components have their own).
   expect(config).not.toHaveProperty("state_topic");
   expect(config).not.toHaveProperty("value_template");
   // The location was a text sensor before: the config an earlier hearth left for it is cleared.
@@ -53,7 +56,7 @@ test("a receiver's position is a device_tracker: attributes from the state topic
 
 test("a receiver that has lost its fix publishes a null location, which the template turns into no attributes (the map keeps the last position)", async () => {
   const user = await replaying("bu353-glonass.log", 41);
-  const config = await user.json<Record<string, unknown>>("homeassistant/device_tracker/test_gps/location/config");
+  const config = await discovered<Record<string, unknown>>(user, "gps", "location");
   const last = await user.next("hearth/test/gps", (p) => JSON.parse(p).utc_time === "2014-05-26T08:14:29.000Z", 20_000);
   const state = JSON.parse(last.payload);
   expect(state.fix_quality).toBe("no fix");

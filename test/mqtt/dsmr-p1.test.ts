@@ -5,7 +5,7 @@
  */
 import { expect, test } from "bun:test";
 import { join } from "node:path";
-import { broker, cleanUpAfterEach, configFile, hearth, peer } from "./helpers.ts";
+import { broker, cleanUpAfterEach, configFile, discovered, hearth, peer } from "./helpers.ts";
 
 cleanUpAfterEach();
 
@@ -21,11 +21,11 @@ test("a DSMR meter on MQTT: its telegram's values on the state topic, energy and
   const state = await ha.json("hearth/test/meter", (s) => s.gas === 981.443 && s.power_delivered === 2027);
   expect(state).toMatchObject({ energy_delivered_tariff1: 1581.123, energy_delivered_tariff2: 1435.706, power_delivered: 2027, current_l2: 6, tariff: 2, gas: 981.443 });
   await ha.next("hearth/test/meter/availability", (p) => p === "online");
-  const energy = JSON.parse((await ha.next("homeassistant/sensor/test_meter/energy_delivered_tariff1/config")).payload);
+  const energy = await discovered(ha, "meter", "energy_delivered_tariff1");
   expect(energy).toMatchObject({ device_class: "energy", state_class: "total_increasing", unit_of_measurement: "kWh", state_topic: "hearth/test/meter" });
-  const gas = JSON.parse((await ha.next("homeassistant/sensor/test_meter/gas/config")).payload);
+  const gas = await discovered(ha, "meter", "gas");
   expect(gas).toMatchObject({ device_class: "gas", state_class: "total_increasing", unit_of_measurement: "m³" });
-  const power = JSON.parse((await ha.next("homeassistant/sensor/test_meter/power_delivered/config")).payload);
+  const power = await discovered(ha, "meter", "power_delivered");
   expect(power).toMatchObject({ device_class: "power", state_class: "measurement", unit_of_measurement: "W" });
   expect(power.device).toMatchObject({ model: "DSMR smart meter (P1 port)" });
 });

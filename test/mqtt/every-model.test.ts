@@ -1,11 +1,11 @@
 import { expect, test } from "bun:test";
 import { builtInCatalogue } from "../../src/catalogue.ts";
 import { DEFAULT_CONFIG } from "../../src/config/defaults.ts";
-import { broker, cleanUpAfterEach, configFile, hearth, peer } from "./helpers.ts";
+import { broker, cleanUpAfterEach, configFile, discovered, hearth, peer } from "./helpers.ts";
 
 // Every built-in model end to end, as `npm start` runs them: the embedded defaults' devices (one of each
 // model with a simulator, each on a real pseudo-terminal or probe folder) against a real Mosquitto, and
-// what Home Assistant's side sees of each: online, a state with readings, and a discovery config per entity.
+// what Home Assistant's side sees of each: online, a state with readings, and a discovery component per entity.
 cleanUpAfterEach();
 
 test("the embedded defaults run one simulated device of every built-in model that has a simulator", () => {
@@ -13,7 +13,7 @@ test("the embedded defaults run one simulated device of every built-in model tha
   expect([...models].sort()).toEqual([...builtInCatalogue().simulated()].sort());
 });
 
-test("every built-in model's simulated device is online on MQTT with readings, and discovered entity by entity", async () => {
+test("every built-in model's simulated device is online on MQTT with readings, and discovered entity by entity in its device config", async () => {
   const b = await broker();
   const user = await peer(b.url);
   const devices = DEFAULT_CONFIG.devices.map((d) => JSON.stringify(d)).join("\n  - ");
@@ -26,8 +26,8 @@ test("every built-in model's simulated device is online on MQTT with readings, a
     const state = await user.json<Record<string, unknown>>(`hearth/test/${d.id}`, (s) => Object.values(s).some((v) => typeof v === "number"), 20_000);
     expect(Object.keys(state).length).toBeGreaterThan(0);
     for (const [key, entity] of service.devices.device(d.id)!.entities) {
-      const config = await user.json<{ unique_id?: string }>(`homeassistant/${entity.kind}/test_${d.id}/${key}/config`);
-      expect(config.unique_id).toBe(entity.uniqueId);
+      const config = await discovered<{ unique_id?: string; platform?: string }>(user, d.id, key);
+      expect(config).toMatchObject({ unique_id: entity.uniqueId, platform: entity.kind });
     }
   }
 });

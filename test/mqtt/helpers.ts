@@ -6,6 +6,7 @@ import { loadSetup } from "../../src/catalogue.ts";
 import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
 import { Service, type ServiceOptions } from "../../src/service.ts";
 import { Peer, startBroker, type TestBroker } from "./broker.ts";
+import { componentAsHa } from "./ha-rules.ts";
 
 const cleanups: Array<() => Promise<unknown>> = [];
 
@@ -69,4 +70,21 @@ export function json<T = Record<string, unknown>>(match: (value: T) => boolean):
       return false;
     }
   };
+}
+
+/**
+ * One entity as Home Assistant takes it from its device's discovery config (`homeassistant/device/test_<device>/config`):
+ * the component's keys with the device's shared ones (state topic, availability), its device and origin. The
+ * next such config whose component passes `match`, as Peer.json finds it.
+ */
+export async function discovered<T = Record<string, unknown>>(p: Peer, device: string, key: string, match: (component: T) => boolean = () => true, ms = 5000): Promise<T> {
+  const config = await p.json<Record<string, unknown>>(
+    `homeassistant/device/test_${device}/config`,
+    (c) => {
+      const component = componentAsHa(c, key);
+      return component !== undefined && Object.keys(component).length > 3 && match(component as T);
+    },
+    ms,
+  );
+  return componentAsHa(config, key) as T;
 }

@@ -8,7 +8,7 @@ import { loadCheckedConfig } from "../../src/config/load.ts";
 import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
 import { Service } from "../../src/service.ts";
 import { catalogueWith, FirmwarePeer, modelOf } from "../engine/line-peer.ts";
-import { broker, cleanUpAfterEach, configFile, peer } from "./helpers.ts";
+import { broker, cleanUpAfterEach, configFile, discovered, peer } from "./helpers.ts";
 
 cleanUpAfterEach();
 
@@ -49,9 +49,9 @@ test("a user's JSON-lines model on MQTT: states, discovery, and a command from t
     await fw.send('{"env":{"t":19.96,"win":"open"},"fan":{"pct":0.3}}');
     expect(await ha.json("hearth/test/station", (s) => s.temperature === 20)).toEqual({ temperature: 20, window: "ON", fan: 30 });
     await ha.next("hearth/test/station/availability", (p) => p === "online");
-    const discovery = JSON.parse((await ha.next("homeassistant/sensor/test_station/temperature/config")).payload);
+    const discovery = await discovered(ha, "station", "temperature");
     expect(discovery).toMatchObject({ device_class: "temperature", unit_of_measurement: "°C", state_topic: "hearth/test/station", device: { model: "ESP32 station", manufacturer: "example" } });
-    expect(JSON.parse((await ha.next("homeassistant/number/test_station/fan/config")).payload)).toMatchObject({ min: 0, max: 100, step: 10, command_topic: "hearth/test/station/set/fan" });
+    expect(await discovered(ha, "station", "fan")).toMatchObject({ min: 0, max: 100, step: 10, command_topic: "hearth/test/station/set/fan" });
 
     fw.answer = (line) => (line === '{"fan":0.7}' ? ['{"ok":true,"fan":{"pct":0.7}}'] : []);
     await ha.publish("hearth/test/station/set/fan", "70");

@@ -3,7 +3,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { openPty, type Pty } from "../../src/serial/pty.ts";
 import { lineModel, writeModel } from "../helpers/model-files.ts";
 import { until } from "../helpers/until.ts";
-import { broker, cleanUpAfterEach, configFile, hearth, json, peer } from "./helpers.ts";
+import { broker, cleanUpAfterEach, configFile, discovered, hearth, json, peer } from "./helpers.ts";
 
 // A user's model files beside hearth.yaml, run by the service against a real Mosquitto, each device on a
 // real pseudo-terminal whose other end the test plays as the firmware would.
@@ -51,7 +51,7 @@ test("a device of a user's model file beside the configuration reports to MQTT a
   const model = lineModel("my-meter", { entities: [POWER, '- { key: relay, kind: switch, read: r, write: { on: "SET r=1", off: "SET r=0" } }'] });
   const { user, send, ports, service, paths } = await running([{ id: "meter", model: "my-meter" }], { "meter.yaml": model });
   expect(service.catalogue.get("my-meter")?.source).toBe(paths["meter.yaml"]!);
-  const discovery = await user.json<{ unit_of_measurement?: string; state_topic?: string }>("homeassistant/sensor/test_meter/power/config");
+  const discovery = await discovered(user, "meter", "power");
   expect(discovery).toMatchObject({ unit_of_measurement: "W", state_topic: "hearth/test/meter" });
   await send("meter", "R p=123.5 r=0");
   await user.next(
@@ -84,7 +84,7 @@ test("a user's model of a built-in's name replaces it: the device runs the user'
   await send("io", "R p=7");
   const state = await user.json<Record<string, unknown>>("hearth/test/io", (s) => s.power === 7);
   expect(Object.keys(state)).not.toContain("temperature"); // the built-in's entities are not there
-  const device = await user.json<{ device?: { model?: string } }>("homeassistant/sensor/test_io/power/config");
+  const device = await discovered<{ device?: { model?: string } }>(user, "io", "power");
   expect(device.device?.model).toBe("My own board");
   const said = () => logs.find("replaces the built-in");
   expect(said().map((l) => l.msg)).toEqual([`Model hearth-io of ${paths["hearth-io.yaml"]} replaces the built-in hearth-io`]);

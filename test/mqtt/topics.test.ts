@@ -206,7 +206,7 @@ test("every retained topic is published again after the broker comes back empty,
       "hearth/test/bridge/devices",
       "hearth/test/board",
       "hearth/test/board/availability",
-      "homeassistant/switch/test_board/relay1/config",
+      "homeassistant/device/test_board/config",
     ]) {
       expect((await late.next(topic)).retain).toBe(true);
     }

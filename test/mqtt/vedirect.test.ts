@@ -4,14 +4,12 @@
  * and units the energy dashboard needs.
  */
 import { expect, test } from "bun:test";
-import { broker, cleanUpAfterEach, configFile, hearth, peer } from "./helpers.ts";
+import { broker, cleanUpAfterEach, configFile, discovered, hearth, peer } from "./helpers.ts";
 
 cleanUpAfterEach();
 
 const config = (url: string, id: string, model: string) =>
   `node_id: test\nshutdown: { shutdown_jobs: 2, cancel: 2, tracked: 2, final_write: 2, close: 2 }\nmqtt:\n  url: ${url}\n  base_topic: hearth/test\ndevices:\n  - id: ${id}\n    model: ${model}\n    port: sim\n    options: { interval: 200 }\n`;
-
-const discovery = async (ha: Awaited<ReturnType<typeof peer>>, topic: string) => JSON.parse((await ha.next(topic)).payload) as Record<string, unknown>;
 
 test("a SmartSolar MPPT on MQTT: volts, amps, watts, kWh yields and its charger state, discovered for the energy dashboard", async () => {
   const b = await broker();
@@ -31,14 +29,14 @@ test("a SmartSolar MPPT on MQTT: volts, amps, watts, kWh yields and its charger 
   expect(s.battery_voltage as number).toBeGreaterThanOrEqual(13.42);
   expect(s.panel_power as number).toBeGreaterThanOrEqual(41);
   await ha.next("hearth/test/solar/availability", (p) => p === "online");
-  expect(await discovery(ha, "homeassistant/sensor/test_solar/yield_total/config")).toMatchObject({ device_class: "energy", state_class: "total_increasing", unit_of_measurement: "kWh" });
-  expect(await discovery(ha, "homeassistant/sensor/test_solar/panel_power/config")).toMatchObject({ device_class: "power", unit_of_measurement: "W", state_class: "measurement" });
-  expect(await discovery(ha, "homeassistant/sensor/test_solar/battery_voltage/config")).toMatchObject({ device_class: "voltage", unit_of_measurement: "V" });
-  expect(await discovery(ha, "homeassistant/sensor/test_solar/battery_current/config")).toMatchObject({ device_class: "current", unit_of_measurement: "A" });
-  const state = await discovery(ha, "homeassistant/sensor/test_solar/charger_state/config");
+  expect(await discovered(ha, "solar", "yield_total")).toMatchObject({ device_class: "energy", state_class: "total_increasing", unit_of_measurement: "kWh" });
+  expect(await discovered(ha, "solar", "panel_power")).toMatchObject({ device_class: "power", unit_of_measurement: "W", state_class: "measurement" });
+  expect(await discovered(ha, "solar", "battery_voltage")).toMatchObject({ device_class: "voltage", unit_of_measurement: "V" });
+  expect(await discovered(ha, "solar", "battery_current")).toMatchObject({ device_class: "current", unit_of_measurement: "A" });
+  const state = await discovered(ha, "solar", "charger_state");
   expect(state.unit_of_measurement).toBeUndefined();
   // The firmware version is known once the first block's FW field is read: discovery is published again with it.
-  const announced = await ha.json<{ device?: { sw_version?: string } }>("homeassistant/sensor/test_solar/charger_state/config", (c) => c.device?.sw_version !== undefined);
+  const announced = await discovered<{ device?: { sw_version?: string } }>(ha, "solar", "charger_state", (c) => c.device?.sw_version !== undefined);
   expect(announced.device).toMatchObject({ manufacturer: "Victron Energy", sw_version: "1.61" });
 });
 
@@ -48,8 +46,8 @@ test("a BMV-712 on MQTT: state of charge as a battery percentage, time to go as 
   await hearth(configFile(config(b.url, "battery", "victron-bmv")));
   const s = await ha.json("hearth/test/battery", (v) => v.state_of_charge === 87.6 && v.charged_energy === 14.56);
   expect(s).toMatchObject({ battery_voltage: 12.85, battery_current: -3.45, battery_power: -44, time_to_go: 2260, alarm: "OFF", alarm_reason: "None", discharged_energy: 12.34 });
-  expect(await discovery(ha, "homeassistant/sensor/test_battery/state_of_charge/config")).toMatchObject({ device_class: "battery", unit_of_measurement: "%", state_class: "measurement" });
-  expect(await discovery(ha, "homeassistant/sensor/test_battery/time_to_go/config")).toMatchObject({ device_class: "duration", unit_of_measurement: "min" });
-  expect(await discovery(ha, "homeassistant/sensor/test_battery/charged_energy/config")).toMatchObject({ device_class: "energy", state_class: "total_increasing", unit_of_measurement: "kWh" });
-  expect(await discovery(ha, "homeassistant/binary_sensor/test_battery/alarm/config")).toMatchObject({ device_class: "problem" });
+  expect(await discovered(ha, "battery", "state_of_charge")).toMatchObject({ device_class: "battery", unit_of_measurement: "%", state_class: "measurement" });
+  expect(await discovered(ha, "battery", "time_to_go")).toMatchObject({ device_class: "duration", unit_of_measurement: "min" });
+  expect(await discovered(ha, "battery", "charged_energy")).toMatchObject({ device_class: "energy", state_class: "total_increasing", unit_of_measurement: "kWh" });
+  expect(await discovered(ha, "battery", "alarm")).toMatchObject({ device_class: "problem" });
 });
