@@ -129,6 +129,16 @@ export class Service {
     sharedReaderPool.configure({ log: log.child({ component: "serial" }), workerScript: this.executorScript });
     // First, so that a taken port or a bad password file stops the start before anything else has begun.
     if (config.http !== undefined) this.startHttp(config.http, await httpPassword(config.http));
+    try {
+      await this.startAfterHttp(catalogue);
+    } catch (err) {
+      await this.http?.stop(); // the port is not held by a hearth that did not start
+      throw err;
+    }
+  }
+
+  private async startAfterHttp(catalogue: ModelCatalogue): Promise<void> {
+    const { hub, log, config } = this;
     await this.monitor.start();
     this.bridge = new Bridge({
       hub,

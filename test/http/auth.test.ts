@@ -3,6 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadSetup } from "../../src/catalogue.ts";
 import { ConfigError } from "../../src/config/load.ts";
+import { httpPassword } from "../../src/config/secrets.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { broker, cleanUpAfterEach, configFile, hearth, yaml } from "../mqtt/helpers.ts";
 import { sample, scrape } from "./scrape.ts";
@@ -145,3 +146,33 @@ test("sign-in: a wrong password is refused after a delay that grows; the right o
 function cookieOf(response: Response): string {
   return response.headers.get("set-cookie")!.split(";")[0]!;
 }
+
+test("the password may come from HEARTH_HTTP_PASSWORD instead of the file, and wins over it", async () => {
+  const secrets = tempDir("hearth-http-");
+  const passwordFile = join(secrets, "http-password");
+  writeFileSync(passwordFile, "from the file\n");
+  const http = { listen: "0.0.0.0:0", auth: { username: "hearth", password_file: passwordFile } };
+  expect(await httpPassword(http, { HEARTH_HTTP_PASSWORD: "from the environment" })).toBe("from the environment");
+  expect(await httpPassword(http, {})).toBe("from the file");
+  expect(await httpPassword({ listen: "127.0.0.1:0" }, { HEARTH_HTTP_PASSWORD: "unused" })).toBeUndefined();
+});
+
+test("HEARTH_HTTP_LISTEN moving the server off loopback without auth is refused (HTTP_AUTH_REQUIRED), and a taken port is HTTP_PORT_TAKEN", async () => {
+  const b = await broker();
+  const before = process.env.HEARTH_HTTP_LISTEN;
+  process.env.HEARTH_HTTP_LISTEN = "0.0.0.0:0";
+  try {
+    await expect(hearth(configFile(yaml(b.url, ["board"], "http:\n  listen: 127.0.0.1:0\n")))).rejects.toThrow(/not loopback, without sign-in: set http\.auth/);
+  } finally {
+    if (before === undefined) delete process.env.HEARTH_HTTP_LISTEN;
+    else process.env.HEARTH_HTTP_LISTEN = before;
+  }
+  // Another program on the port (a real listener).
+  const other = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("other") });
+  try {
+    const taken = hearth(configFile(yaml(b.url, ["board"], `http:\n  listen: 127.0.0.1:${other.port}\n`)));
+    await expect(taken).rejects.toMatchObject({ code: "HTTP_PORT_TAKEN" });
+  } finally {
+    await other.stop(true);
+  }
+});
