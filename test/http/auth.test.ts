@@ -176,3 +176,21 @@ test("HEARTH_HTTP_LISTEN moving the server off loopback without auth is refused 
     await other.stop(true);
   }
 });
+
+test("on loopback without auth, /metrics and pages need no sign-in, but a POST still needs its session's CSRF token", async () => {
+  const b = await broker();
+  const { service } = await hearth(configFile(yaml(b.url, ["board"], "http:\n  listen: 127.0.0.1:0\n")));
+  const base = service.http!.url;
+  await scrape(base);
+  const home = await fetch(base);
+  expect(home.status).toBe(200);
+  // No sign-in: the page has no sign-out, but the browser gets a session for the token of its forms.
+  const cookie = cookieOf(home);
+  expect(cookie).toStartWith("hearth_session=");
+  expect((await fetch(new URL("/login", base), { redirect: "manual" })).headers.get("location")).toBe("/");
+  const post = (headers: Record<string, string>) => fetch(new URL("/logout", base), { method: "POST", redirect: "manual", headers });
+  expect((await post({})).status).toBe(403);
+  expect((await post({ Cookie: cookie })).status).toBe(403);
+  expect((await post({ Cookie: cookie, "X-CSRF-Token": "forged" })).status).toBe(403);
+  // (The same pipeline lets a POST with the right token through: the sign-in test's logout.)
+});
