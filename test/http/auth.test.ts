@@ -51,6 +51,11 @@ test("the configuration check refuses a listen address other than loopback witho
   const child = Bun.spawnSync(["bun", join(root, "src/cli.ts"), "check-config", file.path], { cwd: root, stdout: "pipe", stderr: "pipe" });
   expect(child.exitCode).toBe(2);
   expect(child.stderr.toString()).toContain("http.auth: required when listen (0.0.0.0:8099)");
+  // A valid one's summary says where the web server listens, and whether it signs in (never with what).
+  const fine = configFile(yaml(b, ["board"], "http:\n  listen: 0.0.0.0:8099\n  auth: { username: admin, password_file: /etc/hearth/http-password }\n"));
+  const summary = Bun.spawnSync(["bun", join(root, "src/cli.ts"), "check-config", fine.path], { cwd: root, stdout: "pipe", stderr: "pipe" });
+  expect(summary.exitCode).toBe(0);
+  expect(summary.stdout.toString()).toContain("  http: 0.0.0.0:8099 with sign-in as admin\n");
 });
 
 test("auth without a password file or HEARTH_HTTP_PASSWORD stops the start, naming http.auth.password_file", async () => {
