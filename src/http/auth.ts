@@ -158,6 +158,11 @@ export class Auth {
     if (entry === undefined) {
       if (this.attempts.size >= MAX_ADDRESSES) {
         for (const [key, old] of this.attempts) if (old.waiting === 0 && (old.failures === 0 || now - old.last > FORGET_FAILURES_MS)) this.attempts.delete(key);
+        // Still full (failures from that many addresses at once): the oldest idle one goes, so memory stays bounded.
+        for (const [key, old] of this.attempts) {
+          if (this.attempts.size < MAX_ADDRESSES) break;
+          if (old.waiting === 0) this.attempts.delete(key);
+        }
       }
       entry = { failures: 0, last: now, waiting: 0, turn: Promise.resolve() };
       this.attempts.set(address, entry);

@@ -47,6 +47,8 @@ test("/metrics passes promtool check metrics, and its figures move as a simulate
   let text = await scrapeUntil(base, (t) => sample(t, "hearth_device_available", BOARD) === 1 && (sample(t, "hearth_device_frames_total", BOARD) ?? 0) > 0, "the board available, its frames counted");
   expect(sample(text, "hearth_device_received_bytes_total", BOARD)).toBeGreaterThan(0);
   expect(sample(text, "hearth_mqtt_connected")).toBe(1);
+  expect(sample(text, "hearth_device_reboots_total", BOARD)).toBeGreaterThanOrEqual(1); // its hello
+  expect(sample(text, "hearth_device_running", BOARD)).toBe(1);
   const frames = sample(text, "hearth_device_frames_total", BOARD)!;
   const received = sample(text, "hearth_mqtt_messages_received_total")!;
   expect(sample(text, "hearth_device_commands_total", BOARD)).toBe(0);
