@@ -87,7 +87,7 @@ export class HttpServer {
       this.server = Bun.serve({ hostname, port, maxRequestBodySize: MAX_BODY_BYTES, fetch: (request, server) => this.handle(request, server.requestIP(request)?.address ?? "unknown") });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") {
-        throw new HttpError("HTTP_PORT_TAKEN", `Port ${port} on ${hostname} is taken by another program: set http.listen to another address`, { cause: err });
+        throw new HttpError("HTTP_PORT_TAKEN", `Port ${port} on ${hostname} is taken by another program: set http.listen (or HEARTH_HTTP_LISTEN) to another address`, { cause: err });
       }
       throw err;
     }
