@@ -42,6 +42,14 @@ module.exports = {
       to: { path: "^src/(engine|entities)/", pathNot: "^src/engine/(device-view|events|device-error)\\.ts$|^src/entities/on-off\\.ts$" },
     },
     {
+      name: "http-reads-the-engine-through-its-view",
+      comment:
+        "The web server (src/http: the console and /metrics) sees devices as MQTT does, only through the engine's read-only view (src/engine/device-view.ts) and its events and errors; it never imports the MQTT side, the serial layer or the commands either. What it shows of MQTT (connected, messages, the outbox) the composition root hands it as plain figures.",
+      severity: "error",
+      from: { path: "^src/http/" },
+      to: { path: "^src/(engine|entities|serial|mqtt|commands)/", pathNot: "^src/engine/(device-view|events|device-error)\\.ts$" },
+    },
+    {
       name: "engine-never-imports-mqtt-or-http",
       comment: "The device engine runs devices whatever is watching them: MQTT and the web console read it, it never reads them (they get its events and a view of the devices).",
       severity: "error",

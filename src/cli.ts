@@ -195,7 +195,15 @@ async function main(argv: string[]): Promise<number> {
           process.stderr.write(`hearth: ${err.message}\n`);
           return 1;
         }
-        if (isHearthError(err, "MQTT_BAD_EMBEDDED_PORT")) {
+        if (isHearthError(err, "HTTP_PORT_TAKEN")) {
+          process.stderr.write(`hearth: ${err.message}\n`);
+          return 1;
+        }
+        if (err instanceof ConfigError) {
+          process.stderr.write(`hearth: invalid configuration\n${err.message}\n`);
+          return 2;
+        }
+        if (isHearthError(err, "MQTT_BAD_EMBEDDED_PORT") || isHearthError(err, "HTTP_BAD_LISTEN") || isHearthError(err, "HTTP_AUTH_REQUIRED")) {
           process.stderr.write(`hearth: ${err.message}\n`);
           return 2;
         }

@@ -4,7 +4,7 @@ import { ConfigError } from "./config/load.ts";
 import type { ConfigReloadResult, DeviceReloadResult } from "./config/reload.ts";
 import { reloadRefusal, restartNotes } from "./config/reload.ts";
 import type { Config } from "./config/schema.ts";
-import { mqttPassword } from "./config/secrets.ts";
+import { httpPassword, mqttPassword } from "./config/secrets.ts";
 import { Hub } from "./core/hub.ts";
 import { callback, Job } from "./core/job.ts";
 import { createLogger, type Logger } from "./core/logger.ts";
@@ -15,6 +15,9 @@ import { changedModels, type ModelCatalogue } from "./engine/catalogue.ts";
 import { ConfiguredPorts, serialTransports } from "./engine/configured-ports.ts";
 import { DeviceManager } from "./engine/manager.ts";
 import { logStateChanges } from "./engine/state-log.ts";
+import type { MqttFigures } from "./http/metrics.ts";
+import type { HttpServer } from "./http/server.ts";
+import { webServer } from "./http/web.ts";
 import { Bridge, type BridgeDeps } from "./mqtt/bridge.ts";
 import { sharedReaderPool } from "./serial/reader-pool.ts";
 import { SqliteOutbox } from "./storage/sqlite-outbox.ts";
@@ -55,6 +58,8 @@ export class Service {
   readonly devices: DeviceManager;
   /** hearth on MQTT: created here, started with the service, stopped as its last step. */
   bridge: Bridge | undefined;
+  /** The web console and /metrics, when the configuration has `http:`; started first, stopped with the bridge. */
+  http: HttpServer | undefined;
   /** The configuration in force: the last one that passed validation. */
   config: Config;
   private readonly options: ServiceOptions;
@@ -120,11 +125,23 @@ export class Service {
   }
 
   private async runStart(): Promise<void> {
-    const { hub, log, config } = this;
+    const { log, config } = this;
     // Read before anything starts: a model file broken since the configuration was checked stops the start here.
     const catalogue = this.options.catalogue ?? (await catalogueFor(config, this.options.configFile));
     this.logReplacements(catalogue);
     sharedReaderPool.configure({ log: log.child({ component: "serial" }), workerScript: this.executorScript });
+    // First, so that a taken port or a bad password file stops the start before anything else has begun.
+    if (config.http !== undefined) this.startHttp(config.http, await httpPassword(config.http));
+    try {
+      await this.startAfterHttp(catalogue);
+    } catch (err) {
+      await this.http?.stop(); // the port is not held by a hearth that did not start
+      throw err;
+    }
+  }
+
+  private async startAfterHttp(catalogue: ModelCatalogue): Promise<void> {
+    const { hub, log, config } = this;
     await this.monitor.start();
     this.bridge = new Bridge({
       hub,
@@ -184,6 +201,28 @@ export class Service {
     await notifier.start();
   }
 
+  private startHttp(http: NonNullable<Config["http"]>, password: string | undefined): void {
+    const server = webServer({
+      log: this.log.child({ component: "http" }),
+      http,
+      password,
+      sources: {
+        devices: this.devices.view(),
+        loop: () => ({ ...this.monitor.stats(), ...this.monitor.lagMetrics() }),
+        executor: () => {
+          const executor = this.hub.executorIfStarted;
+          return executor?.stats === undefined || executor.latencyHistogram === undefined ? undefined : { stats: executor.stats(), latency: executor.latencyHistogram() };
+        },
+        mqtt: () => (this.bridge === undefined ? undefined : mqttFigures(this.bridge)),
+        version: VERSION,
+        nodeId: this.config.node_id,
+      },
+    });
+    server.start();
+    this.http = server;
+    this.hub.bus.listenOnce("hub_close", async () => server.stop(), { name: "stop web server" });
+  }
+
   /** Stops hearth (staged shutdown). */
   async stop(): Promise<void> {
     await this.hub.stop();
@@ -212,8 +251,8 @@ export class Service {
     }
     const notes = restartNotes(this.config, next);
     for (const note of notes) this.log.warn(`Configuration reloaded, but ${note}`);
-    // The bridge keeps its connection and the devices their node: those settings stay the ones in force.
-    next = { ...next, node_id: this.config.node_id, mqtt: this.config.mqtt };
+    // The bridge keeps its connection, the web server its address and the devices their node: those settings stay the ones in force.
+    next = { ...next, node_id: this.config.node_id, mqtt: this.config.mqtt, http: this.config.http };
     this.config = next;
     this.logReplacements(loaded.catalogue, this.catalogue);
     const result = await this.devices.reload(next.devices, loaded.catalogue);
@@ -282,6 +321,23 @@ export class Service {
       }
     }
   }
+}
+
+/** What /metrics shows of the bridge. */
+function mqttFigures(bridge: Bridge): MqttFigures {
+  const stats = bridge.connection?.stats ?? { connects: 0, published: 0, received: 0 };
+  const outbox = bridge.outbox.counts();
+  return {
+    connected: bridge.connection?.connected ?? false,
+    connects: stats.connects,
+    received: stats.received,
+    published: stats.published,
+    refused: bridge.counters.refused,
+    invalid: bridge.counters.invalid,
+    outboxQueued: outbox.queued,
+    outboxDropped: outbox.dropped,
+    outboxSetAside: outbox.set_aside,
+  };
 }
 
 /** Builds and starts a service (the CLI's `run`). */

@@ -16,6 +16,8 @@ export function summarize(config: Config, file: string | undefined, given?: Read
   const lines = [`${file ?? "embedded defaults"}: valid`, `  node: ${config.node_id}`, `  log level: ${config.log_level}`];
   const broker = config.mqtt.url === undefined ? "embedded broker on 127.0.0.1" : redactUrl(config.mqtt.url);
   lines.push(`  mqtt: ${broker}${config.mqtt.username ? ` as ${config.mqtt.username}` : ""}`);
+  const http = config.http;
+  lines.push(`  http: ${http === undefined ? "off (no http: section)" : `${http.listen}${http.auth === undefined ? "" : ` with sign-in as ${http.auth.username}`}`}`);
   if (catalogue !== undefined && file !== undefined) lines.push(...modelLines(config, file, catalogue));
   // Valid, but what an emptied file or one cut short looks like (a reload of it is refused).
   const none = given !== undefined && !given.has("devices") ? " (the file has no devices key: is it empty or cut short? write devices: [] to mean none)" : "";

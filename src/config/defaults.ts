@@ -1,10 +1,12 @@
 /**
  * The configuration `hearth run` uses without --config (so `npm start` on a fresh clone shows hearth
  * working): one simulated device of each model that has a simulator, on pseudo-terminals, the
- * embedded MQTT broker, and state changes in the log.
+ * embedded MQTT broker, the web console and /metrics on 127.0.0.1:8099, and state changes in the log.
  */
 export const DEFAULT_CONFIG = {
   log_states: true,
+  // The web console and /metrics on 127.0.0.1:8099 (a file without `http:` opens no port).
+  http: {},
   devices: [
     { id: "demo_board", name: "Demo board", model: "hearth-io", port: "sim", poll_interval: 30, options: { interval: 5000 } },
     { id: "demo_gps", name: "Demo GPS", model: "nmea-gps", port: "sim" },

@@ -20,6 +20,7 @@ export function restartNotes(current: Config, next: Config): string[] {
   if (next.node_id !== current.node_id) notes.push(`node_id changed (${clip(current.node_id, 64)} → ${clip(next.node_id, 64)}): it takes effect when hearth restarts`);
   const keys = changedMqttKeys(current, next);
   if (keys.length > 0) notes.push(mqttNeedsRestart(keys));
+  if (JSON.stringify(next.http) !== JSON.stringify(current.http)) notes.push("http settings changed: they take effect when hearth restarts (the web server keeps its address and sign-in)");
   return notes;
 }
 

@@ -108,6 +108,53 @@ export const MqttSchema = z.strictObject({
 });
 export type MqttConfig = z.infer<typeof MqttSchema>;
 
+/** `host:port` of an HTTP listener: a name or IPv4 address, or an IPv6 address in brackets; port 0 picks a free one. */
+export function parseListen(listen: string): { hostname: string; port: number } | undefined {
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(listen);
+  if (match === null) return undefined;
+  const port = Number(match[2]);
+  if (port > 65535) return undefined;
+  return { hostname: match[1]!.replace(/^\[|\]$/g, ""), port };
+}
+
+/** Whether a listener's host is this machine only (127.0.0.0/8, ::1, localhost): nobody else can reach it. */
+export function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+/**
+ * The web console and /metrics, served by hearth itself (src/http/). Without this section in a file no
+ * port is opened; the embedded defaults have it (`http: {}`), so `npm start` shows the console.
+ */
+export const HttpSchema = z
+  .strictObject({
+    listen: z
+      .string({ error: "expected host:port, such as 127.0.0.1:8099" })
+      .refine((listen) => parseListen(listen) !== undefined, { error: "expected host:port, such as 127.0.0.1:8099 or [::1]:8099 (a port up to 65535)" })
+      .default("127.0.0.1:8099"),
+    /**
+     * Sign-in with one user and a password, required when `listen` is not a loopback address. The password
+     * comes from the HEARTH_HTTP_PASSWORD environment variable or the first line of `password_file`, never
+     * from this file.
+     */
+    auth: z
+      .strictObject({
+        username: z.string().min(1).max(64).default("hearth"),
+        password_file: z.string({ error: "expected a file path" }).min(1).optional(),
+      })
+      .optional(),
+  })
+  .superRefine((http, ctx) => {
+    const address = parseListen(http.listen);
+    if (address === undefined || isLoopback(address.hostname) || http.auth !== undefined) return;
+    ctx.addIssue({
+      code: "custom",
+      path: ["auth"],
+      message: `required when listen (${http.listen}) is not a loopback address: add auth with a password_file, or the HEARTH_HTTP_PASSWORD environment variable`,
+    });
+  });
+export type HttpConfig = z.infer<typeof HttpSchema>;
+
 /** hearth.yaml. */
 export const ConfigSchema = z.strictObject({
   /** Names this board in MQTT topics; default: the hostname. */
@@ -126,6 +173,8 @@ export const ConfigSchema = z.strictObject({
   loop_monitor: LoopMonitorSchema.prefault({}),
   shutdown: ShutdownSchema.prefault({}),
   mqtt: MqttSchema.prefault({}),
+  /** Left out: no HTTP server (unlike the sections above, absent is not the same as empty). */
+  http: HttpSchema.optional(),
   /**
    * Folders of model files (one `*.yaml` per model), relative to this file. Left out: `models/` beside it,
    * if there is one. Read by src/config/model-files.ts; left undefined here, since a folder named in the

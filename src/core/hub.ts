@@ -6,6 +6,7 @@ import type { DedicatedWorker, DedicatedWorkerOptions } from "./executor/dedicat
 import { Executor, type ExecutorStats } from "./executor/executor.ts";
 import type { DedicatedTask, ExecutorTask } from "./executor/registered-task.ts";
 import type { WorkerScript } from "./executor/spawn.ts";
+import type { HistogramSnapshot } from "./histogram.ts";
 import type { HubEvents } from "./hub-events.ts";
 import { Job, type JobTarget, JobType } from "./job.ts";
 import { jobSlot } from "./job-slot.ts";
@@ -38,6 +39,8 @@ export interface HubExecutor {
   startDedicated?<Args extends unknown[], Result>(task: DedicatedTask<Args, Result>, args: Args, options?: DedicatedWorkerOptions): DedicatedWorker<Result>;
   /** Queue, counts and latency, for bridge/info. */
   stats?(): ExecutorStats;
+  /** Every settled pool job's latency in seconds, for /metrics. */
+  latencyHistogram?(): HistogramSnapshot;
 }
 
 export interface HubOptions {

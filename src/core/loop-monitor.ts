@@ -1,5 +1,6 @@
 import { type BlockingCallMode, setBlockingCallReporter } from "./blocking-calls.ts";
 import { scriptOrOwn, type WorkerScript } from "./executor/spawn.ts";
+import { Histogram, type HistogramSnapshot, LAG_BUCKETS_S } from "./histogram.ts";
 import type { Hub } from "./hub.ts";
 import { callback } from "./job.ts";
 import { heartbeat, JOB_SLOT_BUFFER, jobNameOf, jobSlot, SLOT_BLOCKED, SLOT_STOP } from "./job-slot.ts";
@@ -27,6 +28,12 @@ export interface LoopStats {
   blockingCalls: number;
 }
 
+/** The loop's figures that only /metrics shows. */
+export interface LoopLagMetrics {
+  lag: HistogramSnapshot;
+  heldSeconds: number;
+}
+
 /**
  * Watches the loop (HA's slow-callback and blocking-call warnings): a tick measures lag, a watchdog
  * Worker names the job that held the loop when a tick came late, and blocking calls made on the loop
@@ -45,6 +52,10 @@ export class LoopMonitor {
   /** When the hub began running (Date.now()); holds that began before it belong to start-up. */
   private runningSince = Number.POSITIVE_INFINITY;
   private readonly figures: LoopStats = { lagMs: 0, meanLagMs: 0, maxLagMs: 0, blocked: 0, blockingCalls: 0 };
+  /** Every tick's lag, in seconds, for /metrics (bridge/info shows the figures above). */
+  private readonly lag = new Histogram(LAG_BUCKETS_S);
+  /** About how long the loop was held past the threshold, in all, seconds. */
+  private heldSeconds = 0;
   private unlisten: Array<() => void> = [];
   private stopped: Promise<void> | undefined;
 
@@ -104,6 +115,11 @@ export class LoopMonitor {
     return { ...this.figures };
   }
 
+  /** For /metrics: the lag of every tick so far, and about how long the loop was held past the threshold, in seconds. */
+  lagMetrics(): LoopLagMetrics {
+    return { lag: this.lag.snapshot(), heldSeconds: this.heldSeconds };
+  }
+
   private async runStop(): Promise<void> {
     this.reportBlockingCalls(false);
     for (const off of this.unlisten) off();
@@ -126,10 +142,14 @@ export class LoopMonitor {
     heartbeat[0] = now;
     const f = this.figures;
     f.lagMs = lag;
+    this.lag.observe(lag / 1000);
     f.meanLagMs = f.meanLagMs * 0.9 + lag * 0.1;
     if (lag > f.maxLagMs) f.maxLagMs = lag;
     if (lag + this.tickMs < this.thresholdMs) return;
     f.blocked++;
+    // The hold began somewhere within the tick interval: it lasted between lag and lag + tickMs.
+    const held = lag + this.tickMs / 2;
+    this.heldSeconds += held / 1000;
     // Start-up loads modules and opens every port at once; holds then are expected, not news, and so
     // is one that began before the hub was running and ended after.
     if (this.hub.state !== "running" || previous < this.runningSince) {
@@ -138,8 +158,6 @@ export class LoopMonitor {
     }
     const seen = Atomics.exchange(jobSlot, SLOT_BLOCKED, 0);
     const job = seen > 0 ? jobNameOf(seen) : undefined;
-    // The hold began somewhere within the tick interval: it lasted between lag and lag + tickMs.
-    const held = lag + this.tickMs / 2;
     if (job !== undefined) {
       this.log.warn({ job, heldMs: Math.round(held), thresholdMs: this.thresholdMs }, `Job ${job} held the event loop for about ${Math.round(held)} ms`);
     } else {

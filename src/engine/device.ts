@@ -3,6 +3,7 @@ import type { DeviceConfig } from "../config/schema.ts";
 import { clip, clipJson } from "../core/clip.ts";
 import type { Context } from "../core/context.ts";
 import { isHearthError, isTimeoutError } from "../core/errors.ts";
+import { Histogram, type HistogramSnapshot, LATENCY_BUCKETS_S } from "../core/histogram.ts";
 import type { Hub } from "../core/hub.ts";
 import { LogLimiter } from "../core/log-limiter.ts";
 import type { Logger } from "../core/logger.ts";
@@ -27,6 +28,9 @@ export const MAX_POLL_BACKOFF = 300;
 
 /** Counters of one device, for bridge/info and the tests. */
 export interface DeviceStats {
+  /** Frames its transport handed it, and their bytes (on a shared bus, the bus's frames: each device there hears them all). */
+  frames: number;
+  bytes: number;
   polls: number;
   pollFailures: number;
   commands: number;
@@ -36,11 +40,17 @@ export interface DeviceStats {
   timeouts: number;
   /** Frames that made no sense to the driver. */
   garbage: number;
+  /** Of those, the frames whose checksum was wrong (where the driver tells them apart: line protocols). */
+  checksumFailures: number;
   /** Readings that were not a number, out of the model's range, or otherwise unfit for their entity: skipped. */
   badValues: number;
   /** Frames its transport skipped for being too long (on a shared bus, the bus's count). */
   tooLong: number;
   reboots: number;
+  /** Times its link opened again after having been open (a replug, a lost port found again). */
+  reconnects: number;
+  /** How long each command took, accepted to done (answered, failed or timed out), in seconds. */
+  commandSeconds: HistogramSnapshot;
 }
 
 export interface DeviceDeps {
@@ -79,7 +89,9 @@ export class Device {
   private readonly deps: DeviceDeps;
   private readonly log: Logger;
   private readonly writer: StateWriter;
-  private readonly counters: Omit<DeviceStats, "tooLong"> = {
+  private readonly counters: Omit<DeviceStats, "tooLong" | "commandSeconds"> = {
+    frames: 0,
+    bytes: 0,
     polls: 0,
     pollFailures: 0,
     commands: 0,
@@ -87,9 +99,14 @@ export class Device {
     refused: 0,
     timeouts: 0,
     garbage: 0,
+    checksumFailures: 0,
     badValues: 0,
     reboots: 0,
+    reconnects: 0,
   };
+  /** Whether its link has been open since the device started (a later open is a reconnect). */
+  private wasOpen = false;
+  private readonly commandSeconds = new Histogram(LATENCY_BUCKETS_S);
   /** Keeps a device that repeats itself (a flood of errors, of reboots) from flooding the log. */
   private readonly limiter: LogLimiter;
   /** The same for its events on the bus (and so on MQTT): one per interval, with a count. */
@@ -135,7 +152,7 @@ export class Device {
 
   /** Its counters now. */
   get stats(): DeviceStats {
-    return { ...this.counters, tooLong: this.deps.transport.droppedFrames ?? 0 };
+    return { ...this.counters, tooLong: this.deps.transport.droppedFrames ?? 0, commandSeconds: this.commandSeconds.snapshot() };
   }
 
   /** Every entity's value as a user sees it, by key (the JSON of `<base>/<device>`). */
@@ -155,7 +172,14 @@ export class Device {
     const { hub, transport } = this.deps;
     for (const entity of this.entities.values()) this.writer.markUnavailable(entity);
     this.driver = this.deps.driverFactory(this.driverContext());
-    this.unlisten.push(transport.onState((state, error) => this.onLinkState(state, error)));
+    this.wasOpen = transport.state === "open";
+    this.unlisten.push(
+      transport.onState((state, error) => this.onLinkState(state, error)),
+      transport.onFrame((frame) => {
+        this.counters.frames++;
+        this.counters.bytes += frame.length;
+      }),
+    );
     await this.driver.start();
     this.pollTask = hub.createBackgroundTask((signal) => this.pollLoop(signal), { name: `poll ${this.id}` });
   }
@@ -195,6 +219,7 @@ export class Device {
     const command = parseCommand(entity.description, value);
     this.admit("the command was not sent");
     this.counters.commands++;
+    const began = performance.now();
     try {
       await this.queue(`command ${key}`, async (signal) => {
         // States the reply sets carry the command's context (who asked), as HA's service calls do.
@@ -210,6 +235,8 @@ export class Device {
     } catch (err) {
       this.counters.commandFailures++;
       throw err;
+    } finally {
+      this.commandSeconds.observe((performance.now() - began) / 1000);
     }
   }
 
@@ -315,6 +342,8 @@ export class Device {
 
   private onLinkState(state: LinkState, error?: Error): void {
     if (state === "open") {
+      if (this.wasOpen) this.counters.reconnects++;
+      this.wasOpen = true;
       this.log.info("Link open");
       this.wakePoll?.(); // poll at once rather than at the next interval
     } else if (state === "unavailable") {
@@ -367,8 +396,9 @@ export class Device {
         if (this.counters.reboots === 1 || this.eventLimiter.allow("rebooted", fire)) fire(1);
         this.wakePoll?.(); // its outputs were reset: read them again now
       },
-      garbage: (frame, why) => {
+      garbage: (frame, why, kind) => {
         this.counters.garbage++;
+        if (kind === "checksum") this.counters.checksumFailures++;
         this.limiter.log("debug", "garbage", { frame: clip(Buffer.from(frame).toString("latin1"), 80), why, count: this.counters.garbage }, "Skipped a frame");
       },
       logLimited: (level, key, fields, message) => this.limiter.log(level, `driver ${key}`, fields, message),

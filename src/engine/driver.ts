@@ -18,8 +18,8 @@ export interface DriverContext {
   report(readings: ReadonlyMap<string, RawValue>, attributes?: ReadonlyMap<string, Record<string, unknown>>): void;
   /** The device said it (re)booted. */
   rebooted(info: { model?: string; swVersion?: string }): void;
-  /** A frame that made no sense: counted and skipped. */
-  garbage(frame: Uint8Array, why: string): void;
+  /** A frame that made no sense: counted and skipped; `checksum` when its checksum was wrong (counted apart too). */
+  garbage(frame: Uint8Array, why: string, kind?: "checksum"): void;
   /** Logs a line rate-limited by `key` (a kind of line, never outside input): a device may repeat anything thousands of times. */
   logLimited(level: LimitedLevel, key: string, fields: Record<string, unknown>, message: string): void;
   /** Runs a blocking function on the executor (a sysfs read), abandoned when `signal` fires. */

@@ -140,7 +140,9 @@ export async function run(): Promise<BenchResult[]> {
   const subjects: Subject[] = [];
   try {
     broker = await startBroker();
-    const config = { ...DEFAULT_CONFIG, log_states: false, node_id: "soak", mqtt: { url: broker.url, base_topic: "hearth/soak" } };
+    // The defaults' devices without their web server (it would take 127.0.0.1:8099).
+    const { http: _http, ...defaults } = DEFAULT_CONFIG;
+    const config = { ...defaults, log_states: false, node_id: "soak", mqtt: { url: broker.url, base_topic: "hearth/soak" } };
     writeFileSync(join(dir, "hearth.yaml"), JSON.stringify(config)); // JSON is YAML
     const hearth = spawn(["bun", "src/cli.ts", "run", "--config", join(dir, "hearth.yaml")], {
       cwd: ROOT,

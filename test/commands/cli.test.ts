@@ -90,10 +90,15 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     const port = await freePort();
     const data = mkdtempSync(join(tmpdir(), "hearth-cli-"));
     cleanups.push(() => rmSync(data, { recursive: true, force: true }));
-    const env = { ...process.env, HEARTH_LOG_FORMAT: "json", HEARTH_MQTT_EMBEDDED_PORT: String(port), HEARTH_DATA_DIR: data };
+    // Its web server likewise on a free port, not the defaults' 8099.
+    const env = { ...process.env, HEARTH_LOG_FORMAT: "json", HEARTH_MQTT_EMBEDDED_PORT: String(port), HEARTH_HTTP_LISTEN: "127.0.0.1:0", HEARTH_DATA_DIR: data };
     const child = Bun.spawn([bun, join(root, "src/cli.ts"), "run"], { cwd: root, env, stdout: "pipe", stderr: "pipe" });
     const stdout = new OutputReader(child.stdout);
     await stdout.waitFor("hearth is running");
+    // The start log says where the web console and /metrics are, and they answer there.
+    const served = /"msg":"Web console and \/metrics on (http:\/\/127\.0\.0\.1:\d+\/)"/.exec(stdout.text);
+    expect(served).not.toBeNull();
+    expect((await fetch(new URL("/metrics", served![1]))).status).toBe(200);
     // The embedded defaults run a simulated hearth-io board: its readings show in the log.
     await stdout.waitFor('"msg":"demo_board Temperature: ');
     child.kill(signal);

@@ -27,7 +27,8 @@ test("a CRC covers the whole line before its separator; a wrong, short or missin
   expect(crc8.verify(`T=21.5;${sum}`)).toEqual({ ok: true, text: "T=21.5" });
   const wrong = sum === "00" ? "01" : "00";
   expect(crc8.verify(`T=21.6;${sum}`)).toMatchObject({ ok: false, why: expect.stringMatching(/^bad checksum: expected [0-9A-F]{2}, got /) });
-  expect(crc8.verify(`T=21.5;${wrong}`)).toEqual({ ok: false, why: `bad checksum: expected ${sum}, got ${wrong}` });
+  // A checksum there but wrong is a mismatch (counted apart in /metrics); a missing or short one is not.
+  expect(crc8.verify(`T=21.5;${wrong}`)).toEqual({ ok: false, why: `bad checksum: expected ${sum}, got ${wrong}`, mismatch: true });
   expect(crc8.verify("T=21.5;A")).toEqual({ ok: false, why: 'no checksum: expected 2 hex digits after ";", got "A"' });
   expect(crc8.verify("T=21.5")).toEqual({ ok: false, why: "no checksum (the line should end in ;hh)" });
   const crc16 = lineChecksum({ algorithm: "crc16-ccitt-false", separator: "*", commands: false });

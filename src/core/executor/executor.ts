@@ -3,6 +3,7 @@
  * and the loop's side of thread-safe calls, stopped together in shutdown's "close" stage.
  */
 import { HearthError } from "../errors.ts";
+import type { HistogramSnapshot } from "../histogram.ts";
 import type { ExecutorJobOptions, Hub, HubExecutor } from "../hub.ts";
 import type { Logger } from "../logger.ts";
 import { DedicatedWorker, type DedicatedWorkerOptions } from "./dedicated.ts";
@@ -93,6 +94,10 @@ export class Executor implements HubExecutor {
   shutdown(ms: number): Promise<string[]> {
     this.shuttingDown ??= this.runShutdown(ms);
     return this.shuttingDown;
+  }
+
+  latencyHistogram(): HistogramSnapshot {
+    return this.pool.latencyHistogram();
   }
 
   stats(): ExecutorStats {

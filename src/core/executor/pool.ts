@@ -1,6 +1,7 @@
 /** The pool of Bun Workers that runs executor jobs (HA's executor thread pool). */
 import { availableParallelism } from "node:os";
 import { CancelledError, HearthError, TimeoutError } from "../errors.ts";
+import { Histogram, type HistogramSnapshot, LATENCY_BUCKETS_S } from "../histogram.ts";
 import type { ExecutorJobOptions } from "../hub.ts";
 import type { Logger } from "../logger.ts";
 import { settleWithin } from "../shutdown.ts";
@@ -68,6 +69,8 @@ export class WorkerPool {
   private readonly dispatch: Dispatcher;
   private readonly taskIds = new Map<ExecutorTask<unknown[], unknown>, number>();
   private readonly latency = new LatencyWindow(1024);
+  /** Every settled job's submit-to-settle time in seconds, for /metrics (the window above feeds bridge/info). */
+  private readonly latencyBuckets = new Histogram(LATENCY_BUCKETS_S);
   private readonly counts = { completed: 0, failed: 0, timedOut: 0, aborted: 0 };
   private readonly events = {
     message: (worker: PoolWorker, data: unknown) => this.onMessage(worker, data),
@@ -219,7 +222,7 @@ export class WorkerPool {
       const outcome = message[i];
       if (outcome === OK) {
         this.counts.completed++;
-        this.latency.add(performance.now() - job.submitted);
+        this.recordLatency(job);
         job.settle(true, message[i + 1]);
       } else if (outcome === ERROR) this.fail(job, reviveError(message[i + 1] as SerializedError));
       else {
@@ -303,6 +306,17 @@ export class WorkerPool {
     return n;
   }
 
+  private recordLatency(job: PoolJob): void {
+    const ms = performance.now() - job.submitted;
+    this.latency.add(ms);
+    this.latencyBuckets.observe(ms / 1000);
+  }
+
+  /** Submit to settle of every job that completed or failed, in seconds. */
+  latencyHistogram(): HistogramSnapshot {
+    return this.latencyBuckets.snapshot();
+  }
+
   private checkDrained(): void {
     if (this.drained !== undefined && this.runningCount() === 0) this.drained();
   }
@@ -310,7 +324,7 @@ export class WorkerPool {
   /** Fails a job for a fault of its own (its error, its Worker's death), as opposed to its caller giving up on it. */
   private fail(job: PoolJob, err: Error): void {
     this.counts.failed++;
-    this.latency.add(performance.now() - job.submitted);
+    this.recordLatency(job);
     job.settle(false, err);
   }
 }

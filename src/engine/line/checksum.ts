@@ -8,8 +8,8 @@ import type { ChecksumAlgorithm, LineChecksumSettings } from "../../config/line-
 
 /** A line's checksum, for lines received and commands sent. */
 export interface LineChecksum {
-  /** The line without its checksum, or why it is garbage (no checksum, a bad one). */
-  verify(line: string): { ok: true; text: string } | { ok: false; why: string };
+  /** The line without its checksum, or why it is garbage (no checksum, or `mismatch`: one that does not match the line). */
+  verify(line: string): { ok: true; text: string } | { ok: false; why: string; mismatch?: true };
   /** A command line with its checksum appended. */
   append(line: string): string;
 }
@@ -99,7 +99,7 @@ export function lineChecksum(settings: LineChecksumSettings): LineChecksum {
         return { ok: false, why: `no checksum: expected ${algorithm.digits} hex digits after "${separator}", got ${JSON.stringify(given.slice(0, 16))}` };
       }
       const expected = algorithm.compute(line, algorithm.skip(line), at);
-      if (Number.parseInt(given, 16) !== expected) return { ok: false, why: `bad checksum: expected ${hex(expected)}, got ${given.toUpperCase()}` };
+      if (Number.parseInt(given, 16) !== expected) return { ok: false, why: `bad checksum: expected ${hex(expected)}, got ${given.toUpperCase()}`, mismatch: true };
       return { ok: true, text: line.slice(0, at) };
     },
     append(line) {

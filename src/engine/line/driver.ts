@@ -146,7 +146,7 @@ export class LineDriver implements Driver {
     if (text.length === 0) return;
     if (this.checksum !== undefined) {
       const verified = this.checksum.verify(text);
-      if (!verified.ok) return this.ctx.garbage(frame, verified.why);
+      if (!verified.ok) return this.ctx.garbage(frame, verified.why, verified.mismatch ? "checksum" : undefined);
       text = verified.text;
     }
     const { hello, ok, error, reports } = this.patterns;

@@ -1,0 +1,34 @@
+/**
+ * The web server as hearth.yaml's `http:` describes it: its address (HEARTH_HTTP_LISTEN overrides
+ * `http.listen`, as HEARTH_MQTT_EMBEDDED_PORT does the embedded broker's port), sign-in with the password
+ * the composition root read (src/config/secrets.ts), and the routes.
+ */
+import { type HttpConfig, parseListen } from "../config/schema.ts";
+import type { Logger } from "../core/logger.ts";
+import { Auth } from "./auth.ts";
+import { HttpError } from "./errors.ts";
+import type { MetricsSources } from "./metrics.ts";
+import { routes } from "./routes.ts";
+import { HttpServer } from "./server.ts";
+
+/** The environment variable that overrides `http.listen` (tests: `127.0.0.1:0`). */
+export const HTTP_LISTEN_ENV = "HEARTH_HTTP_LISTEN";
+
+export interface WebServerDeps {
+  log: Logger;
+  http: HttpConfig;
+  /** `http.auth`'s password; undefined without `http.auth`. */
+  password: string | undefined;
+  sources: MetricsSources;
+  env?: Record<string, string | undefined>;
+}
+
+/** The server, not started. */
+export function webServer(deps: WebServerDeps): HttpServer {
+  const given = (deps.env ?? process.env)[HTTP_LISTEN_ENV];
+  const listen = given !== undefined && given !== "" ? given : deps.http.listen;
+  const address = parseListen(listen);
+  if (address === undefined) throw new HttpError("HTTP_BAD_LISTEN", `${HTTP_LISTEN_ENV}=${listen} is not host:port`);
+  const auth = new Auth({ username: deps.http.auth?.username ?? "hearth", password: deps.password });
+  return new HttpServer({ log: deps.log, hostname: address.hostname, port: address.port, auth, routes: routes(deps.sources) });
+}
