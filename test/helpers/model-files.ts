@@ -33,3 +33,23 @@ export function writeModel(dir: string, name: string, text: string, folder = "mo
   writeFileSync(path, text);
   return path;
 }
+
+/** A soil probe's model: `$SOIL,<moisture>*hh` sentences, checksummed as NMEA's, the moisture 0–100 %. */
+export const SOIL_MODEL = `model: soil
+name: Soil probe
+manufacturer: tests
+protocol: line
+line:
+  format: regex
+  checksum: nmea
+  report: '^\\$SOIL,(?<moisture>[\\d.]+)$'
+entities:
+  - { key: moisture, kind: sensor, unit: "%", min: 0, max: 100, read: moisture }
+`;
+
+/** `$<body>*hh` with its NMEA checksum (XOR of the characters between $ and *), as the soil probe sends it. */
+export function soilSentence(body: string): string {
+  let sum = 0;
+  for (const c of body) sum ^= c.charCodeAt(0);
+  return `$${body}*${sum.toString(16).toUpperCase().padStart(2, "0")}\n`;
+}

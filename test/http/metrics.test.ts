@@ -1,6 +1,6 @@
 import { afterEach, expect, test } from "bun:test";
 import { openPty, type Pty } from "../../src/serial/pty.ts";
-import { writeModel } from "../helpers/model-files.ts";
+import { SOIL_MODEL, soilSentence, writeModel } from "../helpers/model-files.ts";
 import { broker, cleanUpAfterEach, configFile, hearth, peer, yaml } from "../mqtt/helpers.ts";
 import { promtoolCheck, sample, scrape, scrapeUntil } from "./scrape.ts";
 
@@ -67,25 +67,6 @@ test("/metrics passes promtool check metrics, and its figures move as a simulate
   expect((await promtoolCheck(text)).code).toBe(0);
 });
 
-const MODEL = `model: soil
-name: Soil probe
-manufacturer: tests
-protocol: line
-line:
-  format: regex
-  checksum: nmea
-  report: '^\\$SOIL,(?<moisture>[\\d.]+)$'
-entities:
-  - { key: moisture, kind: sensor, unit: "%", min: 0, max: 100, read: moisture }
-`;
-
-/** `$SOIL,<value>*hh` with its NMEA checksum (XOR of the characters between $ and *). */
-function sentence(body: string): string {
-  let sum = 0;
-  for (const c of body) sum ^= c.charCodeAt(0);
-  return `$${body}*${sum.toString(16).toUpperCase().padStart(2, "0")}\n`;
-}
-
 test("/metrics counts a line device's garbage, its checksum failures apart, and its bad values", async () => {
   const b = await broker();
   const user = await peer(b.url);
@@ -95,10 +76,10 @@ test("/metrics counts a line device's garbage, its checksum failures apart, and 
   const file = configFile(
     `node_id: test\nshutdown: { shutdown_jobs: 2, cancel: 2, tracked: 2, final_write: 2, close: 2 }\nmqtt:\n  url: ${b.url}\n  base_topic: hearth/test\n${HTTP}devices:\n  - { id: soil, model: soil, port: ${pty.path} }\n`,
   );
-  writeModel(file.dir, "soil.yaml", MODEL);
+  writeModel(file.dir, "soil.yaml", SOIL_MODEL);
   const { service } = await hearth(file);
   // Spoken until heard: the port may not be read yet when the first line goes out.
-  const speaking = setInterval(() => void pty.write(sentence("SOIL,41.5")), 200);
+  const speaking = setInterval(() => void pty.write(soilSentence("SOIL,41.5")), 200);
   try {
     await user.next("hearth/test/soil", (p) => JSON.parse(p).moisture === 41.5);
   } finally {
@@ -111,7 +92,7 @@ test("/metrics counts a line device's garbage, its checksum failures apart, and 
   expect(sample(before, "hearth_device_parse_errors_total", soil)).toBe(0);
   await pty.write("garbage from a loose wire\n");
   await pty.write("$SOIL,99.9*00\n"); // a checksum that fails
-  await pty.write(sentence("SOIL,140.0")); // sound, but beyond the model's range
+  await pty.write(soilSentence("SOIL,140.0")); // sound, but beyond the model's range
   const text = await scrapeUntil(
     service.http!.url,
     (t) => (sample(t, "hearth_device_frames_total", soil) ?? 0) >= good + 3 && (sample(t, "hearth_device_bad_values_total", soil) ?? 0) >= 1,

@@ -1,6 +1,6 @@
 import { afterEach, expect, test } from "bun:test";
 import { openPty, type Pty } from "../../src/serial/pty.ts";
-import { writeModel } from "../helpers/model-files.ts";
+import { SOIL_MODEL, soilSentence, writeModel } from "../helpers/model-files.ts";
 import { broker, cleanUpAfterEach, configFile, hearth, json, peer } from "./helpers.ts";
 
 // What a device sent that was not a reading is visible on MQTT: bridge/devices carries each device's
@@ -13,25 +13,6 @@ afterEach(async () => {
   for (const pty of ptys.splice(0)) await pty.close();
 });
 
-const MODEL = `model: soil
-name: Soil probe
-manufacturer: tests
-protocol: line
-line:
-  format: regex
-  checksum: nmea
-  report: '^\\$SOIL,(?<moisture>[\\d.]+)$'
-entities:
-  - { key: moisture, kind: sensor, unit: "%", min: 0, max: 100, read: moisture }
-`;
-
-/** `$SOIL,<value>*hh` with its NMEA checksum (XOR of the characters between $ and *). */
-function sentence(body: string): string {
-  let sum = 0;
-  for (const c of body) sum ^= c.charCodeAt(0);
-  return `$${body}*${sum.toString(16).toUpperCase().padStart(2, "0")}\n`;
-}
-
 type DeviceEntry = { id: string; stats: Record<string, number> | null };
 
 test("garbage, bad checksums and out-of-range readings are counted per device in bridge/devices, and never published as readings", async () => {
@@ -42,10 +23,10 @@ test("garbage, bad checksums and out-of-range readings are counted per device in
   const file = configFile(
     `node_id: test\nshutdown: { shutdown_jobs: 2, cancel: 2, tracked: 2, final_write: 2, close: 2 }\nmqtt:\n  url: ${b.url}\n  base_topic: hearth/test\ndevices:\n  - { id: soil, model: soil, port: ${pty.path} }\n`,
   );
-  writeModel(file.dir, "soil.yaml", MODEL);
+  writeModel(file.dir, "soil.yaml", SOIL_MODEL);
   await hearth(file, { mqtt: { infoInterval: 0.2 } });
   // Spoken until heard: the port may not be read yet when the first line goes out.
-  const speaking = setInterval(() => void pty.write(sentence("SOIL,41.5")), 200);
+  const speaking = setInterval(() => void pty.write(soilSentence("SOIL,41.5")), 200);
   try {
     await user.next(
       "hearth/test/soil",
@@ -56,7 +37,7 @@ test("garbage, bad checksums and out-of-range readings are counted per device in
   }
   await pty.write("garbage from a loose wire\n");
   await pty.write("$SOIL,99.9*00\n"); // a checksum that fails
-  await pty.write(sentence("SOIL,140.0")); // sound, but beyond the model's range
+  await pty.write(soilSentence("SOIL,140.0")); // sound, but beyond the model's range
   const devices = await user.json<DeviceEntry[]>("hearth/test/bridge/devices", (list) => {
     const stats = list.find((d) => d.id === "soil")?.stats;
     return stats != null && (stats.garbage ?? 0) >= 2 && (stats.bad_values ?? 0) >= 1;
