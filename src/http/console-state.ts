@@ -109,11 +109,12 @@ function duration(s: number): string {
   return m > 0 ? `${m} min ${s % 60} s` : `${s} s`;
 }
 
-/** A value as the page shows it, with its unit: `21.5 °C`, `ON`, `ON, brightness 128`, `—` for none. */
+/** A value as the page shows it, with its unit: `21.5 °C`, `OFF`, `ON, brightness 128`, `—` for none. */
 function valueText(value: EntityValue | undefined, unit: string | undefined): string {
   if (value === undefined || value === null) return "—";
   if (typeof value === "object") {
-    if ("state" in value) return value.brightness === undefined ? value.state : `${value.state}, brightness ${value.brightness}`;
+    // A light: its brightness only while it is on (an off light's is 0, or the last it had).
+    if ("state" in value) return value.brightness === undefined || value.state !== "ON" ? value.state : `${value.state}, brightness ${value.brightness}`;
     return JSON.stringify(value);
   }
   return unit === undefined ? String(value) : `${value} ${unit}`;

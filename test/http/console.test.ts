@@ -58,13 +58,15 @@ async function cellBecomes(page: Page, name: string, expected: string, device?: 
 
 const simulatorOf = (service: Service) => service.ports.simulators.get("board")!.simulator as HearthIoSimulator;
 
+const BROKER_PASSWORD = "broker-secret-7f3a";
 const HOSTILE = `<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>`;
 
 test("the console shows the overview bridge/info shows, and a board's states live: a relay switched from the page, a button pressed on the device, a hostile name shown as text", async () => {
-  const b = await broker();
-  const user = await peer(b.url);
+  // A broker that wants a password, which hearth's URL carries: the page shows the URL without it.
+  const b = await broker({ users: { hearth: BROKER_PASSWORD, user: "peer password" } });
+  const user = await peer(b.url, undefined, { username: "user", password: "peer password" });
   // The board's name, as a user could write it, is HTML: it must show as text.
-  const text = yaml(b.url, ["board"], "http:\n  listen: 127.0.0.1:0\n").replace("  - id: board\n", `  - id: board\n    name: '${HOSTILE}'\n`);
+  const text = yaml(b.url.replace("mqtt://", `mqtt://hearth:${BROKER_PASSWORD}@`), ["board"], "http:\n  listen: 127.0.0.1:0\n").replace("  - id: board\n", `  - id: board\n    name: '${HOSTILE}'\n`);
   const { service } = await hearth(configFile(text));
   const info = await user.json<{ version: string; devices: { configured: number; available: number } }>("hearth/test/bridge/info", (i) => i.devices.available === 1);
 
@@ -76,6 +78,7 @@ test("the console shows the overview bridge/info shows, and a board's states liv
     expect(await cell(page, "version")).toBe(info.version);
     await cellBecomes(page, "devices", `${info.devices.available} of ${info.devices.configured}`);
     expect(await cell(page, "broker")).toBe(`connected to ${b.url}`);
+    expect(await page.content()).not.toContain(BROKER_PASSWORD);
     expect(await cell(page, "uptime")).toMatch(/^\d+ (s|min)/);
 
     expect(await page.$eval('[data-device="board"] h3', (h) => h.firstChild?.textContent?.trim())).toBe(HOSTILE);
