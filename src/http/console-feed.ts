@@ -18,8 +18,9 @@ export type FeedMessage =
   /** The set of devices changed (a reload): the page is rendered again. */
   | { type: "reload" };
 
-/** The part of a WebSocket the feed uses (Bun's ServerWebSocket). */
+/** The part of a WebSocket the feed uses (Bun's ServerWebSocket with the pipeline's data). */
 export interface FeedSocket {
+  readonly data: { readonly session: { readonly token: string } | undefined };
   send(text: string): unknown;
   close(code?: number, reason?: string): void;
 }
@@ -87,6 +88,15 @@ export class ConsoleFeed {
     this.send(socket, { type: "overview", overview: overviewOf(this.deps.sources) });
     this.send(socket, { type: "devices", devices: devicesOf(this.deps.sources) });
     if (this.timer === undefined) this.schedule();
+  }
+
+  /** A session ended (signed out): its sockets close, so a page left open stops showing the devices. */
+  endSession(token: string): void {
+    for (const socket of this.sockets) {
+      if (socket.data.session?.token !== token) continue;
+      socket.close(1008, "signed out");
+      this.closed(socket);
+    }
   }
 
   closed(socket: FeedSocket): void {

@@ -48,6 +48,7 @@ export function routes(sources: ConsoleSources, feed: ConsoleFeed, log: Logger):
       access: "page",
       handle: ({ session, auth, setSession }) => {
         auth.end(session!.token);
+        feed.endSession(session!.token);
         setSession(undefined);
         return redirect(auth.required ? "/login" : "/");
       },

@@ -164,6 +164,15 @@ test("with sign-in on, the console asks for a login; a command without the CSRF 
     const headers = { Cookie: `hearth_session=${cookie.value}` };
     expect(await socketOpens(`${base.replace("http", "ws")}/ws`, { ...headers, Origin: "http://evil.example" })).toBe(false);
     expect(await socketOpens(`${base.replace("http", "ws")}/ws`, { ...headers, Origin: base })).toBe(true);
+
+    // Signing out closes the session's sockets: the page, left open, stops being live.
+    const live = await page.$("#live");
+    await page.evaluate(() => {
+      const csrf = (document.querySelector('input[name="csrf"]') as unknown as { value: string }).value;
+      void fetch("/logout", { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: `csrf=${encodeURIComponent(csrf)}` });
+    });
+    await page.waitForFunction((e) => (e as unknown as { dataset: { live: string } }).dataset.live === "off", { timeout: 10_000 }, live);
+    expect(await socketOpens(`${base.replace("http", "ws")}/ws`, { ...headers, Origin: base })).toBe(false);
   });
 });
 
