@@ -41,10 +41,9 @@ export interface Route {
   handle(context: RouteContext): Response | Promise<Response>;
 }
 
-/** A route's WebSocket: told when one opens, sends a message, and closes. */
+/** A route's WebSocket, told when one opens and closes (the console's only sends; what a page sends is ignored). */
 export interface SocketHandlers {
   open(socket: ServerWebSocket<SocketData>): void;
-  message?(socket: ServerWebSocket<SocketData>, text: string): void;
   close(socket: ServerWebSocket<SocketData>): void;
 }
 
@@ -110,7 +109,7 @@ export class HttpServer {
         fetch: (request, server) => this.handle(request, server),
         websocket: {
           open: (ws) => ws.data.handlers.open(ws),
-          message: (ws, message) => ws.data.handlers.message?.(ws, typeof message === "string" ? message : message.toString("utf8")),
+          message: () => {},
           close: (ws) => ws.data.handlers.close(ws),
         },
       });
