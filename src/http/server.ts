@@ -2,7 +2,7 @@
  * hearth's web server on Bun.serve: the routes (src/http/routes.ts) behind one pipeline that checks, in
  * this order, the route, who is asking (a session's cookie, or HTTP Basic where a route accepts it) and,
  * for every request that changes something, the session's CSRF token. A route only says what it needs;
- * the console's pages to come add routes, never their own checks.
+ * the console (console-routes.ts, its WebSocket included) adds routes, never its own checks.
  */
 import type { Server, ServerWebSocket } from "bun";
 import { isLoopback } from "../config/schema.ts";
