@@ -207,13 +207,14 @@ export class Service {
       http,
       password,
       sources: {
+        hub: this.hub,
         devices: this.devices.view(),
         loop: () => ({ ...this.monitor.stats(), ...this.monitor.lagMetrics() }),
         executor: () => {
           const executor = this.hub.executorIfStarted;
           return executor?.stats === undefined || executor.latencyHistogram === undefined ? undefined : { stats: executor.stats(), latency: executor.latencyHistogram() };
         },
-        mqtt: () => (this.bridge === undefined ? undefined : mqttFigures(this.bridge)),
+        mqtt: () => (this.bridge === undefined ? undefined : mqttFigures(this.bridge, this.config.mqtt.url)),
         version: VERSION,
         nodeId: this.config.node_id,
       },
@@ -324,11 +325,12 @@ export class Service {
 }
 
 /** What /metrics shows of the bridge. */
-function mqttFigures(bridge: Bridge): MqttFigures {
+function mqttFigures(bridge: Bridge, configured: string | undefined): MqttFigures {
   const stats = bridge.connection?.stats ?? { connects: 0, published: 0, received: 0 };
   const outbox = bridge.outbox.counts();
   return {
     connected: bridge.connection?.connected ?? false,
+    url: withoutCredentials(configured ?? bridge.broker?.url ?? ""),
     connects: stats.connects,
     received: stats.received,
     published: stats.published,
@@ -338,6 +340,18 @@ function mqttFigures(bridge: Bridge): MqttFigures {
     outboxDropped: outbox.dropped,
     outboxSetAside: outbox.set_aside,
   };
+}
+
+/** A broker URL with its user and password taken out: the web console shows it to whoever signed in. */
+function withoutCredentials(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = "";
+    parsed.password = "";
+    return parsed.href;
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, "//");
+  }
 }
 
 /** Builds and starts a service (the CLI's `run`). */

@@ -13,6 +13,8 @@ import { Exposition, type Sample } from "./exposition.ts";
 /** What the MQTT bridge counts, as the composition root hands it over (the web server never imports MQTT). */
 export interface MqttFigures {
   connected: boolean;
+  /** The broker's URL without credentials (the console shows it). */
+  url: string;
   connects: number;
   received: number;
   published: number;

@@ -1,6 +1,7 @@
 /**
- * The web server's HTML: plain pages with their style inline and nothing from elsewhere (no CDN, no
- * script), so they work on a board without internet and under a strict Content-Security-Policy.
+ * The web server's HTML: plain pages with their style inline and nothing from elsewhere (no CDN; the
+ * console's one script is served by hearth, console-script.ts), so they work on a board without internet
+ * and under a strict Content-Security-Policy. The console's page is console-pages.ts.
  */
 
 /** Text made safe inside HTML, attribute values included. */
@@ -10,7 +11,15 @@ export function escapeHtml(text: string): string {
 
 const STYLE = `body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#222}
 h1{font-size:1.4rem}form{margin:1rem 0}label{display:block;margin:.5rem 0}input{font:inherit;padding:.3rem}
-button{font:inherit;padding:.3rem 1rem}.error{color:#a00}`;
+button{font:inherit;padding:.3rem 1rem}.error{color:#a00}.ok{color:#060}
+header{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:baseline}header form{margin:0}
+[data-live=on]{color:#060}[data-live=off]{color:#a60}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dd{margin:0;overflow-wrap:anywhere}
+.device{border:1px solid #ccc;border-radius:.4rem;padding:0 .8rem;margin:1rem 0}.device[data-available=false] h3{color:#888}
+.device table{width:100%;border-collapse:collapse;table-layout:fixed}.device td:last-child{width:45%}.device input[type=range]{width:100%;margin:0}.device label{margin:0;width:100%}.device th{text-align:left;font-weight:normal;width:32%}.device td,.device th{overflow-wrap:anywhere}
+.device td,.device th{padding:.3rem .2rem;border-top:1px solid #eee;vertical-align:top}
+.device form{margin:0;display:flex;flex-wrap:wrap;gap:.3rem;align-items:center}.device input[type=number]{width:6rem}
+.status{color:#555;font-size:.9rem}`;
 
 /** A whole page: `body` is HTML the caller has escaped. */
 export function page(title: string, body: string): string {
@@ -38,16 +47,5 @@ ${csrfField(csrf)}
 <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
 <button type="submit">Sign in</button>
 </form>`,
-  );
-}
-
-/** The start page; the console's pages (devices, entities, the log) come later beside it. */
-export function homePage(options: { nodeId: string; version: string; csrf: string; user: string | undefined }): string {
-  const signOut = options.user === undefined ? "" : `<form method="post" action="/logout">${csrfField(options.csrf)}<button type="submit">Sign out ${escapeHtml(options.user)}</button></form>`;
-  return page(
-    `hearth ${options.nodeId}`,
-    `<h1>hearth ${escapeHtml(options.nodeId)}</h1>
-<p>hearth ${escapeHtml(options.version)}. Its figures for Prometheus: <a href="/metrics">/metrics</a>.</p>
-${signOut}`,
   );
 }

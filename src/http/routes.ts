@@ -1,21 +1,27 @@
 /**
- * The web server's routes: sign-in and out, the start page and /metrics. A console page is one more
- * route here (its access, its handler); the pipeline in server.ts does the checks.
+ * The web server's routes: sign-in and out, the console's page at / (and its own routes, console-routes.ts)
+ * and /metrics. A page is one more route here (its access, its handler); the pipeline in server.ts does the checks.
  */
+import type { Logger } from "../core/logger.ts";
+import type { ConsoleFeed } from "./console-feed.ts";
+import { consolePage } from "./console-pages.ts";
+import { consoleRoutes } from "./console-routes.ts";
+import { type ConsoleSources, devicesOf, overviewOf } from "./console-state.ts";
 import { EXPOSITION_CONTENT_TYPE } from "./exposition.ts";
-import { type MetricsSources, renderMetrics } from "./metrics.ts";
-import { homePage, loginPage } from "./pages.ts";
+import { renderMetrics } from "./metrics.ts";
+import { loginPage } from "./pages.ts";
 import { html, type Route, redirect } from "./server.ts";
 
-export function routes(sources: MetricsSources): Route[] {
-  const { nodeId, version } = sources;
+export function routes(sources: ConsoleSources, feed: ConsoleFeed, log: Logger): Route[] {
+  const { nodeId } = sources;
   return [
     {
       method: "GET",
       path: "/",
       access: "page",
-      handle: ({ session }) => html(200, homePage({ nodeId, version, csrf: session!.csrf, user: session!.user })),
+      handle: ({ session }) => html(200, consolePage({ overview: overviewOf(sources), devices: devicesOf(sources), csrf: session!.csrf, user: session!.user })),
     },
+    ...consoleRoutes(sources, feed, log),
     {
       method: "GET",
       path: "/login",
@@ -42,6 +48,7 @@ export function routes(sources: MetricsSources): Route[] {
       access: "page",
       handle: ({ session, auth, setSession }) => {
         auth.end(session!.token);
+        feed.endSession(session!.token);
         setSession(undefined);
         return redirect(auth.required ? "/login" : "/");
       },

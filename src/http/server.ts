@@ -2,8 +2,9 @@
  * hearth's web server on Bun.serve: the routes (src/http/routes.ts) behind one pipeline that checks, in
  * this order, the route, who is asking (a session's cookie, or HTTP Basic where a route accepts it) and,
  * for every request that changes something, the session's CSRF token. A route only says what it needs;
- * the console's pages to come add routes, never their own checks.
+ * the console (console-routes.ts, its WebSocket included) adds routes, never its own checks.
  */
+import type { Server, ServerWebSocket } from "bun";
 import { isLoopback } from "../config/schema.ts";
 import type { Logger } from "../core/logger.ts";
 import { type Auth, type Session, sameSecret } from "./auth.ts";
@@ -35,7 +36,21 @@ export interface Route {
   method: "GET" | "POST";
   path: string;
   access: Access;
+  /** A GET that asks to upgrade (`Upgrade: websocket`) becomes this WebSocket once the pipeline let it through; `handle` answers any other. */
+  socket?: SocketHandlers;
   handle(context: RouteContext): Response | Promise<Response>;
+}
+
+/** A route's WebSocket, told when one opens and closes (the console's only sends; what a page sends is ignored). */
+export interface SocketHandlers {
+  open(socket: ServerWebSocket<SocketData>): void;
+  close(socket: ServerWebSocket<SocketData>): void;
+}
+
+/** What a WebSocket carries: its route's handlers and the session that opened it. */
+export interface SocketData {
+  handlers: SocketHandlers;
+  session: Session | undefined;
 }
 
 export interface HttpServerOptions {
@@ -45,6 +60,8 @@ export interface HttpServerOptions {
   port: number;
   auth: Auth;
   routes: readonly Route[];
+  /** What runs beside the server (the console's live feed): started once it listens, stopped before it closes. */
+  parts?: ReadonlyArray<{ start(): void; stop(): void }>;
   /** Set the cookie's Secure flag (when served over TLS, which hearth does not do yet). */
   secure?: boolean;
 }
@@ -55,7 +72,8 @@ const MAX_BODY_BYTES = 64 * 1024;
 
 /** Headers on every answer: nothing from elsewhere, not framed, not cached, not sniffed. */
 const SECURITY_HEADERS: Record<string, string> = {
-  "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'",
+  // The console's one script is served from here (no inline script), and it talks only to this server.
+  "Content-Security-Policy": "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'",
   "X-Content-Type-Options": "nosniff",
   "X-Frame-Options": "DENY",
   "Referrer-Policy": "no-referrer",
@@ -64,7 +82,7 @@ const SECURITY_HEADERS: Record<string, string> = {
 
 export class HttpServer {
   private readonly options: HttpServerOptions;
-  private server: ReturnType<typeof Bun.serve> | undefined;
+  private server: Server<SocketData> | undefined;
 
   constructor(options: HttpServerOptions) {
     this.options = options;
@@ -84,13 +102,24 @@ export class HttpServer {
       throw new HttpError("HTTP_AUTH_REQUIRED", `The web server would listen on ${hostname}, which is not loopback, without sign-in: set http.auth`);
     }
     try {
-      this.server = Bun.serve({ hostname, port, maxRequestBodySize: MAX_BODY_BYTES, fetch: (request, server) => this.handle(request, server.requestIP(request)?.address ?? "unknown") });
+      this.server = Bun.serve<SocketData>({
+        hostname,
+        port,
+        maxRequestBodySize: MAX_BODY_BYTES,
+        fetch: (request, server) => this.handle(request, server),
+        websocket: {
+          open: (ws) => ws.data.handlers.open(ws),
+          message: () => {},
+          close: (ws) => ws.data.handlers.close(ws),
+        },
+      });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") {
         throw new HttpError("HTTP_PORT_TAKEN", `Port ${port} on ${hostname} is taken by another program: set http.listen (or HEARTH_HTTP_LISTEN) to another address`, { cause: err });
       }
       throw err;
     }
+    for (const part of this.options.parts ?? []) part.start();
     log.info({ url: this.server.url.href, signIn: auth.required }, `Web console and /metrics on ${this.server.url.href}${auth.required ? " (sign-in required)" : ""}`);
   }
 
@@ -98,12 +127,16 @@ export class HttpServer {
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    await server?.stop(true);
+    if (server === undefined) return;
+    for (const part of this.options.parts ?? []) part.stop();
+    await server.stop(true);
   }
 
-  private async handle(request: Request, address: string): Promise<Response> {
+  private async handle(request: Request, server: Server<SocketData>): Promise<Response | undefined> {
+    const address = server.requestIP(request)?.address ?? "unknown";
     try {
-      const response = await this.route(request, address);
+      const response = await this.route(request, address, server);
+      if (response === undefined) return undefined; // upgraded to a WebSocket
       for (const [name, value] of Object.entries(SECURITY_HEADERS)) if (!response.headers.has(name)) response.headers.set(name, value);
       return response;
     } catch (err) {
@@ -112,7 +145,7 @@ export class HttpServer {
     }
   }
 
-  private async route(request: Request, address: string): Promise<Response> {
+  private async route(request: Request, address: string, server: Server<SocketData>): Promise<Response | undefined> {
     const url = new URL(request.url);
     const method = request.method === "HEAD" ? "GET" : request.method;
     const matching = this.options.routes.filter((r) => r.path === url.pathname);
@@ -140,6 +173,12 @@ export class HttpServer {
       session = auth.anonymousSession();
       newSession = session;
     }
+    if (route.socket !== undefined && request.headers.get("upgrade")?.toLowerCase() === "websocket") {
+      // A browser sends a WebSocket's cookie whatever page opened it: only this server's own pages may (no cross-site hijacking).
+      if (!sameOrigin(request)) return text(403, "Cross-origin WebSocket refused\n");
+      if (server.upgrade(request, { data: { handlers: route.socket, session } })) return undefined;
+      return text(400, "WebSocket upgrade failed\n");
+    }
     const context: RouteContext = {
       request,
       url,
@@ -160,6 +199,18 @@ export class HttpServer {
   private sessionCookie(session: Session | undefined): string {
     const flags = `Path=/; HttpOnly; SameSite=Strict${this.options.secure ? "; Secure" : ""}`;
     return session === undefined ? `${SESSION_COOKIE}=; ${flags}; Max-Age=0` : `${SESSION_COOKIE}=${session.token}; ${flags}`;
+  }
+}
+
+/** Whether the request's Origin is this server as the browser addressed it (its Host header). */
+function sameOrigin(request: Request): boolean {
+  const origin = request.headers.get("origin");
+  const host = request.headers.get("host");
+  if (origin === null || host === null) return false;
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
   }
 }
 

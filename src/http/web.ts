@@ -6,8 +6,9 @@
 import { type HttpConfig, parseListen } from "../config/schema.ts";
 import type { Logger } from "../core/logger.ts";
 import { Auth } from "./auth.ts";
+import { ConsoleFeed } from "./console-feed.ts";
+import type { ConsoleSources } from "./console-state.ts";
 import { HttpError } from "./errors.ts";
-import type { MetricsSources } from "./metrics.ts";
 import { routes } from "./routes.ts";
 import { HttpServer } from "./server.ts";
 
@@ -19,7 +20,7 @@ export interface WebServerDeps {
   http: HttpConfig;
   /** `http.auth`'s password; undefined without `http.auth`. */
   password: string | undefined;
-  sources: MetricsSources;
+  sources: ConsoleSources;
   env?: Record<string, string | undefined>;
 }
 
@@ -30,5 +31,6 @@ export function webServer(deps: WebServerDeps): HttpServer {
   const address = parseListen(listen);
   if (address === undefined) throw new HttpError("HTTP_BAD_LISTEN", `${HTTP_LISTEN_ENV}=${listen} is not host:port`);
   const auth = new Auth({ username: deps.http.auth?.username ?? "hearth", password: deps.password });
-  return new HttpServer({ log: deps.log, hostname: address.hostname, port: address.port, auth, routes: routes(deps.sources) });
+  const feed = new ConsoleFeed({ sources: deps.sources, log: deps.log });
+  return new HttpServer({ log: deps.log, hostname: address.hostname, port: address.port, auth, routes: routes(deps.sources, feed, deps.log), parts: [feed] });
 }
