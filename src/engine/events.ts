@@ -8,6 +8,8 @@ declare module "../core/hub-events.ts" {
      * device rebooting in a loop is told once per interval).
      */
     device_rebooted: { deviceId: string; model?: string; swVersion?: string; count: number };
+    /** A device's firmware update ended (engine/firmware/update.ts): how, and the version it runs. */
+    device_firmware_updated: { deviceId: string; status: "updated" | "rolled_back" | "failed"; swVersion?: string };
     /** The set of configured devices changed (set-up, reload). */
     devices_changed: { added: string[]; removed: string[]; reloaded: string[] };
   }

@@ -272,7 +272,7 @@ export class DeviceManager {
           version_after: result.version_after,
           ...(result.error === undefined ? {} : { error: result.error }),
         });
-        this.deps.hub.bus.fire("devices_changed", { added: [], removed: [], reloaded: [id] });
+        this.deps.hub.bus.fire("device_firmware_updated", { deviceId: id, status: result.status, ...(result.version_after === null ? {} : { swVersion: result.version_after }) });
         return result;
       });
     } finally {

@@ -49,7 +49,18 @@ function deviceSection(device: DeviceSnapshot, csrf: string): string {
 <table>
 ${rows}
 </table>
+${device.updatable ? firmwareForm(device, csrf) : ""}
 </article>`;
+}
+
+/** A device's firmware update (POST /firmware, firmware-routes.ts): an Intel HEX file, and the version it must then say. */
+function firmwareForm(device: DeviceSnapshot, csrf: string): string {
+  return `<details class="firmware"><summary>Firmware${device.swVersion === undefined ? "" : ` ${escapeHtml(device.swVersion)}`}: update</summary>
+<form method="post" action="/firmware" enctype="multipart/form-data">${csrfField(csrf)}<input type="hidden" name="device" value="${escapeHtml(device.id)}">
+<label>Image (Intel HEX) <input type="file" name="image" accept=".hex" required></label>
+<label>Version it must say (optional) <input type="text" name="version" maxlength="64"></label>
+<button type="submit">Write it</button></form>
+<p>The device is offline while it is written (a minute or two); one that does not say hello afterwards gets its previous firmware back.</p></details>`;
 }
 
 /** The whole console page. */

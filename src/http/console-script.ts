@@ -28,8 +28,9 @@ export const CONSOLE_SCRIPT = `"use strict";
         article.dataset.available = String(device.available);
         fill(article, device.text);
       });
-    } else if (message.type === "reload") location.reload();
+    } else if (message.type === "reload" && !leaving) location.reload(); // not over a form on its way (a firmware image)
   }
+  var leaving = false;
   var delay = 500;
   function connect() {
     var socket = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
@@ -47,7 +48,10 @@ export const CONSOLE_SCRIPT = `"use strict";
   connect();
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (!form.matches("form[data-command]")) return;
+    if (!form.matches("form[data-command]")) {
+      leaving = true; // a form the browser posts itself: its answer is the next page
+      return;
+    }
     event.preventDefault();
     var outcome = form.closest("article").querySelector("[data-outcome]");
     var name = form.closest("tr").querySelector("th").textContent;

@@ -54,6 +54,9 @@ export interface DeviceSnapshot {
   counts: { frames: number; errors: number; timeouts: number } | undefined;
   values: Record<string, EntityValue>;
   entities: EntitySnapshot[];
+  /** Whether its model says how to update its firmware (the page then offers it), and the version it said. */
+  updatable: boolean;
+  swVersion: string | undefined;
   /** Each cell as the page shows it, by name (`availability`, `lastChange`, `counts`, `entity:<key>`): made once, here, for the server's HTML and the script alike. */
   text: Record<string, string>;
 }
@@ -155,6 +158,8 @@ export function deviceOf(view: DeviceView, devices: DeviceViews, hub: Hub): Devi
     counts,
     values,
     entities,
+    updatable: view.firmware.updatable,
+    swVersion: view.swVersion,
     text,
   };
 }

@@ -8,6 +8,7 @@ import { consolePage } from "./console-pages.ts";
 import { consoleRoutes } from "./console-routes.ts";
 import { type ConsoleSources, devicesOf, overviewOf } from "./console-state.ts";
 import { EXPOSITION_CONTENT_TYPE } from "./exposition.ts";
+import { firmwareRoutes } from "./firmware-routes.ts";
 import { renderMetrics } from "./metrics.ts";
 import { loginPage } from "./pages.ts";
 import { html, type Route, redirect } from "./server.ts";
@@ -22,6 +23,7 @@ export function routes(sources: ConsoleSources, feed: ConsoleFeed, log: Logger):
       handle: ({ session }) => html(200, consolePage({ overview: overviewOf(sources), devices: devicesOf(sources), csrf: session!.csrf, user: session!.user })),
     },
     ...consoleRoutes(sources, feed, log),
+    ...firmwareRoutes(sources, log),
     {
       method: "GET",
       path: "/login",

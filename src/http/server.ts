@@ -20,6 +20,8 @@ export interface RouteContext {
   readonly session: Session | undefined;
   /** A POST's form fields, already read (the CSRF token checked). */
   readonly form: URLSearchParams | undefined;
+  /** A multipart POST's files, by field name (a firmware image). */
+  readonly files: ReadonlyMap<string, File>;
   readonly auth: Auth;
   /** Sets a cookie on the response the handler returns. */
   setSession(session: Session | undefined): void;
@@ -38,6 +40,8 @@ export interface Route {
   access: Access;
   /** A GET that asks to upgrade (`Upgrade: websocket`) becomes this WebSocket once the pipeline let it through; `handle` answers any other. */
   socket?: SocketHandlers;
+  /** The largest body it takes (default MAX_BODY_BYTES): a bigger one is refused unread. */
+  maxBodyBytes?: number;
   handle(context: RouteContext): Response | Promise<Response>;
 }
 
@@ -69,6 +73,8 @@ export interface HttpServerOptions {
 export const SESSION_COOKIE = "hearth_session";
 /** Form bodies larger than this are refused unread; the console's forms are a few fields. */
 const MAX_BODY_BYTES = 64 * 1024;
+/** What a route may take at most (`maxBodyBytes`): a firmware image's Intel HEX, up to 1 MiB, with its form. */
+export const MAX_UPLOAD_BYTES = (1 << 20) + 64 * 1024;
 
 /** Headers on every answer: nothing from elsewhere, not framed, not cached, not sniffed. */
 const SECURITY_HEADERS: Record<string, string> = {
@@ -105,7 +111,7 @@ export class HttpServer {
       this.server = Bun.serve<SocketData>({
         hostname,
         port,
-        maxRequestBodySize: MAX_BODY_BYTES,
+        maxRequestBodySize: MAX_UPLOAD_BYTES, // each route's own limit is checked before its body is read
         fetch: (request, server) => this.handle(request, server),
         websocket: {
           open: (ws) => ws.data.handlers.open(ws),
@@ -163,9 +169,13 @@ export class HttpServer {
       else return text(403, "Sign-in required\n");
     }
     let form: URLSearchParams | undefined;
+    let files: ReadonlyMap<string, File> = new Map();
     if (method === "POST") {
+      const limit = route.maxBodyBytes ?? MAX_BODY_BYTES;
+      const length = Number(request.headers.get("content-length") ?? Number.NaN);
+      if (!(length <= limit)) return text(413, `A body of at most ${limit} bytes, with its length said, is taken here\n`);
       // Every request that changes something carries its session's token: another site's form cannot.
-      form = await formOf(request);
+      ({ form, files } = await formOf(request));
       const token = form?.get("csrf") ?? request.headers.get("x-csrf-token") ?? "";
       if (session === undefined || !sameSecret(token, session.csrf)) return text(403, "Missing or wrong CSRF token: reload the page and try again\n");
     } else if (session === undefined && route.access !== "scrape") {
@@ -185,6 +195,7 @@ export class HttpServer {
       address,
       session,
       form,
+      files,
       auth,
       setSession: (s) => {
         newSession = s;
@@ -224,10 +235,24 @@ function cookie(request: Request, name: string): string | undefined {
   return undefined;
 }
 
-/** A urlencoded form's fields; undefined for any other body (a JSON request carries its token in X-CSRF-Token). */
-async function formOf(request: Request): Promise<URLSearchParams | undefined> {
-  if (!(request.headers.get("content-type") ?? "").startsWith("application/x-www-form-urlencoded")) return undefined;
-  return new URLSearchParams(await request.text());
+/** A form's fields (urlencoded or multipart) and a multipart form's files; no fields for any other body (a JSON request carries its token in X-CSRF-Token). */
+async function formOf(request: Request): Promise<{ form: URLSearchParams | undefined; files: ReadonlyMap<string, File> }> {
+  const type = request.headers.get("content-type") ?? "";
+  if (type.startsWith("application/x-www-form-urlencoded")) return { form: new URLSearchParams(await request.text()), files: new Map() };
+  if (!type.startsWith("multipart/form-data")) return { form: undefined, files: new Map() };
+  let data: Awaited<ReturnType<Request["formData"]>>;
+  try {
+    data = await request.formData();
+  } catch {
+    return { form: undefined, files: new Map() }; // unreadable: refused for its missing token
+  }
+  const form = new URLSearchParams();
+  const files = new Map<string, File>();
+  for (const [name, value] of data.entries()) {
+    if (typeof value === "string") form.append(name, value);
+    else files.set(name, value as File);
+  }
+  return { form, files };
 }
 
 export function text(status: number, body: string, headers: Record<string, string> = {}): Response {

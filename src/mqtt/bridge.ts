@@ -193,6 +193,11 @@ export class Bridge {
         { name: "mqtt bridge" },
       ),
       bus.listen(
+        "device_firmware_updated",
+        callback(() => void publisher.publishDevices()), // its firmware's last update, in bridge/devices
+        { name: "mqtt bridge" },
+      ),
+      bus.listen(
         "devices_changed",
         callback((event) => void this.onDevicesChanged(publisher, event.data.removed)),
         { name: "mqtt bridge" },
