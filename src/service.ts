@@ -7,7 +7,8 @@ import type { Config } from "./config/schema.ts";
 import { httpPassword, mqttPassword } from "./config/secrets.ts";
 import { Hub } from "./core/hub.ts";
 import { callback, Job } from "./core/job.ts";
-import { createLogger, type Logger } from "./core/logger.ts";
+import { LogRing } from "./core/log-ring.ts";
+import { createLogger, type DestinationStream, type Logger } from "./core/logger.ts";
 import { LoopMonitor } from "./core/loop-monitor.ts";
 import { installSignalHandlers, restartProcess } from "./core/signals.ts";
 import { SystemdNotifier } from "./core/systemd-notify.ts";
@@ -29,6 +30,8 @@ export interface ServiceOptions {
   /** The file the configuration came from (reloads read it again); undefined for the embedded defaults. */
   configFile?: string;
   log?: Logger;
+  /** Where the logger this service makes writes (stdout when omitted; tests: memory); unused with `log`. */
+  logDestination?: DestinationStream;
   /** Install SIGTERM/SIGINT/SIGHUP handlers (the CLI does; tests running in-process do not). */
   signals?: boolean;
   /** How the process exits after a signal's or a restart request's shutdown (process.exit by default); given, it also allows restart requests. */
@@ -53,6 +56,8 @@ export interface ServiceOptions {
 export class Service {
   readonly hub: Hub;
   readonly log: Logger;
+  /** The last log lines of the logger this service made (none with a `log` of the caller's), for the web console's log page. */
+  readonly logRing = new LogRing();
   readonly monitor: LoopMonitor;
   readonly ports: ConfiguredPorts;
   readonly devices: DeviceManager;
@@ -72,7 +77,7 @@ export class Service {
   constructor(config: Config, options: ServiceOptions = {}) {
     this.config = config;
     this.options = options;
-    this.log = options.log ?? createLogger({ level: config.log_level, base: { node: config.node_id } });
+    this.log = options.log ?? createLogger({ level: config.log_level, base: { node: config.node_id }, destination: options.logDestination, tee: this.logRing });
     // The Workers start on hearth's own entries (src/worker-entries.ts), which find them inside a binary too.
     const executorScript = workerScript("executor");
     this.executorScript = executorScript;
@@ -206,6 +211,7 @@ export class Service {
       log: this.log.child({ component: "http" }),
       http,
       password,
+      logRing: this.logRing,
       sources: {
         hub: this.hub,
         devices: this.devices.view(),

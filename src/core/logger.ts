@@ -1,7 +1,8 @@
 import pino, { type DestinationStream, type Level, type Logger } from "pino";
 import { prettyDestination } from "./log-format.ts";
+import type { LogRing } from "./log-ring.ts";
 
-export type { Logger } from "pino";
+export type { DestinationStream, Logger } from "pino";
 
 /** Log levels hearth accepts in its configuration and over MQTT. */
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -13,6 +14,8 @@ export interface LoggerOptions {
   destination?: DestinationStream;
   /** Fields added to every line (node id, …). */
   base?: Record<string, unknown>;
+  /** Also given every line written (redacted, as the destination gets it): the web console's log page keeps the last ones (log-ring.ts). */
+  tee?: LogRing;
 }
 
 /**
@@ -22,7 +25,8 @@ export interface LoggerOptions {
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const format = process.env.HEARTH_LOG_FORMAT ?? (process.stdout.isTTY ? "pretty" : "json");
-  const destination = options.destination ?? (format === "pretty" ? prettyDestination(1, process.stdout.isTTY === true) : pino.destination({ dest: 1, sync: true }));
+  const written = options.destination ?? (format === "pretty" ? prettyDestination(1, process.stdout.isTTY === true) : pino.destination({ dest: 1, sync: true }));
+  const destination = options.tee === undefined ? written : teed(written, options.tee);
   return pino(
     {
       level: options.level ?? "info",
@@ -35,6 +39,16 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     },
     destination,
   );
+}
+
+/** `destination` that also hands each line to `ring`, after the destination has it, so the line is written whatever the ring does. */
+function teed(destination: DestinationStream, ring: LogRing): DestinationStream {
+  return {
+    write(line: string) {
+      destination.write(line);
+      ring.push(line);
+    },
+  };
 }
 
 /** A logger that drops everything: the default for a Hub built without one (tests, benchmarks). */

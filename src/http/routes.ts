@@ -1,6 +1,6 @@
 /**
- * The web server's routes: sign-in and out, the console's page at / (and its own routes, console-routes.ts)
- * and /metrics. A page is one more route here (its access, its handler); the pipeline in server.ts does the checks.
+ * The web server's routes: sign-in and out, the console's page at / (and its own routes, console-routes.ts),
+ * the log page (log-page.ts) and /metrics. A page is one more route here (its access, its handler); the pipeline in server.ts does the checks.
  */
 import type { Logger } from "../core/logger.ts";
 import type { ConsoleFeed } from "./console-feed.ts";
@@ -9,11 +9,13 @@ import { consoleRoutes } from "./console-routes.ts";
 import { type ConsoleSources, devicesOf, overviewOf } from "./console-state.ts";
 import { EXPOSITION_CONTENT_TYPE } from "./exposition.ts";
 import { firmwareRoutes } from "./firmware-routes.ts";
+import type { LogFeed } from "./log-feed.ts";
+import { logRoutes } from "./log-page.ts";
 import { renderMetrics } from "./metrics.ts";
 import { loginPage } from "./pages.ts";
 import { html, type Route, redirect } from "./server.ts";
 
-export function routes(sources: ConsoleSources, feed: ConsoleFeed, log: Logger): Route[] {
+export function routes(sources: ConsoleSources, feed: ConsoleFeed, log: Logger, logFeed: LogFeed): Route[] {
   const { nodeId } = sources;
   return [
     {
@@ -24,6 +26,7 @@ export function routes(sources: ConsoleSources, feed: ConsoleFeed, log: Logger):
     },
     ...consoleRoutes(sources, feed, log),
     ...firmwareRoutes(sources, log),
+    ...logRoutes(sources, logFeed),
     {
       method: "GET",
       path: "/login",
@@ -51,6 +54,7 @@ export function routes(sources: ConsoleSources, feed: ConsoleFeed, log: Logger):
       handle: ({ session, auth, setSession }) => {
         auth.end(session!.token);
         feed.endSession(session!.token);
+        logFeed.endSession(session!.token);
         setSession(undefined);
         return redirect(auth.required ? "/login" : "/");
       },

@@ -1,14 +1,16 @@
 /**
  * The web server as hearth.yaml's `http:` describes it: its address (HEARTH_HTTP_LISTEN overrides
  * `http.listen`, as HEARTH_MQTT_EMBEDDED_PORT does the embedded broker's port), sign-in with the password
- * the composition root read (src/config/secrets.ts), and the routes.
+ * the composition root read (src/config/secrets.ts), and the routes with their live feeds (the console's, the log page's).
  */
 import { type HttpConfig, parseListen } from "../config/schema.ts";
+import type { LogRing } from "../core/log-ring.ts";
 import type { Logger } from "../core/logger.ts";
 import { Auth } from "./auth.ts";
 import { ConsoleFeed } from "./console-feed.ts";
 import type { ConsoleSources } from "./console-state.ts";
 import { HttpError } from "./errors.ts";
+import { LogFeed } from "./log-feed.ts";
 import { routes } from "./routes.ts";
 import { HttpServer } from "./server.ts";
 
@@ -21,6 +23,8 @@ export interface WebServerDeps {
   /** `http.auth`'s password; undefined without `http.auth`. */
   password: string | undefined;
   sources: ConsoleSources;
+  /** The log lines the log page shows (the composition root's logger keeps them). */
+  logRing: LogRing;
   env?: Record<string, string | undefined>;
 }
 
@@ -32,5 +36,6 @@ export function webServer(deps: WebServerDeps): HttpServer {
   if (address === undefined) throw new HttpError("HTTP_BAD_LISTEN", `${HTTP_LISTEN_ENV}=${listen} is not host:port`);
   const auth = new Auth({ username: deps.http.auth?.username ?? "hearth", password: deps.password });
   const feed = new ConsoleFeed({ sources: deps.sources, log: deps.log });
-  return new HttpServer({ log: deps.log, hostname: address.hostname, port: address.port, auth, routes: routes(deps.sources, feed, deps.log), parts: [feed] });
+  const logFeed = new LogFeed(deps.logRing);
+  return new HttpServer({ log: deps.log, hostname: address.hostname, port: address.port, auth, routes: routes(deps.sources, feed, deps.log, logFeed), parts: [feed, logFeed] });
 }

@@ -1,9 +1,10 @@
-import { afterAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import type { Page } from "puppeteer-core";
 import type { HearthIoSimulator } from "../../devices/hearth-io/simulator.ts";
 import type { Service } from "../../src/service.ts";
+import { inBrowser } from "../helpers/browser.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { broker, cleanUpAfterEach, configFile, hearth, peer, yaml } from "../mqtt/helpers.ts";
 
@@ -14,30 +15,6 @@ cleanUpAfterEach();
 // The page's globals, as the functions puppeteer runs in the page use them (this project's types have no DOM).
 declare const document: { querySelector(selector: string): { textContent: string | null } | null };
 declare const window: { pwned?: number; sameLoad?: boolean };
-
-const browsers = new Set<Browser>();
-afterAll(async () => {
-  for (const b of browsers) await b.close().catch(() => {});
-});
-
-/** Runs `use` with a fresh page of a headless chromium (its profile in a temporary folder), closed after it. */
-async function inBrowser(use: (page: Page) => Promise<void>): Promise<void> {
-  const browser = await puppeteer.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    userDataDir: tempDir("hearth-chromium-"),
-    args: [...(process.getuid?.() === 0 ? ["--no-sandbox"] : []), "--disable-gpu", "--no-first-run"],
-  });
-  browsers.add(browser);
-  try {
-    const page = await browser.newPage();
-    await page.setViewport({ width: 390, height: 844 }); // a phone's width
-    await use(page);
-  } finally {
-    browsers.delete(browser);
-    await browser.close();
-  }
-}
 
 /** The text of the page's live cell `data-t=name` (within the device `device`, if given). */
 function cell(page: Page, name: string, device?: string): Promise<string> {
