@@ -1,8 +1,9 @@
 /**
  * The web server's routes: sign-in and out, the console's page at / (and its own routes, console-routes.ts)
- * and /metrics. A page is one more route here (its access, its handler); the pipeline in server.ts does the checks.
+ * and /metrics, and the configuration page (config-routes.ts). A page is one more route here (its access, its handler); the pipeline in server.ts does the checks.
  */
 import type { Logger } from "../core/logger.ts";
+import { type ConfigEditing, configRoutes } from "./config-routes.ts";
 import type { ConsoleFeed } from "./console-feed.ts";
 import { consolePage } from "./console-pages.ts";
 import { consoleRoutes } from "./console-routes.ts";
@@ -12,7 +13,7 @@ import { renderMetrics } from "./metrics.ts";
 import { loginPage } from "./pages.ts";
 import { html, type Route, redirect } from "./server.ts";
 
-export function routes(sources: ConsoleSources, feed: ConsoleFeed, log: Logger): Route[] {
+export function routes(sources: ConsoleSources, feed: ConsoleFeed, log: Logger, config?: ConfigEditing): Route[] {
   const { nodeId } = sources;
   return [
     {
@@ -22,6 +23,7 @@ export function routes(sources: ConsoleSources, feed: ConsoleFeed, log: Logger):
       handle: ({ session }) => html(200, consolePage({ overview: overviewOf(sources), devices: devicesOf(sources), csrf: session!.csrf, user: session!.user })),
     },
     ...consoleRoutes(sources, feed, log),
+    ...configRoutes(config),
     {
       method: "GET",
       path: "/login",

@@ -6,6 +6,7 @@
 import { type HttpConfig, parseListen } from "../config/schema.ts";
 import type { Logger } from "../core/logger.ts";
 import { Auth } from "./auth.ts";
+import type { ConfigEditing } from "./config-routes.ts";
 import { ConsoleFeed } from "./console-feed.ts";
 import type { ConsoleSources } from "./console-state.ts";
 import { HttpError } from "./errors.ts";
@@ -21,6 +22,8 @@ export interface WebServerDeps {
   /** `http.auth`'s password; undefined without `http.auth`. */
   password: string | undefined;
   sources: ConsoleSources;
+  /** The configuration file for the page at /config; undefined with the embedded defaults (the page says so). */
+  config?: ConfigEditing;
   env?: Record<string, string | undefined>;
 }
 
@@ -32,5 +35,5 @@ export function webServer(deps: WebServerDeps): HttpServer {
   if (address === undefined) throw new HttpError("HTTP_BAD_LISTEN", `${HTTP_LISTEN_ENV}=${listen} is not host:port`);
   const auth = new Auth({ username: deps.http.auth?.username ?? "hearth", password: deps.password });
   const feed = new ConsoleFeed({ sources: deps.sources, log: deps.log });
-  return new HttpServer({ log: deps.log, hostname: address.hostname, port: address.port, auth, routes: routes(deps.sources, feed, deps.log), parts: [feed] });
+  return new HttpServer({ log: deps.log, hostname: address.hostname, port: address.port, auth, routes: routes(deps.sources, feed, deps.log, deps.config), parts: [feed] });
 }
