@@ -7,7 +7,7 @@
  * It lives at the composition root because it needs the catalogue's loader, which the web layer may not import.
  */
 import { randomUUID } from "node:crypto";
-import { chmod, copyFile, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, copyFile, readFile, realpath, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { type LoadedSetup, loadSetup } from "./catalogue.ts";
 import { summarize } from "./commands/check-config.ts";
@@ -98,19 +98,25 @@ export class ConfigEditor implements ConfigEditing {
     const problems = [inlineSecret(text), reloadRefusal(this.deps.current(), setup)].filter((p) => p !== undefined);
     if (problems.length > 0) return refused(problems);
     const backup = `${this.file}.bak`;
-    await copyFile(this.file, backup);
-    await this.replace(text);
+    try {
+      await copyFile(this.file, backup);
+      await this.replace(text);
+    } catch (err) {
+      return refused([`cannot write ${this.file} or its backup: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+    }
     return { saved: true, backup, check: { valid: true, report: summarize(setup.config, this.file, setup.given, setup.catalogue) }, reload: await this.deps.reload() };
   }
 
   /** Writes `text` over the file at once: a temporary file in its folder with its mode, renamed over it (a reader sees the old file or the new, never half of one). */
   private async replace(text: string): Promise<void> {
-    const { mode } = await stat(this.file);
-    const temp = this.besideFile("save");
+    // A link to the file stays a link: the file it leads to is the one replaced.
+    const target = await realpath(this.file);
+    const { mode } = await stat(target);
+    const temp = besideFile(target, "save");
     try {
       await writeFile(temp, text, { mode: mode & 0o7777, flush: true });
       await chmod(temp, mode & 0o7777); // the umask may have taken bits off
-      await rename(temp, this.file);
+      await rename(temp, target);
     } finally {
       await rm(temp, { force: true });
     }
@@ -118,8 +124,14 @@ export class ConfigEditor implements ConfigEditing {
 
   /** `text` loaded as the file would be: from a temporary file beside it (model folders resolve from its folder), removed after. */
   private async loaded(text: string): Promise<LoadedSetup> {
-    const temp = this.besideFile("check");
-    await writeFile(temp, text, { mode: 0o600 });
+    const temp = besideFile(this.file, "check");
+    try {
+      await writeFile(temp, text, { mode: 0o600 });
+    } catch (err) {
+      throw new ConfigError(this.file, [
+        `cannot check it: hearth checks an edit from a file beside ${this.file} and cannot write one there: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      ]);
+    }
     try {
       return await loadSetup(temp);
     } catch (err) {
@@ -134,9 +146,9 @@ export class ConfigEditor implements ConfigEditing {
       await rm(temp, { force: true });
     }
   }
+}
 
-  /** A temporary file's name in the file's folder, starting with a dot (a model folder there leaves it out). */
-  private besideFile(purpose: string): string {
-    return join(dirname(this.file), `.${basename(this.file)}.${purpose}-${randomUUID()}`);
-  }
+/** A temporary file's name in `file`'s folder, starting with a dot (a model folder there leaves it out). */
+function besideFile(file: string, purpose: string): string {
+  return join(dirname(file), `.${basename(file)}.${purpose}-${randomUUID()}`);
 }

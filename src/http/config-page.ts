@@ -57,7 +57,7 @@ export function configPage(options: ConfigPageOptions): string {
   return page(
     "hearth: configuration",
     `${nav}
-<p>File: <code>${escapeHtml(file)}</code>. Secrets are not in it: passwords come from their <code>password_file</code> or the environment.</p>
+<p>File: <code>${escapeHtml(file)}</code>. No password shows here: they come from their <code>password_file</code> or the environment.</p>
 ${options.saved === undefined ? "" : savedSection(options.saved)}
 ${options.check === undefined || options.saved !== undefined ? "" : checkSection(options.check)}
 <form method="post" action="/config/check" id="config">${fields}

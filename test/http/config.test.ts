@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
-import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, statSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
 import type { Page } from "puppeteer-core";
 import { broker, cleanUpAfterEach, configFile, hearth, yaml } from "../mqtt/helpers.ts";
 import { inBrowser } from "./browser.ts";
@@ -25,13 +26,16 @@ test("a bad edit shows its problems with their paths and changes nothing; a good
   const file = configFile(yaml(b.url, ["board"], HTTP));
   chmodSync(file.path, 0o640);
   const original = readFileSync(file.path, "utf8");
-  const { service } = await hearth(file);
+  // hearth runs from a link to the file, as a packaged hearth.yaml may be one: the save replaces the file it leads to.
+  const link = join(file.dir, "linked.yaml");
+  symlinkSync(file.path, link);
+  const { service } = await hearth({ path: link });
   const url = new URL("/config", service.http!.url).href;
 
   await inBrowser(async (page) => {
     await page.goto(service.http!.url.href);
     await Promise.all([page.waitForNavigation(), page.click('a[href="/config"]')]);
-    expect(await textOf(page, "code")).toBe(file.path);
+    expect(await textOf(page, "code")).toBe(link);
     expect(await page.$eval("textarea", (e) => (e as unknown as { value: string }).value)).toBe(original);
     // A second page, opened now, shows the file as it is before the save below.
     const stale = await page.browser().newPage();
@@ -42,7 +46,7 @@ test("a bad edit shows its problems with their paths and changes nothing; a good
     const bad = original.replace("  - id: board\n", '  - id: "a b"\n').replace("node_id: test\n", "node_id: test\nlog_levle: debug\n");
     expect(await submit(page, bad, "Check")).toBe(422);
     expect(await page.$eval("#check", (e) => (e as unknown as { dataset: { valid: string } }).dataset.valid)).toBe("false");
-    expect(await textOf(page, "#check pre")).toBe(`${file.path}: invalid`);
+    expect(await textOf(page, "#check pre")).toBe(`${link}: invalid`);
     const problems = await problemsOf(page);
     expect(problems.some((p) => p.startsWith("devices[0].id:"))).toBe(true);
     expect(problems.some((p) => p.includes("log_levle") && p.includes("log_level"))).toBe(true);
@@ -51,13 +55,20 @@ test("a bad edit shows its problems with their paths and changes nothing; a good
     expect(await submit(page, bad, "Save and reload")).toBe(422);
     expect(await problemsOf(page)).toEqual(problems);
     expect(readFileSync(file.path, "utf8")).toBe(original);
-    expect(existsSync(`${file.path}.bak`)).toBe(false);
+    expect(existsSync(`${link}.bak`)).toBe(false);
     expect([...service.devices.entries.keys()]).toEqual(["board"]);
+
+    // Valid, but refused as a reload refuses it: no devices key would remove every device. And no password written in the file from here.
+    expect(await submit(page, original.slice(0, original.indexOf("devices:")), "Save and reload")).toBe(422);
+    expect((await problemsOf(page))[0]).toContain("it would remove every device (board)");
+    expect(await submit(page, original.replace("mqtt://", "mqtt://hearth:typed-secret@"), "Save and reload")).toBe(422);
+    expect((await problemsOf(page))[0]).toContain("the MQTT password is written in the file (mqtt.url)");
+    expect(readFileSync(file.path, "utf8")).toBe(original);
 
     // A second board, and an mqtt setting that waits for a restart.
     const good = `${original.replace("max_payload: 1024", "max_payload: 2048")}  - id: board2\n    name: Second board\n    model: hearth-io\n    port: sim\n`;
     expect(await submit(page, good, "Check")).toBe(200);
-    expect(await textOf(page, "#check pre")).toContain(`${file.path}: valid`);
+    expect(await textOf(page, "#check pre")).toContain(`${link}: valid`);
     expect(await textOf(page, "#check pre")).toContain("board2: hearth-io on sim");
     expect(readFileSync(file.path, "utf8")).toBe(original); // a check writes nothing
 
@@ -65,11 +76,12 @@ test("a bad edit shows its problems with their paths and changes nothing; a good
     expect(await textOf(page, '[data-reload="added"]')).toBe("added: board2");
     expect(await textOf(page, '[data-reload="removed"]')).toBe("removed: none");
     expect(await textOf(page, "[data-note]")).toContain("mqtt settings changed (max_payload)");
-    expect(await textOf(page, "#saved code")).toBe(`${file.path}.bak`);
+    expect(await textOf(page, "#saved code")).toBe(`${link}.bak`);
     expect(readFileSync(file.path, "utf8")).toBe(good);
-    expect(readFileSync(`${file.path}.bak`, "utf8")).toBe(original);
+    expect(readFileSync(`${link}.bak`, "utf8")).toBe(original);
     expect(statSync(file.path).mode & 0o777).toBe(0o640);
-    expect(readdirSync(file.dir).sort()).toEqual(["hearth.yaml", "hearth.yaml.bak"]); // no temporary file left
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readdirSync(file.dir).sort()).toEqual(["hearth.yaml", "linked.yaml", "linked.yaml.bak"]); // no temporary file left
     expect(service.devices.entries.get("board2")?.config.name).toBe("Second board");
     // The editor now holds the file as written, for the next edit.
     expect(await page.$eval("textarea", (e) => (e as unknown as { value: string }).value)).toBe(good);
