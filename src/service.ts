@@ -5,6 +5,7 @@ import type { ConfigReloadResult, DeviceReloadResult } from "./config/reload.ts"
 import { reloadRefusal, restartNotes } from "./config/reload.ts";
 import type { Config } from "./config/schema.ts";
 import { httpPassword, mqttPassword } from "./config/secrets.ts";
+import { ConfigEditor } from "./config-editor.ts";
 import { Hub } from "./core/hub.ts";
 import { callback, Job } from "./core/job.ts";
 import { LogRing } from "./core/log-ring.ts";
@@ -224,6 +225,8 @@ export class Service {
         version: VERSION,
         nodeId: this.config.node_id,
       },
+      // The page at /config edits the file this hearth reloads; with the embedded defaults there is none.
+      ...(this.options.configFile === undefined ? {} : { config: new ConfigEditor({ file: this.options.configFile, current: () => this.config, reload: () => this.reload() }) }),
     });
     server.start();
     this.http = server;

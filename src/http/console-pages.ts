@@ -70,7 +70,7 @@ export function consolePage(options: ConsolePageOptions): string {
   const figures = OVERVIEW_ROWS.map(([name, label]) => `<dt>${label}</dt><dd data-t="${name}">${escapeHtml(overview.text[name] ?? "")}</dd>`).join("");
   return page(
     `hearth ${overview.node}`,
-    `<header><h1>hearth ${escapeHtml(overview.node)}</h1><nav><a href="/log">Log</a></nav><span id="live" data-live="off">not live</span>${signOut}</header>
+    `<header><h1>hearth ${escapeHtml(overview.node)}</h1><nav><a href="/log">Log</a> <a href="/config">Configuration</a></nav><span id="live" data-live="off">not live</span>${signOut}</header>
 <section id="overview"><h2>Overview</h2><dl>${figures}</dl>
 <p>Its figures for Prometheus: <a href="/metrics">/metrics</a>.</p></section>
 <section id="devices"><h2>Devices</h2>

@@ -1,8 +1,10 @@
 /**
  * The web server's routes: sign-in and out, the console's page at / (and its own routes, console-routes.ts),
- * the log page (log-page.ts) and /metrics. A page is one more route here (its access, its handler); the pipeline in server.ts does the checks.
+ * the log page (log-page.ts), the configuration page (config-routes.ts), the firmware upload
+ * (firmware-routes.ts) and /metrics. A page is one more route here (its access, its handler); the pipeline in server.ts does the checks.
  */
 import type { Logger } from "../core/logger.ts";
+import { type ConfigEditing, configRoutes } from "./config-routes.ts";
 import type { ConsoleFeed } from "./console-feed.ts";
 import { consolePage } from "./console-pages.ts";
 import { consoleRoutes } from "./console-routes.ts";
@@ -15,7 +17,7 @@ import { renderMetrics } from "./metrics.ts";
 import { loginPage } from "./pages.ts";
 import { html, type Route, redirect } from "./server.ts";
 
-export function routes(sources: ConsoleSources, feed: ConsoleFeed, log: Logger, logFeed: LogFeed): Route[] {
+export function routes(sources: ConsoleSources, feed: ConsoleFeed, log: Logger, logFeed: LogFeed, config?: ConfigEditing): Route[] {
   const { nodeId } = sources;
   return [
     {
@@ -27,6 +29,7 @@ export function routes(sources: ConsoleSources, feed: ConsoleFeed, log: Logger, 
     ...consoleRoutes(sources, feed, log),
     ...firmwareRoutes(sources, log),
     ...logRoutes(sources, logFeed),
+    ...configRoutes(config),
     {
       method: "GET",
       path: "/login",

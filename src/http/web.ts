@@ -7,6 +7,7 @@ import { type HttpConfig, parseListen } from "../config/schema.ts";
 import type { LogRing } from "../core/log-ring.ts";
 import type { Logger } from "../core/logger.ts";
 import { Auth } from "./auth.ts";
+import type { ConfigEditing } from "./config-routes.ts";
 import { ConsoleFeed } from "./console-feed.ts";
 import type { ConsoleSources } from "./console-state.ts";
 import { HttpError } from "./errors.ts";
@@ -25,6 +26,8 @@ export interface WebServerDeps {
   sources: ConsoleSources;
   /** The log lines the log page shows (the composition root's logger keeps them). */
   logRing: LogRing;
+  /** The configuration file for the page at /config; undefined with the embedded defaults (the page says so). */
+  config?: ConfigEditing;
   env?: Record<string, string | undefined>;
 }
 
@@ -37,5 +40,5 @@ export function webServer(deps: WebServerDeps): HttpServer {
   const auth = new Auth({ username: deps.http.auth?.username ?? "hearth", password: deps.password });
   const feed = new ConsoleFeed({ sources: deps.sources, log: deps.log });
   const logFeed = new LogFeed(deps.logRing);
-  return new HttpServer({ log: deps.log, hostname: address.hostname, port: address.port, auth, routes: routes(deps.sources, feed, deps.log, logFeed), parts: [feed, logFeed] });
+  return new HttpServer({ log: deps.log, hostname: address.hostname, port: address.port, auth, routes: routes(deps.sources, feed, deps.log, logFeed, deps.config), parts: [feed, logFeed] });
 }
