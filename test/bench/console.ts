@@ -8,7 +8,8 @@
  * conditions alike), the difference being that window's ticks.
  */
 
-import { alternatedCpu, mean, round, startHearthFleet, windowMs } from "./hearth-fleet.ts";
+import type { Subprocess } from "bun";
+import { alternatedCpu, mean, percentile, round, startHearthFleet, windowMs } from "./hearth-fleet.ts";
 import { type BenchResult, compared } from "./result.ts";
 
 const DEVICES = 50;
@@ -20,6 +21,31 @@ const CPU_GOAL = 1.5;
 const LAG_GOAL_MS = 5;
 
 type Condition = "no client" | "clients";
+
+/** hearth's loop monitor ticks every slow_threshold_ms / 4: 25 ms with the default 100 ms. */
+const TICK_MS = 25;
+/**
+ * The limit for the lag: a bare Bun process ticking as hearth's loop monitor does, doing nothing else,
+ * that prints each tick's lag (ms) on a line. Run beside hearth for the whole run, it shows how late the
+ * machine itself wakes a loop (other processes on the same cores), which no change to hearth can remove.
+ */
+const BARE_LOOP = `let last = performance.now(); setInterval(() => { const now = performance.now(); console.log(Math.max(0, now - last - ${TICK_MS})); last = now; }, ${TICK_MS});`;
+
+/** Starts the bare loop; `lags` collects its ticks' lags, ms, as they come. */
+function startBareLoop(lags: number[]): Subprocess<"ignore", "pipe", "inherit"> {
+  const bare = Bun.spawn([process.execPath, "-e", BARE_LOOP], { stdin: "ignore", stdout: "pipe", stderr: "inherit" });
+  void (async () => {
+    const decoder = new TextDecoder();
+    let pending = "";
+    for await (const chunk of bare.stdout) {
+      pending += decoder.decode(chunk, { stream: true });
+      const lines = pending.split("\n");
+      pending = lines.pop() ?? "";
+      for (const line of lines) if (line !== "") lags.push(Number(line));
+    }
+  })();
+  return bare;
+}
 
 /** One console page's socket, reduced to what the bench needs: how many messages it was sent. */
 interface Client {
@@ -112,6 +138,8 @@ function lagPercentileMs(ticks: Map<number, number>, p: number): number {
 
 export async function run(): Promise<BenchResult[]> {
   const fleet = await startHearthFleet({ devices: DEVICES, name: "console" });
+  const bareLags: number[] = [];
+  const bare = startBareLoop(bareLags);
   const metrics = new URL("/metrics", fleet.baseUrl);
   let clients: Client[] = [];
   /** Each condition's loop ticks, all its windows together. */
@@ -170,11 +198,24 @@ export async function run(): Promise<BenchResult[]> {
         goal: 1,
       }),
       { name: `${DEVICES} devices at 1 Hz, no console client: loop lag p99 (as above)`, value: round(lagWithout, 3), unit: "ms" },
+      {
+        name: `a bare Bun loop ticking every ${TICK_MS} ms beside them, the whole run: lag p99 (the machine's own)`,
+        value: round(
+          percentile(
+            bareLags.sort((a, b) => a - b),
+            99,
+          ),
+          3,
+        ),
+        unit: "ms",
+      },
       { name: `${label}: messages received per client`, value: round(mean(rates)), unit: "msgs/s" },
       { name: `${label}: device snapshots in them per client`, value: round(mean(deviceRates)), unit: "devices/s" },
     ];
   } finally {
     await closeClients(clients);
+    bare.kill();
+    await bare.exited;
     await fleet.stop();
   }
 }
