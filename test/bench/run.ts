@@ -11,7 +11,7 @@ import { type BenchResult, goalMet, isBenchResult } from "./result.ts";
 
 const BENCH_DIR = import.meta.dir;
 /** Modules here that are not suites. */
-const NOT_SUITES = new Set(["run", "result", "measure", "json-lines"]);
+const NOT_SUITES = new Set(["run", "result", "measure", "json-lines", "hearth-fleet"]);
 const SUITE_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
 /** Exit codes: a usage error, and a suite that failed to load or run. */
