@@ -284,9 +284,11 @@ describe("SDM120 meters on one bus (the simulator)", () => {
     expect(manager.device("meter3")!.available).toBe(true);
     expect(manager.device("meter2")!.available).toBe(false);
     // One request on the wire at a time: after a request to the dead meter, the next one waits for
-    // its response timeout (0.1 s); it never overlaps it.
+    // its response timeout (0.1 s); it never overlaps it (which would put it a few ms behind). The times
+    // are when the simulator read each request, which a loaded machine delays unevenly by some ms: the
+    // bound is half the timeout, well above an overlap and well below the wait.
     const log = sim.received.slice(from);
-    for (let i = 1; i < log.length; i++) if (log[i - 1]!.slave === 2) expect(log[i]!.at - log[i - 1]!.at).toBeGreaterThanOrEqual(90);
+    for (let i = 1; i < log.length; i++) if (log[i - 1]!.slave === 2) expect(log[i]!.at - log[i - 1]!.at).toBeGreaterThanOrEqual(50);
   }, 15_000);
 });
 
