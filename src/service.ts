@@ -221,7 +221,7 @@ export class Service {
           const executor = this.hub.executorIfStarted;
           return executor?.stats === undefined || executor.latencyHistogram === undefined ? undefined : { stats: executor.stats(), latency: executor.latencyHistogram() };
         },
-        mqtt: () => (this.bridge === undefined ? undefined : mqttFigures(this.bridge, this.config.mqtt.url)),
+        mqtt: () => (this.bridge === undefined ? undefined : mqttFigures(this.bridge)),
         version: VERSION,
         nodeId: this.config.node_id,
       },
@@ -334,12 +334,13 @@ export class Service {
 }
 
 /** What /metrics shows of the bridge. */
-function mqttFigures(bridge: Bridge, configured: string | undefined): MqttFigures {
+function mqttFigures(bridge: Bridge): MqttFigures {
   const stats = bridge.connection?.stats ?? { connects: 0, published: 0, received: 0 };
   const outbox = bridge.outbox.counts();
   return {
     connected: bridge.connection?.connected ?? false,
-    url: withoutCredentials(configured ?? bridge.broker?.url ?? ""),
+    // The node it is on (or trying) when given a cluster's.
+    url: withoutCredentials(bridge.connection?.node.url ?? bridge.broker?.url ?? ""),
     connects: stats.connects,
     received: stats.received,
     published: stats.published,

@@ -1,12 +1,9 @@
-import { readFile } from "node:fs/promises";
-import mqtt from "mqtt";
+import type mqtt from "mqtt";
 import { baseTopicOf, type Config } from "../config/schema.ts";
-import { mqttPassword } from "../config/secrets.ts";
 import { TimeoutError } from "../core/errors.ts";
 import { boundedWait } from "../core/wait.ts";
-import { brokerOptions } from "../mqtt/broker-url.ts";
-import { embeddedBrokerPort } from "../mqtt/embedded-broker.ts";
 import { Topics } from "../mqtt/topics.ts";
+import { BrokerUnreachableError, connectToBroker } from "./broker-client.ts";
 
 /** A bridge request's reply: `status` ok or error, its `data`, and the `error` when it failed. */
 export interface BridgeReply {
@@ -28,29 +25,15 @@ export class NoAnswerError extends Error {
  */
 export async function bridgeRequest(config: Config, command: string, body: Record<string, unknown>, options: { timeoutMs: number; connectTimeoutMs?: number }): Promise<BridgeReply> {
   const topics = new Topics(baseTopicOf(config.mqtt, config.node_id));
-  const url = config.mqtt.url ?? `mqtt://127.0.0.1:${embeddedBrokerPort()}`;
-  const tls = config.mqtt.tls;
   const transaction = `${command.replaceAll("/", "-")}-${process.pid}-${Date.now()}`;
-  const connectTimeout = options.connectTimeoutMs ?? Math.min(options.timeoutMs, 5000);
+  const connectTimeoutMs = options.connectTimeoutMs ?? Math.min(options.timeoutMs, 5000);
   let client: mqtt.MqttClient | undefined;
   try {
-    const password = await mqttPassword(config.mqtt);
     try {
-      client = await mqtt.connectAsync({
-        ...brokerOptions(url),
-        clientId: `hearth_${command.replaceAll("/", "_")}_${process.pid}`,
-        protocolVersion: config.mqtt.protocol_version,
-        reconnectPeriod: 0,
-        connectTimeout,
-        ...(config.mqtt.username === undefined ? {} : { username: config.mqtt.username }),
-        ...(password === undefined ? {} : { password }),
-        ...(tls?.ca ? { ca: await readFile(tls.ca) } : {}),
-        ...(tls?.cert ? { cert: await readFile(tls.cert) } : {}),
-        ...(tls?.key ? { key: await readFile(tls.key) } : {}),
-        ...(tls ? { rejectUnauthorized: tls.verify } : {}),
-      });
+      ({ client } = await connectToBroker(config.mqtt, { clientId: `hearth_${command.replaceAll("/", "_")}_${process.pid}`, connectTimeoutMs }));
     } catch (err) {
-      throw new NoAnswerError(`cannot reach the broker at ${brokerOptions(url).host ?? "its address"}: ${(err as Error).message}`, { cause: err });
+      if (!(err instanceof BrokerUnreachableError)) throw err;
+      throw new NoAnswerError(err.message, { cause: err });
     }
     const c = client;
     const responseTopic = topics.bridgeResponse(command);

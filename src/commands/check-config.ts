@@ -1,7 +1,8 @@
 import { ConfigError, type LoadedConfig } from "../config/load.ts";
 import { modelFoldersOf } from "../config/model-files.ts";
-import type { Config } from "../config/schema.ts";
+import { brokerUrlsOf, type Config } from "../config/schema.ts";
 import type { ModelCatalogue } from "../engine/catalogue.ts";
+import { redactUrl } from "../mqtt/client.ts";
 import { originOf } from "./devices.ts";
 import type { Output } from "./output.ts";
 
@@ -14,7 +15,8 @@ export type SetupLoader = (file: string | undefined) => Promise<LoadedConfig & {
  */
 export function summarize(config: Config, file: string | undefined, given?: ReadonlySet<string>, catalogue?: ModelCatalogue): string {
   const lines = [`${file ?? "embedded defaults"}: valid`, `  node: ${config.node_id}`, `  log level: ${config.log_level}`];
-  const broker = config.mqtt.url === undefined ? "embedded broker on 127.0.0.1" : redactUrl(config.mqtt.url);
+  const urls = brokerUrlsOf(config.mqtt).map(redactUrl);
+  const broker = urls.length === 0 ? "embedded broker on 127.0.0.1" : urls.length === 1 ? urls[0] : `${urls.join(", ")} (${urls.length} nodes of one cluster, tried in turn)`;
   lines.push(`  mqtt: ${broker}${config.mqtt.username ? ` as ${config.mqtt.username}` : ""}`);
   const http = config.http;
   lines.push(`  http: ${http === undefined ? "off (no http: section)" : `${http.listen}${http.auth === undefined ? "" : ` with sign-in as ${http.auth.username}`}`}`);
@@ -33,11 +35,6 @@ function modelLines(config: Config, file: string, catalogue: ModelCatalogue): st
   const users = catalogue.entries().filter((m) => !m.builtIn);
   if (users.length === 0) return [`  user models: none (model files are read from ${where})`];
   return [`  user models: ${users.length} (from ${where})`, ...users.map((m) => `    ${m.definition.model}: ${originOf(m)}`)];
-}
-
-/** A URL with any password in it hidden. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@/]*@/, "//$1:***@");
 }
 
 /** `hearth check-config [file]`: 0 and a summary when valid, 2 and every problem (of the file and its model files) when not. */

@@ -64,11 +64,21 @@ export const DeviceConfigSchema = z.strictObject({
 });
 export type DeviceConfig = z.infer<typeof DeviceConfigSchema>;
 
+const BrokerUrlSchema = z
+  .string({ error: "expected a broker URL such as mqtt://host:1883 or mqtts://host:8883" })
+  .regex(/^(mqtts?|wss?|tcp|ssl):\/\/[^\s]+$/, { error: "expected a broker URL such as mqtt://host:1883 or mqtts://host:8883" });
+
 /** How hearth reaches MQTT; without `url` it runs an embedded broker on 127.0.0.1. */
 export const MqttSchema = z.strictObject({
+  /** One broker, or the nodes of one cluster: hearth is on one at a time and goes round the list when it loses it. */
   url: z
-    .string()
-    .regex(/^(mqtts?|wss?|tcp|ssl):\/\/[^\s]+$/, { error: "expected a broker URL such as mqtt://host:1883 or mqtts://host:8883" })
+    .union([
+      BrokerUrlSchema,
+      z
+        .array(BrokerUrlSchema)
+        .min(1, { error: "expected at least one broker URL" })
+        .refine((urls) => new Set(urls).size === urls.length, { error: "a broker URL is listed twice" }),
+    ])
     .optional(),
   /** Topic prefix; default hearth/<node_id>. */
   base_topic: z
@@ -188,6 +198,12 @@ export const ConfigSchema = z.strictObject({
 /** The topic prefix in force: `mqtt.base_topic`, else hearth/<node_id>. */
 export function baseTopicOf(mqtt: MqttConfig, nodeId: string): string {
   return mqtt.base_topic ?? `hearth/${nodeId}`;
+}
+
+/** The broker URLs configured, in the order hearth tries them; none means the embedded broker. */
+export function brokerUrlsOf(mqtt: MqttConfig): string[] {
+  if (mqtt.url === undefined) return [];
+  return typeof mqtt.url === "string" ? [mqtt.url] : [...mqtt.url];
 }
 
 /** The MQTT client id in force: `mqtt.client_id`, else hearth_<node_id>. */

@@ -3,6 +3,7 @@ import type { LoopStats } from "../core/loop-monitor.ts";
 import type { DeviceStats, DeviceViews } from "../engine/device-view.ts";
 import type { OutboxCounts } from "../storage/outbox.ts";
 import { VERSION } from "../version.ts";
+import type { BrokerNode } from "./client.ts";
 
 /** `<base>/bridge/devices`: every configured device with its entities. */
 export function bridgeDevices(devices: DeviceViews): unknown[] {
@@ -62,6 +63,8 @@ export interface InfoSources {
   messages: () => Record<string, number>;
   /** The outbox: queued, dropped and set-aside messages. */
   outbox?: () => OutboxCounts;
+  /** The broker node the connection is on (or trying), and whether it is connected. */
+  broker?: () => BrokerNode & { connected: boolean };
   logLevel: () => string;
 }
 
@@ -79,10 +82,18 @@ export function bridgeInfo(s: InfoSources): Record<string, unknown> {
     devices: { configured: configured.length, loaded: running.length, available: running.filter((d) => d.available).length },
     loop: s.loop?.() ?? null,
     executor: typeof executor?.stats === "function" ? executor.stats() : null,
+    broker: brokerOf(s),
     messages: s.messages(),
     outbox: s.outbox?.() ?? null,
     memory: memoryFigures(),
   };
+}
+
+/** bridge/info's `broker`: the URL (no password) of the node hearth is on, its place in the configured list. */
+function brokerOf(s: InfoSources): Record<string, unknown> | null {
+  const b = s.broker?.();
+  if (b === undefined) return null;
+  return { url: b.url, connected: b.connected, node: b.index, nodes: b.count };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { baseTopicOf, clientIdOf, type MqttConfig } from "../config/schema.ts";
+import { baseTopicOf, brokerUrlsOf, clientIdOf, type MqttConfig } from "../config/schema.ts";
 import type { TimerHandle } from "../core/clock.ts";
 import type { Hub } from "../core/hub.ts";
 import { callback } from "../core/job.ts";
@@ -92,11 +92,11 @@ export class Bridge {
 
   private async runStart(): Promise<void> {
     const { hub, mqtt, nodeId, devices } = this.deps;
-    let url = mqtt.url;
-    if (url === undefined) {
+    let urls = brokerUrlsOf(mqtt);
+    if (urls.length === 0) {
       this.broker = new EmbeddedBroker({ log: this.log, port: this.deps.embeddedPort });
       await this.broker.start();
-      url = this.broker.url;
+      urls = [this.broker.url];
     }
     const connection = new MqttConnection({
       log: this.log,
@@ -104,7 +104,7 @@ export class Bridge {
       backoff: this.deps.backoff,
       factory: this.deps.factory,
       options: {
-        url,
+        urls,
         clientId: clientIdOf(mqtt, nodeId),
         username: mqtt.username,
         password: this.deps.password,
@@ -310,6 +310,7 @@ export class Bridge {
         dropped: this.outbox.dropped,
       }),
       outbox: () => this.outbox.counts(),
+      ...(connection === undefined ? {} : { broker: () => ({ ...connection.node, connected: connection.connected }) }),
     };
   }
 }

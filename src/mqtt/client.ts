@@ -13,7 +13,8 @@ export type MqttClientFactory = (url: string, options: IClientOptions) => MqttCl
 
 /** Where and how to connect. */
 export interface ConnectionOptions {
-  url: string;
+  /** The broker, or the nodes of one cluster: one at a time, the next one after each failed attempt or lost connection. */
+  urls: readonly string[];
   clientId: string;
   username?: string;
   password?: string;
@@ -48,6 +49,15 @@ export interface PublishOptions {
   messageId?: string;
 }
 
+/** Which broker node the connection is on (or trying), for the log, bridge/info and the console. */
+export interface BrokerNode {
+  /** Its URL without a password. */
+  url: string;
+  /** 1-based place in the configured list. */
+  index: number;
+  count: number;
+}
+
 /** Counters for bridge/info. */
 export interface ConnectionStats {
   connects: number;
@@ -59,7 +69,9 @@ export interface ConnectionStats {
  * hearth's connection to its broker, on MQTT.js: a will of `offline` on the bridge state topic,
  * `online` there on every connect, its subscriptions made again on every connect, and the connect
  * handlers (which republish every retained topic) run on every connect, not only the first.
- * Reconnects back off to a cap; a broker that is down at start is no failure, only a wait.
+ * Reconnects back off to a cap; a broker that is down at start is no failure, only a wait. Given the
+ * nodes of a cluster, it is on one at a time: every failed attempt and every lost connection moves it to
+ * the next, round the list, so a dead node costs one backoff delay.
  */
 export class MqttConnection {
   readonly stats: ConnectionStats = { connects: 0, published: 0, received: 0 };
@@ -68,9 +80,13 @@ export class MqttConnection {
   private readonly connectHandlers: Array<() => Promise<void> | void> = [];
   private readonly messageHandlers: Array<(topic: string, payload: Buffer, retained: boolean) => void> = [];
   private client: MqttClient | undefined;
+  /** What every client is made with; the host, port and protocol come from the node's URL. */
+  private clientOptions: IClientOptions | undefined;
+  /** The configured node the client is for (0-based). */
+  private nodeIndex = 0;
   private attempts = 0;
-  /** The reason last logged at warn in this outage (reset by a connect): the same one again goes to debug. */
-  private toldReason: string | undefined;
+  /** The reasons logged at warn in this outage (cleared by a connect): the same one again goes to debug. */
+  private readonly toldReasons = new Set<string>();
   /** What broke a live connection, told in the line that says it was lost. */
   private lossReason: string | undefined;
   private retry: TimerHandle | undefined;
@@ -89,6 +105,12 @@ export class MqttConnection {
   /** Connected, subscribed and announced online. */
   get connected(): boolean {
     return this.ready && this.client?.connected === true;
+  }
+
+  /** The broker node the connection is on, or is trying. */
+  get node(): BrokerNode {
+    const urls = this.deps.options.urls;
+    return { url: redactUrl(urls[this.nodeIndex] ?? ""), index: this.nodeIndex + 1, count: urls.length };
   }
 
   /** Subscribes now if connected, and again on every connect. */
@@ -118,8 +140,9 @@ export class MqttConnection {
   }
 
   private async runStart(): Promise<void> {
-    const { options, log } = this.deps;
-    const clientOptions: IClientOptions = {
+    const { options } = this.deps;
+    if (options.urls.length === 0) throw new MqttError("MQTT_NO_BROKER", "No broker URL to connect to");
+    this.clientOptions = {
       clientId: options.clientId,
       protocolVersion: options.protocolVersion,
       keepalive: options.keepalive,
@@ -134,29 +157,47 @@ export class MqttConnection {
       ...(await tlsOptions(options.tls)),
     };
     if (this.stopping !== undefined) return; // stopped while the TLS files were read
-    const client = (this.deps.factory ?? connectByOptions)(options.url, clientOptions);
+    this.openClient();
+  }
+
+  /** Makes the client for the current node, and drops the previous one (a client is bound to one address). */
+  private openClient(): void {
+    const { options, log } = this.deps;
+    const previous = this.client;
+    const url = options.urls[this.nodeIndex]!;
+    const client = (this.deps.factory ?? connectByOptions)(url, { ...this.clientOptions });
     this.client = client;
+    // A dropped client's late events (its close, an error while ending) are not this connection's.
+    previous?.end(true);
+    const current = () => this.client === client;
     client.on("connect", (connack) => {
+      if (!current()) return;
       this.brokerMaxPacket = connack.properties?.maximumPacketSize;
       void this.onConnected(client);
     });
-    client.on("close", () => this.onClosed());
+    client.on("close", () => {
+      if (current()) this.onClosed();
+    });
     client.on("error", (err) => {
+      if (!current()) return;
       // A live connection breaking is told by onClosed, with this reason.
       if (this.ready) {
         this.lossReason = err.message;
         return;
       }
       // Each reason once per outage at warn, every retry after that at debug (a wrong password fails every attempt).
-      if (err.message !== this.toldReason) log.warn({ err: { message: err.message, code: (err as { code?: unknown }).code } }, `MQTT connection to ${redactUrl(options.url)} failed: ${err.message}`);
+      if (!this.toldReasons.has(err.message)) log.warn({ err: { message: err.message, code: (err as { code?: unknown }).code } }, `MQTT connection to ${redactUrl(url)} failed: ${err.message}`);
       else log.debug({ err: { message: err.message } }, "MQTT connection attempt failed");
-      this.toldReason = err.message;
+      this.toldReasons.add(err.message);
     });
     client.on("message", (topic, payload, packet) => {
+      if (!current()) return;
       this.stats.received++;
       for (const handler of this.messageHandlers) handler(topic, payload, packet.retain);
     });
-    log.info({ url: redactUrl(options.url), clientId: options.clientId }, `Connecting to MQTT broker ${redactUrl(options.url)}`);
+    const { index, count } = this.node;
+    const which = count > 1 ? ` (node ${index} of ${count})` : "";
+    log.info({ url: redactUrl(url), clientId: options.clientId, node: index, nodes: count }, `Connecting to MQTT broker ${redactUrl(url)}${which}`);
   }
 
   /**
@@ -233,10 +274,11 @@ export class MqttConnection {
   private async onConnected(client: MqttClient): Promise<void> {
     const { log, options } = this.deps;
     this.attempts = 0;
-    this.toldReason = undefined;
+    this.toldReasons.clear();
     this.lossReason = undefined;
     this.stats.connects++;
-    log.info({ connects: this.stats.connects }, `Connected to MQTT broker ${redactUrl(options.url)}`);
+    const { url, index, count } = this.node;
+    log.info({ connects: this.stats.connects, url, node: index, nodes: count }, `Connected to MQTT broker ${url}${count > 1 ? ` (node ${index} of ${count})` : ""}`);
     try {
       if (this.topics.size > 0) await client.subscribeAsync([...this.topics], { qos: 1 });
       await client.publishAsync(options.stateTopic, "online", { qos: 1, retain: true });
@@ -255,12 +297,23 @@ export class MqttConnection {
     for (const fail of this.awaitingAck) fail();
     this.awaitingAck.clear();
     if (this.stopping !== undefined || this.retry !== undefined) return;
-    if (wasReady) this.deps.log.warn({ reason: this.lossReason }, `Lost the MQTT broker${this.lossReason === undefined ? "" : ` (${this.lossReason})`}; reconnecting`);
+    if (wasReady) {
+      const { url, count } = this.node;
+      const next = count > 1 ? `; going to the next node, ${redactUrl(this.deps.options.urls[(this.nodeIndex + 1) % count]!)}` : "; reconnecting";
+      this.deps.log.warn({ reason: this.lossReason, url }, `Lost the MQTT broker ${url}${this.lossReason === undefined ? "" : ` (${this.lossReason})`}${next}`);
+    }
     const delay = backoffDelay(this.attempts, this.deps.backoff ?? DEFAULT_BACKOFF);
     this.attempts++;
     this.retry = this.clock.setTimeout(() => {
       this.retry = undefined;
-      if (this.stopping === undefined) this.client?.reconnect();
+      if (this.stopping !== undefined) return;
+      const count = this.deps.options.urls.length;
+      if (count === 1) {
+        this.client?.reconnect();
+        return;
+      }
+      this.nodeIndex = (this.nodeIndex + 1) % count;
+      this.openClient();
     }, delay);
   }
 }

@@ -22,7 +22,7 @@ function connection(url: string, password: string) {
   const logs = new MemoryLogDestination();
   const c = new MqttConnection({
     log: createLogger({ level: "debug", destination: logs }),
-    options: { url, clientId: `hearth_auth_${process.pid}`, username: "hearth", password, protocolVersion: 4, keepalive: 10, stateTopic: "hearth/auth/bridge/state" },
+    options: { urls: [url], clientId: `hearth_auth_${process.pid}`, username: "hearth", password, protocolVersion: 4, keepalive: 10, stateTopic: "hearth/auth/bridge/state" },
     backoff: { initialMs: 20, maxMs: 40 },
   });
   cleanups.push(() => c.stop());
@@ -73,5 +73,5 @@ test("a connection that breaks is told in one line, with what broke it", async (
   const reset = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
   (c as unknown as { client: { stream: { destroy(err: Error): void } } }).client.stream.destroy(reset);
   await again;
-  expect(logs.lines.filter((l) => l.level === "warn").map((l) => l.msg)).toEqual(["Lost the MQTT broker (read ECONNRESET); reconnecting"]);
+  expect(logs.lines.filter((l) => l.level === "warn").map((l) => l.msg)).toEqual([`Lost the MQTT broker ${b.url} (read ECONNRESET); reconnecting`]);
 });

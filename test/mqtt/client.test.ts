@@ -17,11 +17,11 @@ async function broker(): Promise<TestBroker> {
   return b;
 }
 
-function connection(url: string, more: { clock?: ManualClock; factory?: MqttClientFactory } = {}) {
+function connection(url: string | string[], more: { clock?: ManualClock; factory?: MqttClientFactory } = {}) {
   const logs = new MemoryLogDestination();
   const c = new MqttConnection({
     log: createLogger({ level: "debug", destination: logs }),
-    options: { url, clientId: `hearth_test_${Math.random().toString(36).slice(2)}`, protocolVersion: 4, keepalive: 10, stateTopic: "hearth/t/bridge/state" },
+    options: { urls: typeof url === "string" ? [url] : url, clientId: `hearth_test_${Math.random().toString(36).slice(2)}`, protocolVersion: 4, keepalive: 10, stateTopic: "hearth/t/bridge/state" },
     backoff: { initialMs: 50, maxMs: 400 },
     ...more,
   });
@@ -208,4 +208,74 @@ test("stop() while start() is still under way leaves no client behind", async ()
   await starting;
   expect(made()).toBe(0);
   expect(c.connected).toBe(false);
+});
+
+// Two brokers that know nothing of each other stand for a cluster's nodes here: what is checked is which
+// node hearth is on and what it does there; a real cluster carrying messages between nodes is in
+// test/mqtt/failover.test.ts.
+test("given a cluster's nodes, a node that is down at start is skipped: hearth connects to the next and says which", async () => {
+  const [a, b] = [await broker(), await broker()];
+  await a.kill();
+  const watcher = await peer(b.url, ["hearth/t/bridge/state"]);
+  const { connection: c, logs } = connection([a.url, b.url]);
+  expect(c.node).toEqual({ url: a.url, index: 1, count: 2 });
+  const connected = new Promise<void>((resolve) => c.onConnect(resolve));
+  await c.start();
+  await connected;
+  expect(c.node).toEqual({ url: b.url, index: 2, count: 2 });
+  await watcher.next("hearth/t/bridge/state", (p) => p === "online");
+  expect(logs.find(`Connected to MQTT broker ${b.url} (node 2 of 2)`)).toHaveLength(1);
+  expect(logs.find(`MQTT connection to ${a.url} failed`)).toHaveLength(1);
+});
+
+test("a lost node sends hearth to the next one, subscribed again, and back round the list when that one goes", async () => {
+  const [a, b] = [await broker(), await broker()];
+  const { connection: c, logs } = connection([a.url, b.url]);
+  c.subscribe(["hearth/t/cmd"]);
+  const commands: string[] = [];
+  c.onMessage((topic, payload) => commands.push(`${topic} ${payload}`));
+  let connects = 0;
+  c.onConnect(() => {
+    connects++;
+  });
+  await c.start();
+  await until(() => connects === 1 && c.connected, "connected to the first node");
+  expect(c.node.index).toBe(1);
+  await a.kill();
+  await until(() => connects === 2 && c.connected, "connected to the second node");
+  expect(c.node).toEqual({ url: b.url, index: 2, count: 2 });
+  expect(logs.find(`Lost the MQTT broker ${a.url}; going to the next node, ${b.url}`)).toHaveLength(1);
+  // Subscribed on the new node: a command sent there arrives.
+  const onB = await peer(b.url, []);
+  await onB.publish("hearth/t/cmd", "via b");
+  await until(() => commands.includes("hearth/t/cmd via b"), "the command sent through the second node");
+  // The first node back, the second gone: round the list to the first.
+  await a.restart();
+  await b.kill();
+  await until(() => connects === 3 && c.connected, "back on the first node");
+  expect(c.node.index).toBe(1);
+  const onA = await peer(a.url, ["hearth/t/bridge/state"]);
+  await onA.next("hearth/t/bridge/state", (p) => p === "online");
+});
+
+test("with a cluster's nodes, every failed attempt goes to the next node, with the same backoff", async () => {
+  const [a, b] = [await broker(), await broker()];
+  await a.kill();
+  await b.kill();
+  const clock = new RecordingClock();
+  const tried: string[] = [];
+  const factory: MqttClientFactory = (url, options) => {
+    tried.push(url);
+    return connectByOptions(url, options);
+  };
+  const { connection: c } = connection([a.url, b.url], { clock, factory });
+  await c.start();
+  for (let attempt = 1; attempt <= 4; attempt++) {
+    await until(() => clock.delays.length === attempt && clock.pending === 1, `retry timer ${attempt}`);
+    clock.advance(clock.delays.at(-1)!);
+  }
+  await until(() => tried.length === 5, "the fifth attempt");
+  expect(tried).toEqual([a.url, b.url, a.url, b.url, a.url]);
+  // 50, 100, 200, 400 with ±20% jitter: the list does not reset the backoff.
+  expect(clock.delays[3]).toBeGreaterThanOrEqual(400 * 0.8);
 });
