@@ -9,7 +9,7 @@
  * 127.0.0.1 here whatever the machine's hostname). epmd, the Erlang port mapper, runs on a free port of its own
  * (ERL_EPMD_PORT) so that it is ours alone and stop() can end it.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Subprocess, spawn } from "bun";
@@ -118,9 +118,13 @@ export async function startRabbitCluster(): Promise<RabbitCluster> {
   const [a, b] = [await make("A"), await make("B")];
   const stop = async () => {
     await Promise.all([a.kill(), b.kill()]);
-    // epmd daemonized itself on our port: ask it to go (it was started by our nodes alone).
-    const epmd = spawn(["epmd", "-port", String(epmdPort), "-kill"], { env: base, stdout: "ignore", stderr: "ignore" });
-    await epmd.exited;
+    // epmd daemonized itself (parent init) and `epmd -kill` refuses while it still lists a node: end the one whose
+    // environment has our port, which only our nodes started.
+    for (const pid of epmdsOn(epmdPort)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {}
+    }
     rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -137,6 +141,19 @@ export async function startRabbitCluster(): Promise<RabbitCluster> {
   return { nodes: [node(a), node(b)], startMs: Date.now() - started, stop };
 }
 
+/** The epmd processes started with ERL_EPMD_PORT=port. */
+function epmdsOn(port: number): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() !== "epmd") continue;
+      if (readFileSync(`/proc/${entry}/environ`, "utf8").split("\0").includes(`ERL_EPMD_PORT=${port}`)) found.push(Number(entry));
+    } catch {}
+  }
+  return found;
+}
+
 /** The pids of a process's children (Linux /proc). */
 function childrenOf(pid: number): number[] {
   try {
@@ -150,7 +167,8 @@ function childrenOf(pid: number): number[] {
 /** Resolves when none of these processes exists any more (a SIGKILLed VM is gone within moments). */
 async function untilGone(pids: number[]): Promise<void> {
   const deadline = Date.now() + 10_000;
-  while (pids.some((pid) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z "))) {
+  // Until reaped, not merely a zombie: a dying VM's threads may still hold its listeners and its name in epmd.
+  while (pids.some((pid) => existsSync(`/proc/${pid}`))) {
     if (Date.now() > deadline) throw new Error(`RabbitMQ's VM (${pids.join(", ")}) still runs 10 s after SIGKILL`);
     await Bun.sleep(20);
   }
