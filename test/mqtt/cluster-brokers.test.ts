@@ -53,6 +53,22 @@ describe.skipIf(rabbitAvailable() !== null)("a two-node RabbitMQ cluster", () =>
     expect(first).toEqual({ topic, payload: "live", retain: false });
   });
 
+  test("killing B leaves A working, and B restarted rejoins: a message crosses again", async () => {
+    const [a, b] = cluster.nodes;
+    const topic = `b/${unique()}`;
+    await b.kill();
+    const onA = await peer(a.url, [topic]);
+    const other = await peer(a.url);
+    await other.publish(topic, "A alone");
+    expect((await onA.next(topic, (p) => p === "A alone")).payload).toBe("A alone");
+    const restarted = Date.now();
+    await b.restart();
+    console.info(`RabbitMQ node B restarted and rejoined in ${Date.now() - restarted} ms`);
+    const onB = await peer(b.url);
+    await onB.publish(topic, "B is back");
+    expect((await onA.next(topic, (p) => p === "B is back")).payload).toBe("B is back");
+  }, 120_000);
+
   test("killing A leaves B working", async () => {
     const [a, b] = cluster.nodes;
     const topic = `k/${unique()}`;
@@ -63,10 +79,12 @@ describe.skipIf(rabbitAvailable() !== null)("a two-node RabbitMQ cluster", () =>
     expect((await onB.next(topic, (p) => p === "B alone")).payload).toBe("B alone");
   }, 30_000);
 
-  // Found while building this harness: node A, SIGKILLed and started again on its data while B runs, stops after
+  // Found while building this harness: node A (the one B joined), SIGKILLed and started again on its data while B
+  // runs, stops after
   // "rabbit on node B up" in its log and its MQTT listener does not open within 90 s (the MQTT plugin's start, whose
   // client id tracking is a Ra cluster of both nodes, is where it waits). Not yet understood: restart() is kept,
-  // this test says what it should do, and it is skipped until a restarted node rejoins.
+  // this test says what it should do, and it is skipped until it does. B, the node that joined, restarts and rejoins
+  // in about 5 s (the test above).
   test.skip("A restarted rejoins the cluster: a message crosses again", async () => {
     const [a, b] = cluster.nodes;
     const topic = `j/${unique()}`;
