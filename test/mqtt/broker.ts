@@ -18,7 +18,8 @@ export interface TestBroker {
   stop(): Promise<void>;
 }
 
-const MOSQUITTO = which("mosquitto") ?? (Bun.file("/usr/sbin/mosquitto").size > 0 ? "/usr/sbin/mosquitto" : null);
+/** The Mosquitto binary, or null when it is not installed. */
+export const MOSQUITTO = which("mosquitto") ?? (Bun.file("/usr/sbin/mosquitto").size > 0 ? "/usr/sbin/mosquitto" : null);
 let announced = false;
 
 /** A free TCP port on 127.0.0.1 (the kernel picks it). */
@@ -106,7 +107,8 @@ async function embedded(port: number): Promise<TestBroker> {
   return { kind: "embedded", port, url: `mqtt://127.0.0.1:${port}`, kill: () => kill(), restart: launch, stop: kill };
 }
 
-async function untilLine(stream: ReadableStream<Uint8Array>, pattern: RegExp, what: string): Promise<void> {
+/** Resolves when `stream` has printed a line matching `pattern`, then keeps draining it. */
+export async function untilLine(stream: ReadableStream<Uint8Array>, pattern: RegExp, what: string): Promise<void> {
   const decoder = new TextDecoder();
   let seen = "";
   const reader = stream.getReader();
