@@ -210,7 +210,13 @@ async function failover(): Promise<BenchResult[]> {
   const log = silentLogger();
   const hub = new Hub({ log, stageTimeouts: { shutdownJobs: 2, cancel: 2, tracked: 2, finalWrite: 2, close: 2 } });
   const devices = new DeviceManager({ hub, log, nodeId: "bench", catalogue: builtInCatalogue(), transports: serialTransports({ hub, log }), ports: new ConfiguredPorts() });
-  const bridge = new Bridge({ hub, log, nodeId: "bench", devices: devices.view(), mqtt: MqttSchema.parse({ url: nodes.map((n) => n.url), base_topic: "hearth/bench", discovery: { enabled: false } }) });
+  const bridge = new Bridge({
+    hub,
+    log,
+    nodeId: "bench",
+    devices: devices.view(),
+    mqtt: MqttSchema.parse({ url: nodes.map((n) => n.url), base_topic: "hearth/bench", discovery: { enabled: false } }),
+  });
   const watchers = await Promise.all(nodes.map((n) => mqtt.connectAsync(n.url, { reconnectPeriod: 100 })));
   const times: number[] = [];
   try {
