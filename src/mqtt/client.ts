@@ -113,6 +113,17 @@ export class MqttConnection {
     return { url: redactUrl(urls[this.nodeIndex] ?? ""), index: this.nodeIndex + 1, count: urls.length };
   }
 
+  /**
+   * The client id on the current node: the configured one on the first, `<id>_<n>` on the n-th. A
+   * cluster may keep what a client id's session left on a node that died (RabbitMQ 3.x keeps its
+   * subscription queue there, and refuses that client id's SUBSCRIBE on the other nodes until the node is
+   * back), so each node has an id of its own.
+   */
+  get clientId(): string {
+    const id = this.deps.options.clientId;
+    return this.nodeIndex === 0 ? id : `${id}_${this.nodeIndex + 1}`;
+  }
+
   /** Subscribes now if connected, and again on every connect. */
   subscribe(topics: readonly string[]): void {
     for (const t of topics) this.topics.add(t);
@@ -165,7 +176,7 @@ export class MqttConnection {
     const { options, log } = this.deps;
     const previous = this.client;
     const url = options.urls[this.nodeIndex]!;
-    const client = (this.deps.factory ?? connectByOptions)(url, { ...this.clientOptions });
+    const client = (this.deps.factory ?? connectByOptions)(url, { ...this.clientOptions, clientId: this.clientId });
     this.client = client;
     // A dropped client's late events (its close, an error while ending) are not this connection's.
     previous?.end(true);
@@ -197,7 +208,7 @@ export class MqttConnection {
     });
     const { index, count } = this.node;
     const which = count > 1 ? ` (node ${index} of ${count})` : "";
-    log.info({ url: redactUrl(url), clientId: options.clientId, node: index, nodes: count }, `Connecting to MQTT broker ${redactUrl(url)}${which}`);
+    log.info({ url: redactUrl(url), clientId: this.clientId, node: index, nodes: count }, `Connecting to MQTT broker ${redactUrl(url)}${which}`);
   }
 
   /**

@@ -258,14 +258,16 @@ test("a lost node sends hearth to the next one, subscribed again, and back round
   await onA.next("hearth/t/bridge/state", (p) => p === "online");
 });
 
-test("with a cluster's nodes, every failed attempt goes to the next node, with the same backoff", async () => {
+test("with a cluster's nodes, every failed attempt goes to the next node, with the same backoff and the node's own client id", async () => {
   const [a, b] = [await broker(), await broker()];
   await a.kill();
   await b.kill();
   const clock = new RecordingClock();
   const tried: string[] = [];
+  const ids: string[] = [];
   const factory: MqttClientFactory = (url, options) => {
     tried.push(url);
+    ids.push(String(options.clientId));
     return connectByOptions(url, options);
   };
   const { connection: c } = connection([a.url, b.url], { clock, factory });
@@ -276,6 +278,11 @@ test("with a cluster's nodes, every failed attempt goes to the next node, with t
   }
   await until(() => tried.length === 5, "the fifth attempt");
   expect(tried).toEqual([a.url, b.url, a.url, b.url, a.url]);
+  // The configured id on the first node, `_2` after it on the second: a cluster that still holds the
+  // session a client id left on a dead node does not refuse the same client on the other.
+  const id = ids[0]!;
+  expect(id).toStartWith("hearth_test_");
+  expect(ids).toEqual([id, `${id}_2`, id, `${id}_2`, id]);
   // 50, 100, 200, 400 with ±20% jitter: the list does not reset the backoff.
   expect(clock.delays[3]).toBeGreaterThanOrEqual(400 * 0.8);
 });
