@@ -7,6 +7,7 @@ import { builtInCatalogue, loadSetup, modelsOf } from "./catalogue.ts";
 import { checkConfigCommand } from "./commands/check-config.ts";
 import { devicesCommand } from "./commands/devices.ts";
 import { firmwareCommand } from "./commands/firmware.ts";
+import { fleetCommand } from "./commands/fleet.ts";
 import { healthCommand } from "./commands/health.ts";
 import { processOutput } from "./commands/output.ts";
 import { portsCommand } from "./commands/ports.ts";
@@ -14,6 +15,7 @@ import { schemaCommand } from "./commands/schema.ts";
 import { simCommand } from "./commands/sim.ts";
 import { tryCommand } from "./commands/try.ts";
 import { ConfigError, loadConfig } from "./config/load.ts";
+import { BrokerUrlSchema } from "./config/schema.ts";
 import { isHearthError } from "./core/errors.ts";
 import type { ModelCatalogue } from "./engine/catalogue.ts";
 import { sharedReaderPool } from "./serial/reader-pool.ts";
@@ -61,6 +63,13 @@ Commands:
                          device's hello (with --expect-version: saying V); one that does not come is rolled back to
                          the image before. Exit 0 updated, 1 not updated (refused, rolled back, failed),
                          2 the file is not a valid Intel HEX image, 3 no answer
+  fleet [--config FILE] [--broker URL]... [--json] [--watch]
+                         every hearth on the broker under the base topic's prefix (hearth/+), from their
+                         retained bridge topics: online or offline and since when, version, uptime, devices
+                         available of configured, loop lag, outbox, broker node; --watch redraws it as it
+                         changes (--json: a JSON line each time). --broker: a broker (or each node of a
+                         cluster) instead of the config's. Exit 0 every node online and every device
+                         available, 1 not (or no node found), 3 the broker cannot be reached
   help                   show this help
   version                print the version
 
@@ -124,6 +133,8 @@ async function main(argv: string[]): Promise<number> {
         "no-poll": { type: "boolean" },
         "expect-version": { type: "string" },
         option: { type: "string", multiple: true },
+        broker: { type: "string", multiple: true },
+        watch: { type: "boolean" },
       },
     });
   } catch (err) {
@@ -184,6 +195,22 @@ async function main(argv: string[]): Promise<number> {
       const config = await configOrExit(values.config ?? (await boardConfig()), loadConfig);
       if (config === undefined) return 2;
       return firmwareCommand(config, positionals[1], positionals[2], processOutput, { version: values["expect-version"], json: values.json });
+    }
+    case "fleet": {
+      // Like health: only the broker and the topics of the config matter.
+      const config = await configOrExit(values.config ?? (await boardConfig()), loadConfig);
+      if (config === undefined) return 2;
+      const bad = (values.broker ?? []).find((url) => !BrokerUrlSchema.safeParse(url).success);
+      if (bad !== undefined) {
+        // Not echoed: a mistyped URL may still carry a password.
+        process.stderr.write("hearth: --broker: expected a broker URL such as mqtt://host:1883 or mqtts://host:8883 (mqtt, mqtts, ws or wss)\n");
+        return 2;
+      }
+      const stopped = new Promise<void>((resolve) => {
+        process.once("SIGINT", resolve);
+        process.once("SIGTERM", resolve);
+      });
+      return fleetCommand(config, processOutput, { brokers: values.broker, json: values.json, watch: values.watch, stopped });
     }
     case "run": {
       const setup = await configOrExit(values.config, loadSetup);

@@ -211,13 +211,22 @@ export async function restartService(ssh: Ssh, serviceCmd: string): Promise<void
  * Polls `hearth health` (the current binary, the service's config) until it answers healthy with the
  * `expected` version, or `timeoutS` passes; the last answer is in the error.
  */
-export async function waitHealthy(ssh: Ssh, layout: Layout, expected: string, timeoutS: number, signal?: AbortSignal): Promise<void> {
+export async function waitHealthy(ssh: Ssh, layout: Layout, expected: string, timeoutS: number, options: { signal?: AbortSignal; node?: string } = {}): Promise<void> {
+  const { signal, node } = options;
   const deadline = Date.now() + timeoutS * 1000;
   let last = "no answer yet";
   for (;;) {
     const result = await ssh.run(`${shq(join(layout.current, "hearth"))} health --json --config ${shq(layout.etcConfig)}`, signal === undefined ? {} : { signal });
     const health = parseHealth(result.stdout);
-    if (result.code === 0 && health?.version === expected && health.healthy === true) return;
+    if (result.code === 0 && health?.version === expected && health.healthy === true) {
+      if (node !== undefined && health.node !== node) {
+        throw new DeployError(
+          "NODE_MISMATCH",
+          `hearth there answers as node ${JSON.stringify(health.node ?? "?")} (its node_id), but the fleet file names it ${JSON.stringify(node)}: hearth fleet would list it under the other name`,
+        );
+      }
+      return;
+    }
     last = health === undefined ? lastLines(result.stderr || result.stdout) : describeHealth(health);
     if (Date.now() >= deadline) throw new DeployError("HEALTH_FAILED", `hearth health did not pass within ${timeoutS} s (last: ${last})`);
     await Bun.sleep(Math.min(1000, Math.max(0, deadline - Date.now())));
@@ -228,6 +237,7 @@ export async function waitHealthy(ssh: Ssh, layout: Layout, expected: string, ti
 interface HealthAnswer {
   healthy?: boolean;
   version?: string;
+  node?: string;
   status?: string;
   problems?: string[];
 }

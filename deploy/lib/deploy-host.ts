@@ -107,7 +107,7 @@ async function stepsOnBoard(ssh: Ssh, target: HostTarget, ctx: DeployContext, ve
       if (ctx.dryRun) return done("unchanged", `${version} is already current (dry run: health not checked)`);
       // Already switched, maybe by a deploy that was interrupted before its health check: check it now.
       ctx.report(`${version} is already current; checking hearth health`);
-      await waitHealthy(ssh, layout, board.currentVersion ?? version, ctx.healthTimeoutS);
+      await waitHealthy(ssh, layout, board.currentVersion ?? version, ctx.healthTimeoutS, { ...(target.node === undefined ? {} : { node: target.node }) });
       const firmware = await writeFirmware(ssh, layout, dir, ctx);
       return done(firmware === "" ? "unchanged" : "deployed", `${version} is already running, healthy${firmware}`);
     }
@@ -123,7 +123,7 @@ async function stepsOnBoard(ssh: Ssh, target: HostTarget, ctx: DeployContext, ve
 
   await lockBoard(ssh, layout, `${hostname()} pid ${process.pid} since ${new Date().toISOString()}`);
   try {
-    return await install({ ssh, layout, board, binary, found, config, serviceCmd, ctx, versions, done });
+    return await install({ ssh, layout, board, binary, found, config, serviceCmd, ctx, versions, done, node: target.node });
   } finally {
     await unlockBoard(ssh, layout).catch(() => {});
   }
@@ -141,6 +141,8 @@ async function install(args: {
   ctx: DeployContext;
   versions: { oldVersion?: string; newVersion?: string };
   done: Done;
+  /** The node_id the fleet file names the board by, checked in its health answer. */
+  node: string | undefined;
 }): Promise<HostResult> {
   const { ssh, layout, board, binary, found, config, serviceCmd, ctx, done } = args;
   const version = ctx.release.version;
@@ -166,7 +168,7 @@ async function install(args: {
   try {
     await restartService(ssh, serviceCmd);
     ctx.report(`waiting up to ${ctx.healthTimeoutS} s for hearth health`);
-    await waitHealthy(ssh, layout, newVersion, ctx.healthTimeoutS);
+    await waitHealthy(ssh, layout, newVersion, ctx.healthTimeoutS, { ...(args.node === undefined ? {} : { node: args.node }) });
   } catch (err) {
     if (!isDeployError(err)) throw err;
     return rollBack({ ssh, layout, serviceCmd, previous, failed: version, oldVersion: board.currentVersion, ctx, reason: err.message, done });

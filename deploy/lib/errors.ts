@@ -16,6 +16,8 @@ export type DeployErrorCode =
   | "BOARD_LOCKED"
   | "INTERRUPTED"
   | "HEALTH_FAILED"
+  /** hearth on the board answers as another node than the fleet file names it. */
+  | "NODE_MISMATCH"
   | "ROLLBACK_FAILED"
   /** A firmware image carried with the release was not written to its device (the release itself runs, healthy). */
   | "FIRMWARE_FAILED";

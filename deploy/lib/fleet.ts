@@ -20,6 +20,11 @@ export interface HostTarget extends HostSettings {
   /** As written on the command line or in the fleet file. */
   readonly label: string;
   readonly destination: SshDestination;
+  /**
+   * The board's node_id as the fleet file names it (`node:`), the name `hearth fleet` lists it by: the
+   * deploy fails, and the release is rolled back, when hearth there answers as another node.
+   */
+  readonly node?: string;
 }
 
 const destination = z.string().refine((s) => parseDestination(s) !== undefined, { message: "expected user@host[:port]" });
@@ -29,7 +34,9 @@ const settings = {
   service_cmd: z.string().min(1).optional(),
   path: z.string().min(1).optional(),
 };
-const hostEntry = z.union([destination, z.strictObject({ host: destination, ...settings })]);
+// A node_id as hearth.yaml takes it (src/config/schema.ts).
+const node = z.string().regex(/^[A-Za-z0-9_-]+$/, { error: "expected a node_id: letters, digits, - or _ only" });
+const hostEntry = z.union([destination, z.strictObject({ host: destination, node: node.optional(), ...settings })]);
 /** A fleet file: a list of hosts, or `{ defaults, hosts }`; an entry is a destination or `{ host, …settings }`. */
 export const fleetSchema = z.union([z.array(hostEntry), z.strictObject({ defaults: z.strictObject(settings).optional(), hosts: z.array(hostEntry) })]);
 
@@ -78,6 +85,7 @@ export async function readFleet(file: string): Promise<HostTarget[]> {
     const merged = { ...fleet.defaults, ...e };
     return {
       ...hostFromArgument(e.host),
+      ...("node" in e && e.node !== undefined ? { node: e.node } : {}),
       ...(merged.config === undefined ? {} : { config: resolve(base, merged.config) }),
       ...(merged.root === undefined ? {} : { root: merged.root }),
       ...(merged.service_cmd === undefined ? {} : { serviceCmd: merged.service_cmd }),

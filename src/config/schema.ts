@@ -64,7 +64,8 @@ export const DeviceConfigSchema = z.strictObject({
 });
 export type DeviceConfig = z.infer<typeof DeviceConfigSchema>;
 
-const BrokerUrlSchema = z
+/** One broker URL (also `hearth fleet --broker`'s). */
+export const BrokerUrlSchema = z
   .string({ error: "expected a broker URL such as mqtt://host:1883 or mqtts://host:8883" })
   .regex(/^(mqtts?|wss?|tcp|ssl):\/\/[^\s]+$/, { error: "expected a broker URL such as mqtt://host:1883 or mqtts://host:8883" });
 

@@ -64,7 +64,7 @@ export interface InfoSources {
   /** The outbox: queued, dropped and set-aside messages. */
   outbox?: () => OutboxCounts;
   /** The broker node the connection is on (or trying), and whether it is connected. */
-  broker?: () => BrokerNode & { connected: boolean };
+  broker?: () => BrokerNode & { connected: boolean; since?: number };
   logLevel: () => string;
 }
 
@@ -76,6 +76,8 @@ export function bridgeInfo(s: InfoSources): Record<string, unknown> {
   return {
     version: VERSION,
     node: s.nodeId,
+    // When this was said (the board's wall clock): a reader can tell how old a retained copy is.
+    time: new Date().toISOString(),
     base_topic: s.baseTopic,
     uptime_s: Math.round((s.hub.clock.now() - s.startedAt) / 1000),
     log_level: s.logLevel(),
@@ -89,11 +91,14 @@ export function bridgeInfo(s: InfoSources): Record<string, unknown> {
   };
 }
 
-/** bridge/info's `broker`: the URL (no password) of the node hearth is on, its place in the configured list. */
+/**
+ * bridge/info's `broker`: the URL (no password) of the node hearth is on, its place in the configured
+ * list, and since when it has been connected there.
+ */
 function brokerOf(s: InfoSources): Record<string, unknown> | null {
   const b = s.broker?.();
   if (b === undefined) return null;
-  return { url: b.url, connected: b.connected, node: b.index, nodes: b.count };
+  return { url: b.url, connected: b.connected, since: b.since === undefined ? null : new Date(b.since).toISOString(), node: b.index, nodes: b.count };
 }
 
 /**

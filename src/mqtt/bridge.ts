@@ -253,14 +253,17 @@ export class Bridge {
 
   /**
    * Every retained topic, as after each connect: bridge info and devices, discovery, then each device's
-   * availability and state; then whatever waited in the outbox.
+   * availability and state; then whatever waited in the outbox, and the info again if anything did.
    */
   private async republishAll(publisher: Publisher): Promise<void> {
     await publisher.publishInfo();
     await publisher.publishDevices();
     await this.discovery?.publishAll();
     await publisher.publishDeviceTopics();
+    const waited = this.outbox.size;
     await publisher.drain();
+    // The info above counted what waited; once that is out, say so, not a backlog until the next info.
+    if (waited > 0) await publisher.publishInfo();
   }
 
   /** After a set-up or reload: the removed devices' topics cleared, then the device list, discovery, each device and the info. */
@@ -310,7 +313,7 @@ export class Bridge {
         dropped: this.outbox.dropped,
       }),
       outbox: () => this.outbox.counts(),
-      ...(connection === undefined ? {} : { broker: () => ({ ...connection.node, connected: connection.connected }) }),
+      ...(connection === undefined ? {} : { broker: () => ({ ...connection.node, connected: connection.connected, since: connection.connectedSince }) }),
     };
   }
 }

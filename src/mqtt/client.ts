@@ -95,6 +95,8 @@ export class MqttConnection {
   private ready = false;
   /** The broker's Maximum Packet Size from the CONNACK of this connection (MQTT 5 only). */
   private brokerMaxPacket: number | undefined;
+  /** When (wall clock, ms since the epoch) this connection was made, for bridge/info's `since`. */
+  private connectedAt: number | undefined;
   /** How to fail each QoS 1+ publish awaiting its acknowledgement, when the connection drops. */
   private readonly awaitingAck = new Set<() => void>();
 
@@ -105,6 +107,11 @@ export class MqttConnection {
   /** Connected, subscribed and announced online. */
   get connected(): boolean {
     return this.ready && this.client?.connected === true;
+  }
+
+  /** When the current connection was made (ms since the epoch), or undefined while there is none. */
+  get connectedSince(): number | undefined {
+    return this.connected ? this.connectedAt : undefined;
   }
 
   /** The broker node the connection is on, or is trying. */
@@ -288,6 +295,7 @@ export class MqttConnection {
     this.toldReasons.clear();
     this.lossReason = undefined;
     this.stats.connects++;
+    this.connectedAt = Date.now();
     const { url, index, count } = this.node;
     log.info({ connects: this.stats.connects, url, node: index, nodes: count }, `Connected to MQTT broker ${url}${count > 1 ? ` (node ${index} of ${count})` : ""}`);
     try {

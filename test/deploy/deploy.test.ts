@@ -162,6 +162,21 @@ describe("deploy/deploy to one board", () => {
   );
 
   test(
+    "a board that answers as another node than the fleet file names it is rolled back, saying both names",
+    async () => {
+      const fleet = join(tmp, "misnamed-fleet.yaml");
+      writeFileSync(fleet, `hosts:\n${fleetEntry(board, "    node: greenhouse\n")}`);
+      const { code, out } = await deploy(["--version", C, "--fleet", fleet]);
+      expect(code).toBe(1);
+      expect(out).toContain(`hearth there answers as node "${board.name.replaceAll("-", "_")}" (its node_id), but the fleet file names it "greenhouse"`);
+      expect(out).toContain(`${B} is running again`);
+      expect(current(board)).toBe(`releases/${B}`);
+      expect(await health(board)).toMatchObject({ code: 0, healthy: true, version: B });
+    },
+    DEPLOY_TIMEOUT,
+  );
+
+  test(
     "after four deploys the last three releases are kept, the current and previous among them",
     async () => {
       const { code } = await deploy(["--version", D, ...boardArgs(board)]);
@@ -286,7 +301,8 @@ describe("deploy/deploy to a fleet: three boards and an unreachable host, --para
     // Board 2 was flashed with release A and is given no config: deploy carries its own over.
     flash(three[2] as Board, dist, A);
     const fleet = join(tmp, "fleet.yaml");
-    const entries = three.map((b, i) => fleetEntry(b, "", i !== 2)).join("");
+    // Each named by its node_id, as hearth fleet lists it.
+    const entries = three.map((b, i) => fleetEntry(b, `    node: ${b.name.replaceAll("-", "_")}\n`, i !== 2)).join("");
     writeFileSync(fleet, `# three boards, each on its own sshd, and a host where nothing listens\nhosts:\n${entries}  - root@127.0.0.1:${closed}\n`);
     logStart = three.map((b) => b.server.log.length);
     run = await deploy(["--version", B, "--parallel", "2", "--connect-timeout", "5", "--fleet", fleet]);
@@ -303,6 +319,20 @@ describe("deploy/deploy to a fleet: three boards and an unreachable host, --para
       expect(current(b)).toBe(`releases/${B}`);
       expect(await health(b)).toMatchObject({ code: 0, healthy: true, version: B });
     }
+  });
+
+  test("hearth fleet lists the three boards, online and all well, by the names the fleet file gives them", async () => {
+    // Run from a desk: its own config names no broker (the embedded one's address); --broker gives the fleet's.
+    const desk = join(tmp, "desk.yaml");
+    writeFileSync(desk, "node_id: desk\n");
+    const cli = Bun.spawn([process.execPath, join(REPO, "src/cli.ts"), "fleet", "--config", desk, "--broker", broker.url, "--json"], { stdout: "pipe", stderr: "pipe" });
+    const [stdout, stderr] = await Promise.all([new Response(cli.stdout).text(), new Response(cli.stderr).text(), cli.exited]);
+    const listed = (JSON.parse(stdout || "{}") as { nodes?: Array<{ node: string; state: string; problems: string[] }> }).nodes ?? [];
+    const names = (await readFleet(join(tmp, "fleet.yaml"))).flatMap((h) => (h.node === undefined ? [] : [h.node]));
+    expect(names).toEqual(["board_fleet_0", "board_fleet_1", "board_fleet_2"]);
+    // The other tests' boards publish on this broker too: these three are among the nodes it lists.
+    expect(listed.filter((n) => names.includes(n.node)).map((n) => [n.node, n.state, n.problems])).toEqual(names.map((n) => [n, "online", []]));
+    expect(stderr).toBe("");
   });
 
   test("never more than two boards were worked on at once", () => {
@@ -452,5 +482,7 @@ describe("deploy/deploy's pieces", () => {
     const file = join(tmp, "bad-fleet.yaml");
     writeFileSync(file, "hosts:\n  - pi@good\n  - host: pi@b\n    servce_cmd: systemctl\n");
     await expect(readFleet(file)).rejects.toThrow(/hosts\[1\]/);
+    writeFileSync(file, "hosts:\n  - host: pi@good\n    node: the barn\n");
+    await expect(readFleet(file)).rejects.toThrow(/hosts\[0\]\.node: expected a node_id/);
   });
 });
