@@ -296,43 +296,52 @@ async function settle(client: mqtt.MqttClient, view: FleetView): Promise<void> {
 
 /** --watch: draws again on every change until `stopped`; a lost broker is connected to again. */
 async function watch(first: mqtt.MqttClient, view: FleetView, print: () => void, connect: () => Promise<{ client: mqtt.MqttClient }>, output: Output, stopped: Promise<void>): Promise<void> {
+  const stop = stopped.then(() => "stopped" as const);
   let client = first;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const changed = () => {
+    timer ??= setTimeout(() => {
+      timer = undefined;
+      print();
+    }, REDRAW_DEBOUNCE_MS);
+  };
   try {
-    await watchOn();
-  } finally {
-    if (client !== first) await client.endAsync(true).catch(() => {});
-  }
-  async function watchOn(): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const changed = () => {
-      if (timer === undefined) timer = setTimeout(() => ((timer = undefined), print()), REDRAW_DEBOUNCE_MS);
-    };
-    let done = false;
-    void stopped.then(() => {
-      done = true;
-    });
     for (;;) {
       client.on("message", changed);
-      const closed = new Promise<void>((resolve) => client.once("close", () => resolve()));
-      await Promise.race([stopped, closed]);
+      const c = client;
+      const closed = new Promise<"closed">((resolve) => {
+        c.once("close", () => resolve("closed"));
+        if (!c.connected) resolve("closed");
+      });
+      if ((await Promise.race([stop, closed])) === "stopped") return;
       clearTimeout(timer);
       timer = undefined;
-      if (done) return;
       output.err("hearth fleet: lost the broker; connecting again\n");
-      for (;;) {
-        await Promise.race([stopped, Bun.sleep(RECONNECT_MS)]);
-        if (done) return;
-        try {
-          const next = (await connect()).client;
-          if (client !== first) await client.endAsync(true).catch(() => {});
-          client = next;
-          await settle(client, view);
-          print();
-          break;
-        } catch (err) {
-          if (!(err instanceof BrokerUnreachableError)) throw err;
-        }
+      const next = await reconnect(connect, stop);
+      if (next === undefined) return;
+      if (client !== first) await client.endAsync(true).catch(() => {});
+      client = next;
+      try {
+        await settle(client, view);
+        print();
+      } catch {
+        // Lost again while reading the retained topics: the next turn sees it closed.
       }
+    }
+  } finally {
+    clearTimeout(timer);
+    if (client !== first) await client.endAsync(true).catch(() => {});
+  }
+}
+
+/** Connects again every RECONNECT_MS until it works, or undefined once `stop` comes. */
+async function reconnect(connect: () => Promise<{ client: mqtt.MqttClient }>, stop: Promise<"stopped">): Promise<mqtt.MqttClient | undefined> {
+  for (;;) {
+    if ((await Promise.race([stop, Bun.sleep(RECONNECT_MS).then(() => "again" as const)])) === "stopped") return undefined;
+    try {
+      return (await connect()).client;
+    } catch (err) {
+      if (!(err instanceof BrokerUnreachableError)) throw err;
     }
   }
 }

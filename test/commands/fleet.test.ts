@@ -118,7 +118,7 @@ test.skipIf(MOSQUITTO === null)(
 );
 
 test.skipIf(MOSQUITTO === null)(
-  "hearth fleet --watch --json says each change as it comes, and ends on Ctrl-C",
+  "hearth fleet --watch --json says each change as it comes, comes back after the broker was away, and ends on Ctrl-C",
   async () => {
     const broker = await startBroker();
     try {
@@ -128,10 +128,12 @@ test.skipIf(MOSQUITTO === null)(
       const config = join(dir, "fleet.yaml");
       const child = Bun.spawn([process.execPath, join(ROOT, "src/cli.ts"), "fleet", "--config", config, "--watch", "--json"], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
       let text = "";
-      const reading = (async () => {
+      let errors = "";
+      const read = async (stream: ReadableStream<Uint8Array>, into: (s: string) => void) => {
         const decoder = new TextDecoder();
-        for await (const chunk of child.stdout) text += decoder.decode(chunk, { stream: true });
-      })();
+        for await (const chunk of stream) into(decoder.decode(chunk, { stream: true }));
+      };
+      const reading = Promise.all([read(child.stdout, (s) => (text += s)), read(child.stderr, (s) => (errors += s))]);
       const reports = () =>
         text
           .split("\n")
@@ -139,6 +141,21 @@ test.skipIf(MOSQUITTO === null)(
           .map((l) => JSON.parse(l) as { all_well: boolean; nodes: Array<{ node: string; state: string }> });
       await until(() => reports().length >= 1, "the first report");
       expect(reports()[0]!.all_well).toBe(true);
+
+      // The broker restarted (with nothing retained: no persistence): hearth and the watch both come back.
+      await broker.kill();
+      await until(() => errors.includes("hearth fleet: lost the broker; connecting again"), "the watch saying it lost the broker");
+      const before = reports().length;
+      await broker.restart();
+      await until(
+        () =>
+          reports()
+            .slice(before)
+            .some((r) => r.all_well && r.nodes.some((n) => n.node === "barn" && n.state === "online")),
+        "barn online again in a report after the broker's return",
+        30_000,
+      );
+
       await barn.kill();
       await until(() => reports().some((r) => r.nodes.some((n) => n.node === "barn" && n.state === "offline")), "barn offline in a later report", 15_000);
       expect(reports().at(-1)!.all_well).toBe(false);
@@ -150,7 +167,7 @@ test.skipIf(MOSQUITTO === null)(
       await broker.stop();
     }
   },
-  60_000,
+  90_000,
 );
 
 test.skipIf(MOSQUITTO === null)("hearth fleet with no board on the broker exits 1 and says so; with no broker, 3 naming it; a bad --broker is a usage error", async () => {
