@@ -167,6 +167,24 @@ test("with sign-in on, the console asks for a login; a command without the CSRF 
   });
 });
 
+test("the console's and the log's scripts are served as JavaScript, and a plain GET of their sockets is told to upgrade", async () => {
+  const b = await broker();
+  const { service } = await hearth(configFile(yaml(b.url, ["board"], "http:\n  listen: 127.0.0.1:0\n")));
+  for (const [script, socket] of [
+    ["/console.js", "/ws"],
+    ["/log.js", "/log/ws"],
+  ] as const) {
+    const js = await fetch(new URL(script, service.http!.url));
+    expect(js.status).toBe(200);
+    expect(js.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    expect(await js.text()).toStartWith('"use strict";');
+    const plain = await fetch(new URL(socket, service.http!.url));
+    expect(plain.status).toBe(426);
+    expect(plain.headers.get("upgrade")).toBe("websocket");
+  }
+  expect(await socketOpens(`${service.http!.url.href.replace("http", "ws")}log/ws`, { Origin: service.http!.url.origin })).toBe(true);
+});
+
 /** Whether a WebSocket to `url` with these headers opens (Bun's client, which may set Origin and Cookie as a browser would). */
 function socketOpens(url: string, headers: Record<string, string>): Promise<boolean> {
   return new Promise((resolve) => {
