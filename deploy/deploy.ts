@@ -6,7 +6,8 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { IntelHexError, parseIntelHex } from "../src/engine/firmware/intel-hex.ts";
+import { isHearthError } from "../src/core/errors.ts";
+import { readFirmwareFile } from "../src/engine/firmware/image-file.ts";
 import { FIRMWARE_REQUEST_LIMIT } from "../src/mqtt/payloads.ts";
 import { VERSION } from "../src/version.ts";
 import { type DeployContext, deployHost, type FirmwareImageArg } from "./lib/deploy-host.ts";
@@ -131,17 +132,10 @@ async function firmwareArgs(args: string[]): Promise<FirmwareImageArg[]> {
     if (m === null) throw new DeployError("USAGE", `--firmware expects DEVICE=FILE.hex, got "${arg}"`);
     const [, device, file] = m as unknown as [string, string, string];
     if (images.some((i) => i.device === device)) throw new DeployError("USAGE", `--firmware names ${device} twice`);
-    const text = await Bun.file(file)
-      .text()
-      .catch((err: NodeJS.ErrnoException) => {
-        throw new DeployError("USAGE", `--firmware ${device}=${file}: cannot read it (${err.code ?? err.message})`);
-      });
-    try {
-      parseIntelHex(text, FIRMWARE_REQUEST_LIMIT);
-    } catch (err) {
-      if (!(err instanceof IntelHexError)) throw err;
-      throw new DeployError("USAGE", `--firmware ${device}=${file}: not a valid Intel HEX image: ${err.message}`);
-    }
+    await readFirmwareFile(file, FIRMWARE_REQUEST_LIMIT).catch((err: unknown) => {
+      if (!isHearthError(err, "DEVICE_FIRMWARE_FILE_REFUSED")) throw err;
+      throw new DeployError("USAGE", `--firmware ${device}=${file}: ${err.message}`, { cause: err });
+    });
     images.push({ device, file: resolve(file) });
   }
   return images;

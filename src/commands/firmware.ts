@@ -1,6 +1,6 @@
-import { readFile, stat } from "node:fs/promises";
 import type { Config } from "../config/schema.ts";
-import { IntelHexError, parseIntelHex } from "../engine/firmware/intel-hex.ts";
+import { isHearthError } from "../core/errors.ts";
+import { type FirmwareFile, readFirmwareFile } from "../engine/firmware/image-file.ts";
 import type { FirmwareStep, FirmwareUpdateResult } from "../engine/firmware/update.ts";
 import { FIRMWARE_REQUEST_LIMIT } from "../mqtt/payloads.ts";
 import { bridgeRequest, NoAnswerError } from "./bridge-request.ts";
@@ -28,23 +28,19 @@ export async function firmwareCommand(
     output.err("hearth firmware: usage: hearth firmware DEVICE FILE.hex [--expect-version V] [--config FILE] [--json]\n");
     return FIRMWARE_EXIT.badInput;
   }
-  let hex: string;
+  let read: FirmwareFile;
   try {
-    const info = await stat(file);
-    if (!info.isFile()) throw new Error("not a file");
-    if (info.size > FIRMWARE_REQUEST_LIMIT) throw new Error(`${info.size} bytes, more than any image hearth takes (${FIRMWARE_REQUEST_LIMIT})`);
-    hex = await readFile(file, "latin1");
     // The whole file is checked here first, so a damaged one is refused before hearth is even asked.
-    const image = parseIntelHex(hex, FIRMWARE_REQUEST_LIMIT);
-    output.err(`hearth firmware: writing ${file} (${image.size} bytes) to ${device}; this takes a minute or two\n`);
+    read = await readFirmwareFile(file, FIRMWARE_REQUEST_LIMIT);
   } catch (err) {
-    const why = err instanceof IntelHexError ? `not a valid Intel HEX image: ${err.message}` : ((err as NodeJS.ErrnoException).code ?? (err as Error).message);
-    output.err(`hearth firmware: ${file}: ${why}\n`);
+    if (!isHearthError(err, "DEVICE_FIRMWARE_FILE_REFUSED")) throw err;
+    output.err(`hearth firmware: ${file}: ${err.message}\n`);
     return FIRMWARE_EXIT.badInput;
   }
+  output.err(`hearth firmware: writing ${file} (${read.image.size} bytes) to ${device}; this takes a minute or two\n`);
   let reply;
   try {
-    const body = { id: device, hex, ...(options.version === undefined ? {} : { version: options.version }) };
+    const body = { id: device, hex: read.hex, ...(options.version === undefined ? {} : { version: options.version }) };
     reply = await bridgeRequest(config, "device/firmware", body, { timeoutMs: (options.timeoutS ?? DEFAULT_TIMEOUT_S) * 1000 });
   } catch (err) {
     if (!(err instanceof NoAnswerError)) throw err;

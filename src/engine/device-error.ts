@@ -19,7 +19,9 @@ export type DeviceErrorCode =
   /** A capture named for replay (`hearth sim --replay`, a model's `simulator.replay`) cannot be read: a HearthError naming the file. */
   | "DEVICE_CAPTURE_UNREADABLE"
   /** A firmware update refused before anything was touched: no update for the model, a bad image, a shared bus, one running already. */
-  | "DEVICE_FIRMWARE_REFUSED";
+  | "DEVICE_FIRMWARE_REFUSED"
+  /** An image file a tool would send (`hearth firmware`, deploy's `--firmware`) cannot be read, is too big or is not Intel HEX: a HearthError saying which. */
+  | "DEVICE_FIRMWARE_FILE_REFUSED";
 
 /** An error of one device, naming it. */
 export class DeviceError extends HearthError<DeviceErrorCode> {

@@ -38,15 +38,18 @@ function controls(device: string, entity: EntitySnapshot, csrf: string): string 
 function deviceSection(device: DeviceSnapshot, csrf: string): string {
   const cell = (name: string) => `<span data-t="${escapeHtml(name)}">${escapeHtml(device.text[name] ?? "")}</span>`;
   const rows = device.entities
-    .map(
-      (e) => `<tr data-entity="${escapeHtml(e.key)}"><th>${escapeHtml(e.name)}</th><td>${cell(`entity:${e.key}`)}</td><td>${WRITABLE_KINDS.has(e.kind) ? controls(device.id, e, csrf) : ""}</td></tr>`,
-    )
+    .map((e) => {
+      const forms = WRITABLE_KINDS.has(e.kind) ? controls(device.id, e, csrf) : "";
+      // A state without controls takes their column too: on a phone a reading and its unit need more than the value's column alone.
+      const value = forms === "" ? `<td colspan="2">${cell(`entity:${e.key}`)}</td>` : `<td>${cell(`entity:${e.key}`)}</td><td>${forms}</td>`;
+      return `<tr data-entity="${escapeHtml(e.key)}"><th>${escapeHtml(e.name)}</th>${value}</tr>`;
+    })
     .join("\n");
   return `<article class="device" data-device="${escapeHtml(device.id)}" data-available="${device.available}">
 <h3>${escapeHtml(device.name)} <small>${escapeHtml(device.model)}</small></h3>
 <p class="status">${cell("availability")}<br>Last change ${cell("lastChange")}<br>${cell("counts")}</p>
 <p class="outcome" data-outcome role="status"></p>
-<table>
+<table><colgroup><col class="name"><col><col class="controls"></colgroup>
 ${rows}
 </table>
 ${device.updatable ? firmwareForm(device, csrf) : ""}

@@ -8,7 +8,7 @@ import type { Logger } from "../core/logger.ts";
 import type { ConsoleFeed } from "./console-feed.ts";
 import { CONSOLE_SCRIPT } from "./console-script.ts";
 import type { ConsoleSources } from "./console-state.ts";
-import { type Route, redirect, text } from "./server.ts";
+import { type Route, redirect, scriptRoute, socketRoute } from "./server.ts";
 
 /** The controls' form, as a command's value: a light's `brightness` field is `{ brightness }`, else `value` as sent (`ON`, `21.5`, `PRESS`). */
 function commandValue(form: URLSearchParams): unknown {
@@ -18,19 +18,8 @@ function commandValue(form: URLSearchParams): unknown {
 
 export function consoleRoutes(sources: ConsoleSources, feed: ConsoleFeed, log: Logger): Route[] {
   return [
-    {
-      method: "GET",
-      path: "/console.js",
-      access: "page",
-      handle: () => new Response(CONSOLE_SCRIPT, { headers: { "Content-Type": "text/javascript; charset=utf-8" } }),
-    },
-    {
-      method: "GET",
-      path: "/ws",
-      access: "page",
-      socket: { open: (ws) => feed.open(ws), close: (ws) => feed.closed(ws) },
-      handle: () => text(426, "Upgrade to a WebSocket\n", { Upgrade: "websocket" }),
-    },
+    scriptRoute("/console.js", CONSOLE_SCRIPT),
+    socketRoute("/ws", feed),
     {
       method: "POST",
       path: "/command",

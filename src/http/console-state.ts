@@ -112,7 +112,7 @@ function duration(s: number): string {
   return m > 0 ? `${m} min ${s % 60} s` : `${s} s`;
 }
 
-/** A value as the page shows it, with its unit: `21.5 °C`, `OFF`, `ON, brightness 128`, `—` for none. */
+/** A value as the page shows it, with its unit after a no-break space (never wrapped apart): `21.5 °C`, `OFF`, `ON, brightness 128`, `—` for none. */
 function valueText(value: EntityValue | undefined, unit: string | undefined): string {
   if (value === undefined || value === null) return "—";
   if (typeof value === "object") {
@@ -120,7 +120,7 @@ function valueText(value: EntityValue | undefined, unit: string | undefined): st
     if ("state" in value) return value.brightness === undefined || value.state !== "ON" ? value.state : `${value.state}, brightness ${value.brightness}`;
     return JSON.stringify(value);
   }
-  return unit === undefined ? String(value) : `${value} ${unit}`;
+  return unit === undefined ? String(value) : `${value}\u00a0${unit}`;
 }
 
 export function deviceOf(view: DeviceView, devices: DeviceViews, hub: Hub): DeviceSnapshot {

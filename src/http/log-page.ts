@@ -8,7 +8,7 @@ import type { ConsoleSources } from "./console-state.ts";
 import type { LogFeed } from "./log-feed.ts";
 import { LOG_SCRIPT } from "./log-script.ts";
 import { escapeHtml, page } from "./pages.ts";
-import { html, type Route, text } from "./server.ts";
+import { html, type Route, scriptRoute, socketRoute } from "./server.ts";
 
 /** The levels to show from, lowest first (pino's, as the logger writes them). */
 const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
@@ -50,18 +50,7 @@ export function logRoutes(sources: ConsoleSources, feed: LogFeed): Route[] {
           ),
         ),
     },
-    {
-      method: "GET",
-      path: "/log.js",
-      access: "page",
-      handle: () => new Response(LOG_SCRIPT, { headers: { "Content-Type": "text/javascript; charset=utf-8" } }),
-    },
-    {
-      method: "GET",
-      path: "/log/ws",
-      access: "page",
-      socket: { open: (ws) => feed.open(ws), close: (ws) => feed.closed(ws) },
-      handle: () => text(426, "Upgrade to a WebSocket\n", { Upgrade: "websocket" }),
-    },
+    scriptRoute("/log.js", LOG_SCRIPT),
+    socketRoute("/log/ws", feed),
   ];
 }

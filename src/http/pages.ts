@@ -16,10 +16,11 @@ header{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:baseline}header fo
 [data-live=on]{color:#060}[data-live=off]{color:#a60}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dd{margin:0;overflow-wrap:anywhere}
 .device{border:1px solid #ccc;border-radius:.4rem;padding:0 .8rem;margin:1rem 0}.device[data-available=false] h3{color:#888}
-.device table{width:100%;border-collapse:collapse;table-layout:fixed}.device td:last-child{width:45%}.device input[type=range]{width:100%;margin:0}.device label{margin:0;width:100%}.device th{text-align:left;font-weight:normal;width:32%}.device td,.device th{overflow-wrap:anywhere}
+.device table{width:100%;border-collapse:collapse;table-layout:fixed}.device col.name{width:33.5%}.device col.controls{width:46%}.device input[type=range]{width:100%;margin:0}.device label{margin:0;width:100%}.device th{text-align:left;font-weight:normal}.device td,.device th{overflow-wrap:anywhere}
 .device td,.device th{padding:.3rem .2rem;border-top:1px solid #eee;vertical-align:top}
 .device form{margin:0;display:flex;flex-wrap:wrap;gap:.3rem;align-items:center}.device input[type=number]{width:6rem}
-.status{color:#555;font-size:.9rem}`;
+.status{color:#555;font-size:.9rem}
+@media (max-width:30rem){.device col.controls{width:40%}}`;
 
 /** A whole page: `body` is HTML the caller has escaped. */
 export function page(title: string, body: string): string {

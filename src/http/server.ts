@@ -255,6 +255,28 @@ async function formOf(request: Request): Promise<{ form: URLSearchParams | undef
   return { form, files };
 }
 
+/** A page's script at `path`, served by hearth itself (so the compiled binary carries it and the Content-Security-Policy allows no other). */
+export function scriptRoute(path: string, script: string): Route {
+  return { method: "GET", path, access: "page", handle: () => new Response(script, { headers: { "Content-Type": "text/javascript; charset=utf-8" } }) };
+}
+
+/** What a page's WebSocket is handed to (the console's feed, the log's): each socket the pipeline let through, and when it closed. */
+export interface SocketFeed {
+  open(socket: ServerWebSocket<SocketData>): void;
+  closed(socket: ServerWebSocket<SocketData>): void;
+}
+
+/** A page's WebSocket at `path`, handed to `feed`; a GET there that does not ask to upgrade gets 426. */
+export function socketRoute(path: string, feed: SocketFeed): Route {
+  return {
+    method: "GET",
+    path,
+    access: "page",
+    socket: { open: (ws) => feed.open(ws), close: (ws) => feed.closed(ws) },
+    handle: () => text(426, "Upgrade to a WebSocket\n", { Upgrade: "websocket" }),
+  };
+}
+
 export function text(status: number, body: string, headers: Record<string, string> = {}): Response {
   return new Response(body, { status, headers: { "Content-Type": "text/plain; charset=utf-8", ...headers } });
 }

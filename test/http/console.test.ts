@@ -33,6 +33,15 @@ async function cellBecomes(page: Page, name: string, expected: string, device?: 
   }
 }
 
+/** On how many lines the page lays out the text of the device's cell `data-t=name` (its text's boxes, one top per line). */
+function linesOf(page: Page, name: string, device: string): Promise<number> {
+  return page.$eval(`[data-device="${device}"] [data-t="${name}"]`, (e) => {
+    const range = (document as unknown as { createRange(): { selectNodeContents(node: unknown): void; getClientRects(): Iterable<{ top: number }> } }).createRange();
+    range.selectNodeContents(e);
+    return new Set([...range.getClientRects()].map((box) => Math.round(box.top))).size;
+  });
+}
+
 const simulatorOf = (service: Service) => service.ports.simulators.get("board")!.simulator as HearthIoSimulator;
 
 const BROKER_PASSWORD = "broker-secret-7f3a";
@@ -65,6 +74,11 @@ test("the console shows the overview bridge/info shows, and a board's states liv
     expect(await cell(page, "counts", "board")).toMatch(/^[1-9]\d* frames, 0 errors, 0 timeouts$/);
     await cellBecomes(page, "entity:relay1", "OFF", "board");
     await cellBecomes(page, "entity:button", "OFF", "board");
+    // On a phone's width, a reading and its unit stay on one line (they wrapped apart in a narrow middle column).
+    expect(page.viewport()?.width).toBe(390);
+    await page.waitForFunction(() => /^\d+(\.\d+)?\u00a0°C$/.test(document.querySelector('[data-device="board"] [data-t="entity:temperature"]')?.textContent ?? ""), { timeout: 10_000 });
+    expect(await linesOf(page, "entity:temperature", "board")).toBe(1);
+    expect(await linesOf(page, "entity:humidity", "board")).toBe(1);
     await page.evaluate(() => (window.sameLoad = true));
 
     // Switched from the page: the same path as an MQTT /set, seen by a peer and on the page.
@@ -151,6 +165,24 @@ test("with sign-in on, the console asks for a login; a command without the CSRF 
     await page.waitForFunction((e) => (e as unknown as { dataset: { live: string } }).dataset.live === "off", { timeout: 10_000 }, live);
     expect(await socketOpens(`${base.replace("http", "ws")}/ws`, { ...headers, Origin: base })).toBe(false);
   });
+});
+
+test("the console's and the log's scripts are served as JavaScript, and a plain GET of their sockets is told to upgrade", async () => {
+  const b = await broker();
+  const { service } = await hearth(configFile(yaml(b.url, ["board"], "http:\n  listen: 127.0.0.1:0\n")));
+  for (const [script, socket] of [
+    ["/console.js", "/ws"],
+    ["/log.js", "/log/ws"],
+  ] as const) {
+    const js = await fetch(new URL(script, service.http!.url));
+    expect(js.status).toBe(200);
+    expect(js.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    expect(await js.text()).toStartWith('"use strict";');
+    const plain = await fetch(new URL(socket, service.http!.url));
+    expect(plain.status).toBe(426);
+    expect(plain.headers.get("upgrade")).toBe("websocket");
+  }
+  expect(await socketOpens(`${service.http!.url.href.replace("http", "ws")}log/ws`, { Origin: service.http!.url.origin })).toBe(true);
 });
 
 /** Whether a WebSocket to `url` with these headers opens (Bun's client, which may set Origin and Cookie as a browser would). */

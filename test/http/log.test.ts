@@ -35,11 +35,11 @@ async function lineShows(page: Page, text: string): Promise<void> {
   await page.waitForFunction((want) => [...document.querySelectorAll("#lines li:not([hidden])")].some((li) => (li.textContent ?? "").includes(want)), { timeout: 10_000 }, text);
 }
 
-test("the log page shows recent lines and new ones live, as text, secrets redacted, filtered by level and by device", async () => {
+test("the log page shows recent lines and new ones live, as text, secrets redacted, filtered by level and by device (state changes included)", async () => {
   const b = await broker();
   const user = await peer(b.url);
   const written = new MemoryLogDestination();
-  const text = yaml(b.url, ["board", "other"], "log_level: debug\nhttp:\n  listen: 127.0.0.1:0\n");
+  const text = yaml(b.url, ["board", "other"], "log_level: debug\nlog_states: true\nhttp:\n  listen: 127.0.0.1:0\n");
   const { service } = await hearth(configFile(text), { log: undefined, logDestination: written });
   await user.json("hearth/test/bridge/info", (i: { devices: { available: number } }) => i.devices.available === 2);
   // Logged before the page opens: the page starts with it (the ring's history), redacted as the logger redacts.
@@ -79,12 +79,16 @@ test("the log page shows recent lines and new ones live, as text, secrets redact
     expect(fromInfo.filter((l) => l.level === "debug" || l.level === "trace")).toEqual([]);
     expect(await page.$$eval('#lines li[data-level="debug"][hidden]', (items) => items.length)).toBeGreaterThan(0);
 
-    // The device filter: one device's lines only, a new one of its own included.
+    // The device filter: one device's lines only, its state changes and a new one of its own included.
     await page.select("#level", "trace");
+    await lineShows(page, "[states] board ");
+    await lineShows(page, "[states] other ");
     await page.select("#device", "other");
     const others = await visible(page);
     expect(others.length).toBeGreaterThan(0);
     expect(others.filter((l) => l.device !== "other")).toEqual([]);
+    expect(others.some((l) => l.text.includes("[states] other "))).toBe(true);
+    expect(others.some((l) => l.text.includes("[states] board "))).toBe(false);
     expect(others.every((l) => l.text.includes("device=other"))).toBe(true);
     service.log.child({ device: "board" }).info("a line of the board");
     service.log.child({ device: "other" }).info("a line of the other board");
