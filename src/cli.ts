@@ -14,6 +14,7 @@ import { portsCommand } from "./commands/ports.ts";
 import { schemaCommand } from "./commands/schema.ts";
 import { simCommand } from "./commands/sim.ts";
 import { tryCommand } from "./commands/try.ts";
+import { FleetFileError, readFleetFile } from "./config/fleet-file.ts";
 import { ConfigError, loadConfig } from "./config/load.ts";
 import { BrokerUrlSchema } from "./config/schema.ts";
 import { isHearthError } from "./core/errors.ts";
@@ -63,12 +64,14 @@ Commands:
                          device's hello (with --expect-version: saying V); one that does not come is rolled back to
                          the image before. Exit 0 updated, 1 not updated (refused, rolled back, failed),
                          2 the file is not a valid Intel HEX image, 3 no answer
-  fleet [--config FILE] [--broker URL]... [--json] [--watch]
+  fleet [--config FILE] [--broker URL]... [--fleet FLEETFILE] [--json] [--watch]
                          every hearth on the broker under the base topic's prefix (hearth/+), from their
                          retained bridge topics: online or offline and since when, version, uptime, devices
                          available of configured, loop lag, outbox, broker node; --watch redraws it as it
-                         changes (--json: a JSON line each time). --broker: a broker (or each node of a
-                         cluster) instead of the config's. Exit 0 every node online and every device
+                         changes (--json: a JSON line each time). --broker: a broker instead of the
+                         config's; again for each node of a cluster (every node is read). --fleet: deploy's
+                         fleet file; each host's node is listed by name, missing if the broker has nothing
+                         of it (and found on RabbitMQ, which gives wildcards no retained messages). Exit 0 every node online and every device
                          available, 1 not (or no node found), 3 the broker cannot be reached
   help                   show this help
   version                print the version
@@ -135,6 +138,7 @@ async function main(argv: string[]): Promise<number> {
         option: { type: "string", multiple: true },
         broker: { type: "string", multiple: true },
         watch: { type: "boolean" },
+        fleet: { type: "string" },
       },
     });
   } catch (err) {
@@ -210,7 +214,24 @@ async function main(argv: string[]): Promise<number> {
         process.once("SIGINT", resolve);
         process.once("SIGTERM", resolve);
       });
-      return fleetCommand(config, processOutput, { brokers: values.broker, json: values.json, watch: values.watch, stopped });
+      let nodes: string[] | undefined;
+      if (values.fleet !== undefined) {
+        try {
+          const hosts = await readFleetFile(values.fleet);
+          nodes = hosts.flatMap((h) => (h.node === undefined ? [] : [h.node]));
+          const unnamed = hosts.filter((h) => h.node === undefined).map((h) => h.label);
+          if (nodes.length === 0) {
+            process.stderr.write(`hearth: --fleet ${values.fleet}: no host has a node (add node: <its node_id> to each)\n`);
+            return 2;
+          }
+          if (unnamed.length > 0) process.stderr.write(`hearth fleet: no node given for ${unnamed.join(", ")} in ${values.fleet}; listed only if found\n`);
+        } catch (err) {
+          if (!(err instanceof FleetFileError)) throw err;
+          process.stderr.write(`hearth: ${err.message}\n`);
+          return 2;
+        }
+      }
+      return fleetCommand(config, processOutput, { brokers: values.broker, nodes, json: values.json, watch: values.watch, stopped });
     }
     case "run": {
       const setup = await configOrExit(values.config, loadSetup);

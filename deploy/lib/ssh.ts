@@ -2,14 +2,10 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FileSink, Subprocess } from "bun";
+import { parseDestination, type SshDestination } from "../../src/config/fleet-file.ts";
 import { DeployError } from "./errors.ts";
 
-/** Where a board is reached: `user@host[:port]` (an IPv6 address in brackets: `pi@[fe80::1]:22`). */
-export interface SshDestination {
-  readonly user?: string;
-  readonly host: string;
-  readonly port?: number;
-}
+export { parseDestination, type SshDestination };
 
 /** How ssh is called, the same for every host of a run. */
 export interface SshSettings {
@@ -36,17 +32,6 @@ export interface RunOptions {
   /** Called with the bytes of `stdin` sent so far. */
   readonly onSent?: (bytes: number) => void;
   readonly signal?: AbortSignal;
-}
-
-/** Parses `user@host[:port]`; undefined when it is not one. */
-export function parseDestination(text: string): SshDestination | undefined {
-  const match = /^(?:([^@\s:/]+)@)?(\[[0-9A-Fa-f:.%\w]+\]|[^@\s:/[\]]+)(?::(\d{1,5}))?$/.exec(text.trim());
-  if (match === null) return undefined;
-  const [, user, host = "", port] = match;
-  if (host.startsWith("-") || user?.startsWith("-")) return undefined;
-  const portNumber = port === undefined ? undefined : Number(port);
-  if (portNumber !== undefined && (portNumber < 1 || portNumber > 65535)) return undefined;
-  return { ...(user === undefined ? {} : { user }), host: host.replace(/^\[|\]$/g, ""), ...(portNumber === undefined ? {} : { port: portNumber }) };
 }
 
 /** `user@host:port` as the person wrote it, for progress and the summary. */

@@ -1,6 +1,6 @@
 import type mqtt from "mqtt";
 import { z } from "zod";
-import { baseTopicOf, type Config } from "../config/schema.ts";
+import { baseTopicOf, brokerUrlsOf, type Config } from "../config/schema.ts";
 import { BrokerUnreachableError, connectToBroker } from "./broker-client.ts";
 import type { Output } from "./output.ts";
 
@@ -46,7 +46,8 @@ export interface FleetRow {
   node: string;
   /** The node_id its bridge/info gives, when it differs from the topic level. */
   node_id?: string;
-  state: "online" | "offline" | "unknown";
+  /** missing: a node the fleet file names that has nothing on the broker. */
+  state: "online" | "offline" | "unknown" | "missing";
   /** Online: since the connection was made; offline: at most since this (its last word, or when it was seen to go). */
   since: string | null;
   version: string | null;
@@ -59,31 +60,45 @@ export interface FleetRow {
   problems: string[];
 }
 
-/** The retained bridge topics of every node under a prefix, kept up to date from the messages. */
+/**
+ * The retained bridge topics of every node under a prefix, kept up to date from the messages of one or
+ * more brokers. Read from the nodes of a cluster that keep retained messages each for itself (RabbitMQ),
+ * a node's topics may be on several, the stale ones where it was before: its row is taken from the broker
+ * with its newest bridge/info.
+ */
 export class FleetView {
-  private readonly nodes = new Map<string, NodeReport>();
+  /** node → broker (its index in the list read) → what that broker holds of it. */
+  private readonly nodes = new Map<string, Map<number, NodeReport>>();
   private readonly pattern: RegExp;
 
-  constructor(readonly prefix: string) {
+  /** `expected`: nodes to list even when nothing of theirs is on the broker (a fleet file's). */
+  constructor(
+    readonly prefix: string,
+    private readonly expected: readonly string[] = [],
+  ) {
     const escaped = prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
     this.pattern = new RegExp(`^${prefix === "" ? "" : `${escaped}/`}([^/]+)/bridge/(state|info|devices)$`);
   }
 
-  /** The subscriptions that bring every node's bridge topics. */
+  /**
+   * The subscriptions that bring every node's bridge topics: under a wildcard, and each expected node's
+   * by name too (RabbitMQ sends retained messages to exact topic filters only).
+   */
   get topics(): string[] {
-    const under = this.prefix === "" ? "+" : `${this.prefix}/+`;
-    return ["state", "info", "devices"].map((t) => `${under}/bridge/${t}`);
+    const under = (level: string) => (this.prefix === "" ? level : `${this.prefix}/${level}`);
+    return ["+", ...this.expected].flatMap((node) => ["state", "info", "devices"].map((t) => `${under(node)}/bridge/${t}`));
   }
 
-  /** Takes one message; false when it is not a bridge topic of a node or could not be read. */
-  take(topic: string, payload: Buffer, now: number): boolean {
+  /** Takes one message from broker `source`; false when it is not a bridge topic of a node or could not be read. */
+  take(topic: string, payload: Buffer, now: number, source = 0): boolean {
     const match = this.pattern.exec(topic);
     if (match === null) return false;
     const [, node = "", kind] = match;
     const text = payload.toString();
+    const held = this.nodes.get(node) ?? new Map<number, NodeReport>();
     // An empty retained message clears the topic: a node whose topics are all cleared is gone.
-    if (text === "") return this.clear(node, kind as "state" | "info" | "devices");
-    const report = this.nodes.get(node) ?? { node };
+    if (text === "") return this.clear(node, held, source, kind as "state" | "info" | "devices");
+    const report = held.get(source) ?? { node };
     if (kind === "state") {
       if (report.state !== undefined && report.state !== text) report.stateSeenAt = now;
       report.state = text;
@@ -93,24 +108,38 @@ export class FleetView {
       if (kind === "info") report.info = parsed.data as Info;
       else report.devices = parsed.data as DeviceEntry[];
     }
-    this.nodes.set(node, report);
+    held.set(source, report);
+    this.nodes.set(node, held);
     return true;
   }
 
   /** Every node's row, by node name. */
   rows(now: number): FleetRow[] {
-    return [...this.nodes.values()].sort((a, b) => a.node.localeCompare(b.node)).map((r) => rowOf(r, now));
+    const names = new Set([...this.nodes.keys(), ...this.expected]);
+    return [...names]
+      .sort((a, b) => a.localeCompare(b))
+      .map((node) => {
+        const held = this.nodes.get(node);
+        return held === undefined ? missingRow(node) : rowOf(newest([...held.values()]), now);
+      });
   }
 
-  private clear(node: string, kind: "state" | "info" | "devices"): boolean {
-    const report = this.nodes.get(node);
+  private clear(node: string, held: Map<number, NodeReport>, source: number, kind: "state" | "info" | "devices"): boolean {
+    const report = held.get(source);
     if (report === undefined) return true;
     if (kind === "state") delete report.state;
     else if (kind === "info") delete report.info;
     else delete report.devices;
-    if (report.state === undefined && report.info === undefined && report.devices === undefined) this.nodes.delete(node);
+    if (report.state === undefined && report.info === undefined && report.devices === undefined) held.delete(source);
+    if (held.size === 0) this.nodes.delete(node);
     return true;
   }
+}
+
+/** Of what several brokers hold of one node, the report with the newest bridge/info (the first if none says when). */
+function newest(reports: readonly NodeReport[]): NodeReport {
+  const when = (r: NodeReport) => parseTime(r.info?.time) ?? -1;
+  return reports.reduce((best, r) => (when(r) > when(best) ? r : best));
 }
 
 function parseJson(text: string): unknown {
@@ -119,6 +148,22 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** A node the fleet file names of which the broker holds nothing: never connected, or its topics cleared. */
+function missingRow(node: string): FleetRow {
+  return {
+    node,
+    state: "missing",
+    since: null,
+    version: null,
+    uptime_s: null,
+    devices: null,
+    loop_lag_ms: null,
+    outbox: null,
+    broker: null,
+    problems: ["nothing on the broker: never connected to it?"],
+  };
 }
 
 function rowOf(r: NodeReport, now: number): FleetRow {
@@ -222,8 +267,10 @@ export function fleetPrefix(config: Config): string {
 }
 
 export interface FleetOptions {
-  /** Broker URLs to use instead of the configuration's (`--broker`, repeatable: a cluster's nodes). */
+  /** Broker URLs to read instead of the configuration's (`--broker`, repeatable: a cluster's nodes). */
   brokers?: readonly string[];
+  /** Nodes to list by name, there or not (`--fleet FILE`: its hosts' `node`). */
+  nodes?: readonly string[];
   json?: boolean;
   watch?: boolean;
   /** Resolves when --watch should end (Ctrl-C). */
@@ -231,26 +278,49 @@ export interface FleetOptions {
   connectTimeoutMs?: number;
 }
 
+/** One broker read: where, and the client while connected. */
+interface Source {
+  readonly index: number;
+  readonly url: string;
+  client: mqtt.MqttClient | undefined;
+}
+
 /**
- * `hearth fleet`: every hearth under the base topic's prefix on the broker, from their retained
- * `bridge/state`, `bridge/info` and `bridge/devices`; a table (or JSON), once or redrawn as they change.
+ * `hearth fleet`: every hearth under the base topic's prefix, from their retained `bridge/state`,
+ * `bridge/info` and `bridge/devices`; a table (or JSON), once or redrawn as they change. Given a cluster's
+ * nodes it reads every one (a cluster may keep retained messages on the node they were published to),
+ * and needs only one of them to answer.
  */
 export async function fleetCommand(config: Config, output: Output, options: FleetOptions = {}): Promise<number> {
-  const view = new FleetView(fleetPrefix(config));
-  const connect = () =>
+  const view = new FleetView(fleetPrefix(config), options.nodes ?? []);
+  const given = options.brokers !== undefined && options.brokers.length > 0 ? options.brokers : brokerUrlsOf(config.mqtt);
+  const urls = given.length > 0 ? given : [undefined];
+  const connect = (url: string | undefined) =>
     connectToBroker(config.mqtt, {
       clientId: `hearth_fleet_${process.pid}_${Math.random().toString(36).slice(2, 8)}`,
       connectTimeoutMs: options.connectTimeoutMs ?? 5000,
-      ...(options.brokers === undefined || options.brokers.length === 0 ? {} : { urls: options.brokers }),
+      ...(url === undefined ? {} : { urls: [url] }),
     });
-  let client: mqtt.MqttClient;
-  try {
-    ({ client } = await connect());
-  } catch (err) {
-    if (!(err instanceof BrokerUnreachableError)) throw err;
-    output.err(`hearth fleet: ${err.message}\n`);
+  const sources: Source[] = [];
+  const failures: string[] = [];
+  await Promise.all(
+    urls.map(async (url, index) => {
+      try {
+        const { client, url: shown } = await connect(url);
+        sources.push({ index, url: shown, client });
+      } catch (err) {
+        if (!(err instanceof BrokerUnreachableError)) throw err;
+        failures.push(err.message);
+      }
+    }),
+  );
+  if (sources.length === 0) {
+    output.err(`hearth fleet: ${failures.join("; ")}\n`);
     return FLEET_EXIT.noBroker;
   }
+  // Some nodes of a cluster answered: what the others hold is missing, which is worth saying.
+  for (const f of failures) output.err(`hearth fleet: ${f}; listing what the other broker node(s) hold\n`);
+  sources.sort((a, b) => a.index - b.index);
   const verdict = () => (allWell(view.rows(Date.now())) ? FLEET_EXIT.allWell : FLEET_EXIT.notAllWell);
   const print = () => {
     const now = Date.now();
@@ -259,13 +329,14 @@ export async function fleetCommand(config: Config, output: Output, options: Flee
     else output.out(`${options.watch ? CLEAR_SCREEN : ""}${renderFleet(rows, view.prefix, now)}`);
   };
   try {
-    await settle(client, view);
+    await Promise.all(sources.map((s) => settle(s.client!, view, s.index)));
     print();
     if (!options.watch) return verdict();
-    await watch(client, view, print, connect, output, options.stopped ?? new Promise(() => {}));
+    const stop = (options.stopped ?? new Promise<void>(() => {})).then(() => "stopped" as const);
+    await Promise.all(sources.map((s) => follow(s, view, print, () => connect(urls[s.index]), output, stop)));
     return verdict();
   } finally {
-    await client.endAsync(true).catch(() => {});
+    await Promise.all(sources.map((s) => s.client?.endAsync(true).catch(() => {})));
   }
 }
 
@@ -277,7 +348,7 @@ const CLEAR_SCREEN = "\x1b[H\x1b[2J";
  * command then publishes to a topic of its own comes back after them, so its return says they are all in
  * (a broker that does not let it publish there: at most SETTLE_LIMIT_MS).
  */
-async function settle(client: mqtt.MqttClient, view: FleetView): Promise<void> {
+async function settle(client: mqtt.MqttClient, view: FleetView, source: number): Promise<void> {
   const marker = `${view.prefix === "" ? "" : `${view.prefix}/`}fleet/${client.options.clientId}`;
   let markerSeen: () => void = () => {};
   const back = new Promise<void>((resolve) => {
@@ -285,7 +356,7 @@ async function settle(client: mqtt.MqttClient, view: FleetView): Promise<void> {
   });
   client.on("message", (topic, payload) => {
     if (topic === marker) markerSeen();
-    else view.take(topic, payload, Date.now());
+    else view.take(topic, payload, Date.now(), source);
   });
   await client.subscribeAsync([...view.topics, marker], { qos: 1 });
   await client.publishAsync(marker, "", { qos: 1 }).catch(() => {});
@@ -294,10 +365,11 @@ async function settle(client: mqtt.MqttClient, view: FleetView): Promise<void> {
   clearTimeout(timer);
 }
 
-/** --watch: draws again on every change until `stopped`; a lost broker is connected to again. */
-async function watch(first: mqtt.MqttClient, view: FleetView, print: () => void, connect: () => Promise<{ client: mqtt.MqttClient }>, output: Output, stopped: Promise<void>): Promise<void> {
-  const stop = stopped.then(() => "stopped" as const);
-  let client = first;
+/**
+ * --watch on one broker: draws again on every change until `stop`; when the broker is lost it says so,
+ * connects again every RECONNECT_MS, and reads its retained topics again.
+ */
+async function follow(source: Source, view: FleetView, print: () => void, connect: () => Promise<{ client: mqtt.MqttClient }>, output: Output, stop: Promise<"stopped">): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const changed = () => {
     timer ??= setTimeout(() => {
@@ -307,8 +379,8 @@ async function watch(first: mqtt.MqttClient, view: FleetView, print: () => void,
   };
   try {
     for (;;) {
-      client.on("message", changed);
-      const c = client;
+      const c = source.client!;
+      c.on("message", changed);
       const closed = new Promise<"closed">((resolve) => {
         c.once("close", () => resolve("closed"));
         if (!c.connected) resolve("closed");
@@ -316,13 +388,13 @@ async function watch(first: mqtt.MqttClient, view: FleetView, print: () => void,
       if ((await Promise.race([stop, closed])) === "stopped") return;
       clearTimeout(timer);
       timer = undefined;
-      output.err("hearth fleet: lost the broker; connecting again\n");
+      output.err(`hearth fleet: lost the broker ${source.url}; connecting again\n`);
       const next = await reconnect(connect, stop);
+      await c.endAsync(true).catch(() => {});
+      source.client = next;
       if (next === undefined) return;
-      if (client !== first) await client.endAsync(true).catch(() => {});
-      client = next;
       try {
-        await settle(client, view);
+        await settle(next, view, source.index);
         print();
       } catch {
         // Lost again while reading the retained topics: the next turn sees it closed.
@@ -330,7 +402,6 @@ async function watch(first: mqtt.MqttClient, view: FleetView, print: () => void,
     }
   } finally {
     clearTimeout(timer);
-    if (client !== first) await client.endAsync(true).catch(() => {});
   }
 }
 

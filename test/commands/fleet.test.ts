@@ -5,6 +5,7 @@ import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { VERSION } from "../../src/version.ts";
 import { cleanUpProcessesAfterEach, HearthProcess, tempDir } from "../faults/outbox-process.ts";
+import { boardConfig, eventually, type FleetRun } from "../helpers/fleet-cli.ts";
 import { until } from "../helpers/until.ts";
 import { MOSQUITTO, startBroker, type TestBroker } from "../mqtt/broker.ts";
 
@@ -12,18 +13,8 @@ cleanUpProcessesAfterEach();
 
 const ROOT = join(import.meta.dir, "..", "..");
 
-function boardConfig(node: string, url: string, devices = "  - { id: relays, model: hearth-io, port: sim }\n"): string {
-  return `node_id: ${node}\nmqtt:\n  url: ${url}\n  discovery: { enabled: false }\ndevices:\n${devices}`;
-}
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** `hearth fleet` with a config naming the broker (as on the machine a user runs it from), and `args`. */
-async function fleet(dir: string, url: string, ...args: string[]): Promise<Run> {
+/** `hearth fleet` with a config naming the broker (as on the machine a user runs it from: no --broker), and `args`. */
+async function fleet(dir: string, url: string, ...args: string[]): Promise<FleetRun> {
   const config = join(dir, "fleet.yaml");
   await Bun.write(config, `node_id: desk\nmqtt:\n  url: ${url}\n`);
   const child = Bun.spawn([process.execPath, join(ROOT, "src/cli.ts"), "fleet", "--config", config, ...args], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
@@ -36,15 +27,6 @@ function row(stdout: string, node: string): string[] {
   const line = stdout.split("\n").find((l) => l.startsWith(`${node} `));
   if (line === undefined) throw new Error(`no row for ${node} in:\n${stdout}`);
   return line.split(/\s{2,}/);
-}
-
-/** Runs `check` again until it holds (each run of hearth fleet takes its time; no sleeping in between needed). */
-async function eventually(check: () => Promise<boolean>, what: string, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms / 1000} s`);
-    await Bun.sleep(100);
-  }
 }
 
 async function startBoard(dir: string, node: string, url: string, devices?: string): Promise<HearthProcess> {
@@ -63,7 +45,7 @@ test.skipIf(MOSQUITTO === null)(
       for (const node of ["barn", "greenhouse", "shed"]) boards.set(node, await startBoard(dir, node, broker.url));
 
       // Each board's bridge topics are retained: once its simulated board is up, the fleet is all well.
-      let run: Run = { code: -1, stdout: "", stderr: "" };
+      let run: FleetRun = { code: -1, stdout: "", stderr: "" };
       await eventually(async () => (run = await fleet(dir, broker.url)).code === 0, "every board online with its device available", 30_000);
       for (const node of ["barn", "greenhouse", "shed"]) {
         const [name, state, since, version, uptime, devices, lag, outbox, where] = row(run.stdout, node);
@@ -144,7 +126,7 @@ test.skipIf(MOSQUITTO === null)(
 
       // The broker restarted (with nothing retained: no persistence): hearth and the watch both come back.
       await broker.kill();
-      await until(() => errors.includes("hearth fleet: lost the broker; connecting again"), "the watch saying it lost the broker");
+      await until(() => errors.includes(`hearth fleet: lost the broker ${broker.url}; connecting again`), "the watch saying it lost the broker");
       const before = reports().length;
       await broker.restart();
       await until(
@@ -177,6 +159,17 @@ test.skipIf(MOSQUITTO === null)("hearth fleet with no board on the broker exits 
     const empty = await fleet(dir, broker.url);
     expect(empty.code).toBe(1);
     expect(empty.stdout).toBe("no hearth has published under hearth/+/bridge/ on this broker\n");
+    // Named in deploy's fleet file but never on the broker: listed, missing, and not all well.
+    const boards = join(dir, "boards.yaml");
+    await Bun.write(boards, "hosts:\n  - host: pi@attic.local\n    node: attic\n  - pi@cellar.local\n");
+    const named = await fleet(dir, broker.url, "--fleet", boards);
+    expect(named.code).toBe(1);
+    expect(row(named.stdout, "attic").slice(0, 2)).toEqual(["attic", "missing"]);
+    expect(named.stdout).toContain("  attic: nothing on the broker: never connected to it?");
+    expect(named.stderr).toContain(`hearth fleet: no node given for pi@cellar.local in ${boards}; listed only if found`);
+    const unreadable = await fleet(dir, broker.url, "--fleet", join(dir, "no-such-fleet.yaml"));
+    expect(unreadable.code).toBe(2);
+    expect(unreadable.stderr).toContain("cannot read fleet file");
   } finally {
     await broker.stop();
   }

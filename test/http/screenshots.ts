@@ -89,7 +89,7 @@ async function liveStates(page: Page): Promise<void> {
       STATES,
     );
   } catch (err) {
-    const said = await page.$$eval('#overview [data-t="devices"], #overview [data-t="broker"], [data-device] [data-t="availability"], [data-device] [data-t="lastChange"], ' + STATES, (cells) =>
+    const said = await page.$$eval(`#overview [data-t="devices"], #overview [data-t="broker"], [data-device] [data-t="availability"], [data-device] [data-t="lastChange"], ${STATES}`, (cells) =>
       cells.map((c) => `${c.closest("[data-device]")?.getAttribute("data-device") ?? "overview"}.${c.getAttribute("data-t")}: ${c.textContent}`),
     );
     throw new Error(`the console did not fill in within ${WAIT_MS / 1000} s:\n  ${said.join("\n  ")}`, { cause: err });

@@ -10,7 +10,10 @@
 // killed and started again (the first node does not come back from a SIGKILL in this harness yet; see
 // test/mqtt/cluster-brokers.test.ts).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { boards, cleanUpProcessesAfterEach, configText, HearthProcess, tempDir } from "../faults/outbox-process.ts";
+import { boardConfig, eventually, type FleetRun, runFleet } from "../helpers/fleet-cli.ts";
 import { startBridgedMosquittos } from "../helpers/mosquitto-bridge.ts";
 import { rabbitAvailable, startRabbitCluster } from "../helpers/rabbitmq.ts";
 import { MOSQUITTO, type Peer } from "./broker.ts";
@@ -49,11 +52,20 @@ async function everyBoardBack(p: Peer, ids: string[], since: number): Promise<vo
 }
 
 /**
- * `order`: which node hearth is given first and which second. `carriesAcked`: whether a message the dead
+ * `how.order`: which node hearth is given first and which second. `carriesAcked`: whether a message the dead
  * node had acknowledged is sure to reach the other node (a cluster routes it to the subscriber's queue when
- * it is published; a bridge forwards it afterwards, from memory).
+ * it is published; a bridge forwards it afterwards, from memory). `retainedAcrossNodes`: whether a retained
+ * message published on one node is held by the other too (a Mosquitto bridge carries it; RabbitMQ's nodes
+ * keep theirs each for itself). `wildcardsGetRetained`: whether a subscription with a wildcard is sent
+ * the retained messages it matches (RabbitMQ 3.x sends them to exact topic filters only).
  */
-function failover(name: string, skip: string | null, start: () => Promise<{ nodes: readonly ClusterNode[]; stop(): Promise<void> }>, order: [number, number], carriesAcked: boolean) {
+function failover(
+  name: string,
+  skip: string | null,
+  start: () => Promise<{ nodes: readonly ClusterNode[]; stop(): Promise<void> }>,
+  how: { order: [number, number]; carriesAcked: boolean; retainedAcrossNodes: boolean; wildcardsGetRetained: boolean },
+) {
+  const { order, carriesAcked, retainedAcrossNodes, wildcardsGetRetained } = how;
   describe.skipIf(skip !== null)(`failover on ${name}`, () => {
     let cluster: { nodes: readonly ClusterNode[]; stop(): Promise<void> };
     beforeAll(async () => {
@@ -62,6 +74,30 @@ function failover(name: string, skip: string | null, start: () => Promise<{ node
     afterAll(async () => {
       await cluster?.stop();
     }, 60_000);
+
+    test("hearth fleet reads every node: boards on different nodes listed together by the fleet file's names, and one that dies shown offline", async () => {
+      const [a, b] = [cluster.nodes[0]!, cluster.nodes[1]!];
+      const dir = tempDir("hearth-fleet-cluster-");
+      // Each board on one node of the cluster.
+      const north = await HearthProcess.start(dir, boardConfig("north", a.url), dir);
+      const southDir = tempDir("hearth-fleet-cluster-south-");
+      await HearthProcess.start(southDir, boardConfig("south", b.url), southDir);
+      const boards = join(dir, "boards.yaml");
+      writeFileSync(boards, "hosts:\n  - host: pi@north.local\n    node: north\n  - host: pi@south.local\n    node: south\n");
+      const nodes = (r: FleetRun) => (JSON.parse(r.stdout) as { nodes: Array<{ node: string; state: string }> }).nodes.map((n) => `${n.node} ${n.state}`);
+      let run: FleetRun = { code: -1, stdout: "", stderr: "" };
+      await eventually(async () => (run = await runFleet(dir, [a.url, b.url], "--fleet", boards, "--json")).code === 0, "both boards all well through the cluster's two nodes", 30_000);
+      expect(nodes(run)).toEqual(["north online", "south online"]);
+      // Without the fleet file, by the wildcard alone: RabbitMQ gives it no retained message.
+      const wild = await runFleet(dir, [a.url, b.url], "--json");
+      expect(nodes(wild)).toEqual(wildcardsGetRetained ? ["north online", "south online"] : []);
+      // Through one node only: what that node holds.
+      const onA = await runFleet(dir, [a.url], "--fleet", boards, "--json");
+      expect(nodes(onA)).toEqual(retainedAcrossNodes ? ["north online", "south online"] : ["north online", "south missing"]);
+      await north.kill();
+      await eventually(async () => (run = await runFleet(dir, [a.url, b.url], "--fleet", boards, "--json")).code === 1, "north seen offline", 15_000);
+      expect(nodes(run)).toEqual(["north offline", "south online"]);
+    }, 90_000);
 
     test("the node hearth is on dies mid-stream: every event arrives once and in order on the other, the boards' states come back, and hearth returns when that one dies", async () => {
       const first = cluster.nodes[order[0]]!;
@@ -124,5 +160,10 @@ function failover(name: string, skip: string | null, start: () => Promise<{ node
   });
 }
 
-failover("a two-node RabbitMQ cluster", rabbitAvailable(), startRabbitCluster, [1, 0], true);
-failover("two bridged Mosquittos", MOSQUITTO === null ? "mosquitto is not installed" : null, startBridgedMosquittos, [0, 1], false);
+failover("a two-node RabbitMQ cluster", rabbitAvailable(), startRabbitCluster, { order: [1, 0], carriesAcked: true, retainedAcrossNodes: false, wildcardsGetRetained: false });
+failover("two bridged Mosquittos", MOSQUITTO === null ? "mosquitto is not installed" : null, startBridgedMosquittos, {
+  order: [0, 1],
+  carriesAcked: false,
+  retainedAcrossNodes: true,
+  wildcardsGetRetained: true,
+});
