@@ -11,6 +11,8 @@ export const FLEET_EXIT = { allWell: 0, notAllWell: 1, usage: 2, noBroker: 3 } a
 const SETTLE_LIMIT_MS = 5000;
 /** In --watch, changes this close together are drawn once. */
 const REDRAW_DEBOUNCE_MS = 200;
+/** In --watch, the table is drawn again this often even when nothing changed, so that its ages stay true. */
+const REDRAW_TABLE_MS = 10_000;
 /** In --watch, the wait before connecting again after the broker was lost. */
 const RECONNECT_MS = 2000;
 
@@ -333,7 +335,13 @@ export async function fleetCommand(config: Config, output: Output, options: Flee
     print();
     if (!options.watch) return verdict();
     const stop = (options.stopped ?? new Promise<void>(() => {})).then(() => "stopped" as const);
-    await Promise.all(sources.map((s) => follow(s, view, print, () => connect(urls[s.index]), output, stop)));
+    // The table's ages ("2m ago", the uptimes) move on without any message: draw it again now and then.
+    const ticking = options.json ? undefined : setInterval(print, REDRAW_TABLE_MS);
+    try {
+      await Promise.all(sources.map((s) => follow(s, view, print, () => connect(urls[s.index]), output, stop)));
+    } finally {
+      clearInterval(ticking);
+    }
     return verdict();
   } finally {
     await Promise.all(sources.map((s) => s.client?.endAsync(true).catch(() => {})));
