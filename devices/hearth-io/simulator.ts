@@ -4,6 +4,7 @@
  * (a pseudo-terminal's master side, in practice).
  */
 
+import { keepRecord } from "../../src/engine/simulator.ts";
 import { seededRandom } from "../seeded-random.ts";
 
 export interface SimulatorPort {
@@ -39,7 +40,7 @@ export class HearthIoSimulator {
   private readonly bootInterval: number;
   /** While true, commands are swallowed without a reply (a hung board), for timeout tests. */
   mute = false;
-  /** Every command line received, in order. */
+  /** The last command lines received (SIMULATOR_RECORD_MAX), in order. */
   readonly received: string[] = [];
 
   private readonly port: SimulatorPort;
@@ -142,7 +143,7 @@ export class HearthIoSimulator {
   }
 
   private handle(line: string): void {
-    this.received.push(line);
+    keepRecord(this.received, line);
     if (this.mute) return;
     // Words are split at runs of spaces, as the firmware's strtok does ("1  PING" is a PING).
     const [id, command, ...args] = line.split(" ").filter((word) => word !== "");

@@ -4,7 +4,7 @@
  * automatic baseline correction: no reply), and ignores the rest, as the sensor does. The checksum is
  * the manual's formula, written out here rather than taken from hearth, so the tests check one against the other.
  */
-import type { Simulator, SimulatorPort } from "../../src/engine/simulator.ts";
+import { keepRecord, type Simulator, type SimulatorPort } from "../../src/engine/simulator.ts";
 
 export interface MhZ19bOptions {
   /** The concentration it reads, ppm. */
@@ -28,7 +28,7 @@ export class MhZ19bSimulator implements Simulator {
   silent = false;
   /** While true, answers carry a wrong checksum (a noisy line). */
   corrupt = false;
-  /** Every request received, as hex (`FF 01 86 00 00 00 00 00 79`). */
+  /** The last requests received (SIMULATOR_RECORD_MAX), as hex (`FF 01 86 00 00 00 00 00 79`). */
   readonly requests: string[] = [];
   /** Zero-point calibrations asked for (0x87). */
   calibrations = 0;
@@ -62,7 +62,7 @@ export class MhZ19bSimulator implements Simulator {
         continue;
       }
       this.pending = this.pending.slice(start + 9);
-      this.requests.push(frame.map((b) => b.toString(16).toUpperCase().padStart(2, "0")).join(" "));
+      keepRecord(this.requests, frame.map((b) => b.toString(16).toUpperCase().padStart(2, "0")).join(" "));
       this.answer(frame);
     }
   }

@@ -6,6 +6,7 @@
  */
 import { crcValid, rtuFrame } from "../../src/engine/modbus/crc.ts";
 import { type DataType, decodeValue, encodeValue, type WordOrder } from "../../src/engine/modbus/registers.ts";
+import { keepRecord } from "../../src/engine/simulator.ts";
 
 export interface SimulatorPort {
   write(bytes: Uint8Array): void;
@@ -86,7 +87,7 @@ export class ModbusBusSimulator {
   readonly silent = new Set<number>();
   /** Addresses whose replies are corrupted on the line (one bit flipped, so their CRC fails). */
   readonly corrupted = new Set<number>();
-  /** Requests received with a good CRC, in order: address, function code, the whole frame, and when (performance.now()). */
+  /** The last requests received with a good CRC (SIMULATOR_RECORD_MAX), in order: address, function code, the whole frame, and when (performance.now()). */
   readonly received: Array<{ slave: number; functionCode: number; frame: Uint8Array; at: number }> = [];
   /** Functions beyond the standard ones, by code (a model's own, such as a meter's energy reset). */
   readonly functions = new Map<number, CustomFunction>();
@@ -139,7 +140,7 @@ export class ModbusBusSimulator {
     }
     const slave = frame[0]!;
     const fc = frame[1]!;
-    this.received.push({ slave, functionCode: fc, frame, at: performance.now() });
+    keepRecord(this.received, { slave, functionCode: fc, frame, at: performance.now() });
     this.watchers = this.watchers.filter((w) => {
       if (!w.until()) return true;
       w.resolve();

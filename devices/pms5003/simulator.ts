@@ -6,7 +6,7 @@
  * as sensors do (the manual shows no answer). The check (the 16-bit sum of every byte before it) is
  * written out here rather than taken from hearth, so the tests check one against the other.
  */
-import type { Simulator, SimulatorPort } from "../../src/engine/simulator.ts";
+import { keepRecord, type Simulator, type SimulatorPort } from "../../src/engine/simulator.ts";
 
 export interface Pms5003Options {
   /** Milliseconds between frames in active mode (the sensor's own is 200–2300). */
@@ -53,7 +53,7 @@ export class Pms5003Simulator implements Simulator {
   asleep = false;
   /** Frames sent, for tests that wait for some. */
   sent = 0;
-  /** Every command received, as hex (`42 4D E2 00 00 01 71`). */
+  /** The last commands received (SIMULATOR_RECORD_MAX), as hex (`42 4D E2 00 00 01 71`). */
   readonly commands: string[] = [];
 
   private readonly port: SimulatorPort;
@@ -104,7 +104,7 @@ export class Pms5003Simulator implements Simulator {
         continue;
       }
       this.pending = this.pending.slice(start + 7);
-      this.commands.push(frame.map((b) => b.toString(16).toUpperCase().padStart(2, "0")).join(" "));
+      keepRecord(this.commands, frame.map((b) => b.toString(16).toUpperCase().padStart(2, "0")).join(" "));
       this.command(frame[2]!, frame[4]!);
     }
   }

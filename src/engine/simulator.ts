@@ -31,3 +31,16 @@ export interface ProbeSimulator {
 
 /** Makes the simulator of a model read through sysfs files rather than a serial line (no pty). */
 export type ProbeSimulatorFactory = (options: Record<string, unknown>) => ProbeSimulator;
+
+/**
+ * How much of what it was sent a simulator keeps for tests to look back on (its requests, commands or
+ * lines): the newest this many. A simulator may run for as long as hearth does (`port: sim`, `hearth sim`),
+ * so its record must not grow with it.
+ */
+export const SIMULATOR_RECORD_MAX = 1000;
+
+/** Adds `entry` to a simulator's record of what it was sent, the oldest going past SIMULATOR_RECORD_MAX. */
+export function keepRecord<T>(record: T[], entry: T, max = SIMULATOR_RECORD_MAX): void {
+  record.push(entry);
+  if (record.length > max) record.splice(0, record.length - max);
+}

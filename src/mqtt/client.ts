@@ -178,8 +178,14 @@ export class MqttConnection {
     this.openClient();
   }
 
-  /** Makes the client for the current node, and drops the previous one (a client is bound to one address). */
-  private openClient(): void {
+  /**
+   * Makes the client for the current node, and ends and drops the previous one: a client is bound to one
+   * address, and one that lost its connection is never used again. MQTT.js's own reconnect() would keep
+   * in its client, for good, every QoS 1 publish that was awaiting its ack when the connection dropped
+   * (it gives the client new stores but never fails their callbacks, and each holds its topic and
+   * payload); ending the client (forced) fails them, and the client goes with them.
+   */
+  private openClient(attempt: { retry: boolean } = { retry: false }): void {
     const { options, log } = this.deps;
     const previous = this.client;
     const url = options.urls[this.nodeIndex]!;
@@ -215,7 +221,9 @@ export class MqttConnection {
     });
     const { index, count } = this.node;
     const which = count > 1 ? ` (node ${index} of ${count})` : "";
-    log.info({ url: redactUrl(url), clientId: this.clientId, node: index, nodes: count }, `Connecting to MQTT broker ${redactUrl(url)}${which}`);
+    // Another attempt on the one broker is no news (its failure is told once per outage); a new node is.
+    const level = attempt.retry && count === 1 ? "debug" : "info";
+    log[level]({ url: redactUrl(url), clientId: this.clientId, node: index, nodes: count }, `Connecting to MQTT broker ${redactUrl(url)}${which}`);
   }
 
   /**
@@ -327,12 +335,8 @@ export class MqttConnection {
       this.retry = undefined;
       if (this.stopping !== undefined) return;
       const count = this.deps.options.urls.length;
-      if (count === 1) {
-        this.client?.reconnect();
-        return;
-      }
-      this.nodeIndex = (this.nodeIndex + 1) % count;
-      this.openClient();
+      if (count > 1) this.nodeIndex = (this.nodeIndex + 1) % count;
+      this.openClient({ retry: true });
     }, delay);
   }
 }

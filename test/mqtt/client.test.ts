@@ -1,4 +1,5 @@
 import { afterEach, expect, test } from "bun:test";
+import type { MqttClient } from "mqtt";
 import { ManualClock, type TimerHandle } from "../../src/core/clock.ts";
 import { createLogger, MemoryLogDestination } from "../../src/core/logger.ts";
 import { connectByOptions } from "../../src/mqtt/broker-url.ts";
@@ -133,6 +134,35 @@ test("QoS 1 publishes awaiting their acks all fail when the connection drops, an
   } finally {
     process.off("warning", onWarning);
   }
+});
+
+test("QoS 1 publishes in flight when the broker goes leave nothing behind in MQTT.js, however many reconnects", async () => {
+  const b = await broker();
+  const clients: MqttClient[] = [];
+  const { connection: c } = connection(b.url, {
+    factory: (url, options) => {
+      const client = connectByOptions(url, options);
+      clients.push(client);
+      return client;
+    },
+  });
+  let connects = 0;
+  c.onConnect(() => {
+    connects++;
+  });
+  await c.start();
+  await until(() => connects === 1, "connected");
+  for (let restart = 1; restart <= 3; restart++) {
+    // Thirty replies awaiting their acks when the broker goes (each holds its topic and payload until failed).
+    const outcomes = Array.from({ length: 30 }, (_, i) => c.publish(`hearth/t/reply${i}`, "x".repeat(1000), { qos: 1 }).catch(() => "lost"));
+    await b.kill("SIGTERM");
+    await Promise.all(outcomes);
+    await b.restart();
+    await until(() => connects === restart + 1, `connected again after restart ${restart}`);
+  }
+  // What MQTT.js still holds to call back: nothing, in the client in use and in the ones dropped.
+  const held = clients.map((client) => Object.keys(client.outgoing).length);
+  expect(held.reduce((a, n) => a + n, 0)).toBe(0);
 });
 
 /** A ManualClock that keeps the delay of every timer set on it. */
