@@ -19,6 +19,7 @@ import { ConfigError, loadConfig } from "./config/load.ts";
 import { BrokerUrlSchema } from "./config/schema.ts";
 import { isHearthError } from "./core/errors.ts";
 import type { ModelCatalogue } from "./engine/catalogue.ts";
+import { keepSimulatorRecords, SERVICE_RECORD_MAX } from "./engine/simulator.ts";
 import { sharedReaderPool } from "./serial/reader-pool.ts";
 import { startService } from "./service.ts";
 import { VERSION } from "./version.ts";
@@ -160,6 +161,7 @@ async function main(argv: string[]): Promise<number> {
     case "schema":
       return schemaCommand(processOutput, { model: values.model });
     case "sim": {
+      keepSimulatorRecords(SERVICE_RECORD_MAX);
       // Its pseudo-terminals are read by reader Workers, which inside a binary start on the bundled entry.
       sharedReaderPool.configure({ workerScript: workerScript("executor") });
       // A model file that names a capture is simulated too: the models of the configuration, as devices lists them.
@@ -234,6 +236,8 @@ async function main(argv: string[]): Promise<number> {
       return fleetCommand(config, processOutput, { brokers: values.broker, nodes, json: values.json, watch: values.watch, stopped });
     }
     case "run": {
+      // Its `port: sim` simulators' records are read by no one here.
+      keepSimulatorRecords(SERVICE_RECORD_MAX);
       const setup = await configOrExit(values.config, loadSetup);
       if (setup === undefined) return 2;
       try {

@@ -39,8 +39,23 @@ export type ProbeSimulatorFactory = (options: Record<string, unknown>) => ProbeS
  */
 export const SIMULATOR_RECORD_MAX = 1000;
 
-/** Adds `entry` to a simulator's record of what it was sent, the oldest going past SIMULATOR_RECORD_MAX. */
-export function keepRecord<T>(record: T[], entry: T, max = SIMULATOR_RECORD_MAX): void {
+/** How much a simulator of hearth itself keeps (`hearth run`, `hearth sim`): enough to see the latest. */
+export const SERVICE_RECORD_MAX = 16;
+
+let recordMax = SIMULATOR_RECORD_MAX;
+
+/**
+ * How many entries every simulator of this process keeps from now on. Tests read the records and keep
+ * the default; hearth's own processes, where nobody reads them, keep SERVICE_RECORD_MAX: a thousand
+ * requests to each of five Modbus meters held for nothing is memory that grows for an hour before it
+ * stops, which looks like a leak to anyone watching the process (the soak benchmark did).
+ */
+export function keepSimulatorRecords(max: number): void {
+  recordMax = max;
+}
+
+/** Adds `entry` to a simulator's record of what it was sent, the oldest going past the limit in force. */
+export function keepRecord<T>(record: T[], entry: T, max = recordMax): void {
   record.push(entry);
   if (record.length > max) record.splice(0, record.length - max);
 }

@@ -8,7 +8,7 @@ import { MhZ19bSimulator } from "../../devices/mh-z19b/simulator.ts";
 import { ModbusBusSimulator } from "../../devices/modbus-rtu/simulator.ts";
 import { Pms5003Simulator } from "../../devices/pms5003/simulator.ts";
 import { rtuFrame } from "../../src/engine/modbus/crc.ts";
-import { keepRecord, SIMULATOR_RECORD_MAX } from "../../src/engine/simulator.ts";
+import { keepRecord, keepSimulatorRecords, SERVICE_RECORD_MAX, SIMULATOR_RECORD_MAX } from "../../src/engine/simulator.ts";
 
 /** Where the simulators' replies go: nowhere, as to a host that does not read them. */
 const port = { write: () => {} };
@@ -26,6 +26,21 @@ test("a Modbus bus simulator keeps the newest requests it answered, not every on
   for (let i = 1; i <= SENT; i++) sim.receive(rtuFrame(1, Uint8Array.of(0x04, 0x00, 0x00, 0x00, (i % 100) + 1)));
   expect(sim.received.length).toBe(SIMULATOR_RECORD_MAX);
   expect(sim.received.at(-1)!.frame[5]).toBe((SENT % 100) + 1);
+});
+
+test("in hearth's own processes a simulator keeps only the latest few; tests keep the long record", () => {
+  keepSimulatorRecords(SERVICE_RECORD_MAX);
+  try {
+    const sim = new ModbusBusSimulator(port);
+    for (let i = 1; i <= 200; i++) sim.receive(rtuFrame(1, Uint8Array.of(0x04, 0x00, 0x00, 0x00, (i % 100) + 1)));
+    expect(sim.received.length).toBe(SERVICE_RECORD_MAX);
+    expect(sim.received.at(-1)!.frame[5]).toBe((200 % 100) + 1);
+  } finally {
+    keepSimulatorRecords(SIMULATOR_RECORD_MAX);
+  }
+  const sim = new ModbusBusSimulator(port);
+  for (let i = 1; i <= 200; i++) sim.receive(rtuFrame(1, Uint8Array.of(0x04, 0x00, 0x00, 0x00, (i % 100) + 1)));
+  expect(sim.received.length).toBe(200);
 });
 
 test("a hearth-io simulator keeps the newest command lines", () => {
