@@ -49,14 +49,14 @@ export async function connectToBroker(config: MqttConfig, options: { clientId: s
       });
       return { client, url: redactUrl(url) };
     } catch (err) {
-      failures.push(`${where(url)}: ${(err as Error).message}`);
+      failures.push(`${brokerAddress(url)}: ${(err as Error).message}`);
     }
   }
   throw new BrokerUnreachableError(`cannot reach the broker at ${failures.join("; ")}`);
 }
 
 /** A broker's host and port as a message names it (never its credentials). */
-function where(url: string): string {
+export function brokerAddress(url: string): string {
   try {
     const parsed = brokerOptions(url);
     return parsed.port === undefined ? (parsed.host ?? url) : `${parsed.host}:${parsed.port}`;

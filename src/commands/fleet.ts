@@ -1,7 +1,7 @@
 import type mqtt from "mqtt";
 import { z } from "zod";
 import { baseTopicOf, brokerUrlsOf, type Config } from "../config/schema.ts";
-import { BrokerUnreachableError, connectToBroker } from "./broker-client.ts";
+import { BrokerUnreachableError, brokerAddress, connectToBroker } from "./broker-client.ts";
 import type { Output } from "./output.ts";
 
 /** Exit codes of `hearth fleet`: 0 every node online with every device available, 1 not, 2 bad usage, 3 no broker. */
@@ -227,7 +227,7 @@ export function renderFleet(rows: readonly FleetRow[], prefix: string, now: numb
     r.devices === null ? "-" : `${r.devices.available}/${r.devices.configured}`,
     r.loop_lag_ms === null ? "-" : `${r.loop_lag_ms.toFixed(1)} ms`,
     r.outbox === null ? "-" : r.outbox.set_aside > 0 ? `${r.outbox.queued} (${r.outbox.set_aside} set aside)` : String(r.outbox.queued),
-    r.broker === null ? "-" : r.broker.nodes > 1 ? `${hostOf(r.broker.url)} (${r.broker.node}/${r.broker.nodes})` : hostOf(r.broker.url),
+    r.broker === null ? "-" : r.broker.nodes > 1 ? `${brokerAddress(r.broker.url)} (${r.broker.node}/${r.broker.nodes})` : brokerAddress(r.broker.url),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]!))).join("  ");
@@ -250,15 +250,6 @@ function duration(seconds: number): string {
   if (h > 0) return `${h}h ${m}m`;
   if (m > 0) return `${m}m ${s % 60}s`;
   return `${s}s`;
-}
-
-/** A broker URL as the table shows it: its host and port. */
-function hostOf(url: string): string {
-  try {
-    return new URL(url).host || url;
-  } catch {
-    return url;
-  }
 }
 
 /** The prefix the nodes of a fleet share: the base topic without its last level (`hearth/<node>` → `hearth`). */

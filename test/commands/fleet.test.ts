@@ -5,7 +5,7 @@ import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { VERSION } from "../../src/version.ts";
 import { cleanUpProcessesAfterEach, HearthProcess, tempDir } from "../faults/outbox-process.ts";
-import { boardConfig, eventually, type FleetRun } from "../helpers/fleet-cli.ts";
+import { boardConfig, eventually, type FleetRun, runFleetWith } from "../helpers/fleet-cli.ts";
 import { until } from "../helpers/until.ts";
 import { MOSQUITTO, startBroker, type TestBroker } from "../mqtt/broker.ts";
 
@@ -17,9 +17,7 @@ const ROOT = join(import.meta.dir, "..", "..");
 async function fleet(dir: string, url: string, ...args: string[]): Promise<FleetRun> {
   const config = join(dir, "fleet.yaml");
   await Bun.write(config, `node_id: desk\nmqtt:\n  url: ${url}\n`);
-  const child = Bun.spawn([process.execPath, join(ROOT, "src/cli.ts"), "fleet", "--config", config, ...args], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-  return { code, stdout, stderr };
+  return runFleetWith(config, args);
 }
 
 /** The table's row of `node`, split on its column gaps. */

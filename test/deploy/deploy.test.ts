@@ -18,6 +18,7 @@ import { releasesToRemove } from "../../deploy/lib/board.ts";
 import { readFleet } from "../../deploy/lib/fleet.ts";
 import { archOf, parseSums } from "../../deploy/lib/release.ts";
 import { parseDestination } from "../../deploy/lib/ssh.ts";
+import { runFleetWith } from "../helpers/fleet-cli.ts";
 import { buildFirmware, buildOptiboot, type EmulatedBoard, startEmulator } from "../helpers/simavr.ts";
 import { freePort, startBroker, type TestBroker } from "../mqtt/broker.ts";
 import { builtRelease } from "./binary.ts";
@@ -325,8 +326,7 @@ describe("deploy/deploy to a fleet: three boards and an unreachable host, --para
     // Run from a desk: its own config names no broker (the embedded one's address); --broker gives the fleet's.
     const desk = join(tmp, "desk.yaml");
     writeFileSync(desk, "node_id: desk\n");
-    const cli = Bun.spawn([process.execPath, join(REPO, "src/cli.ts"), "fleet", "--config", desk, "--broker", broker.url, "--json"], { stdout: "pipe", stderr: "pipe" });
-    const [stdout, stderr] = await Promise.all([new Response(cli.stdout).text(), new Response(cli.stderr).text(), cli.exited]);
+    const { stdout, stderr } = await runFleetWith(desk, ["--broker", broker.url, "--json"]);
     const listed = (JSON.parse(stdout || "{}") as { nodes?: Array<{ node: string; state: string; problems: string[] }> }).nodes ?? [];
     const names = (await readFleet(join(tmp, "fleet.yaml"))).flatMap((h) => (h.node === undefined ? [] : [h.node]));
     expect(names).toEqual(["board_fleet_0", "board_fleet_1", "board_fleet_2"]);

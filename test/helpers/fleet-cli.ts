@@ -13,17 +13,18 @@ export interface FleetRun {
   stderr: string;
 }
 
-/** Runs `hearth fleet --broker URL… args` with a desk config written in `dir`. */
-export async function runFleet(dir: string, brokers: readonly string[], ...args: string[]): Promise<FleetRun> {
-  const config = join(dir, "desk.yaml");
-  writeFileSync(config, "node_id: desk\n");
-  const child = Bun.spawn([process.execPath, join(ROOT, "src/cli.ts"), "fleet", "--config", config, ...brokers.flatMap((b) => ["--broker", b]), ...args], {
-    stdout: "pipe",
-    stderr: "pipe",
-    stdin: "ignore",
-  });
+/** Runs `hearth fleet --config CONFIG args` and collects what it printed and its exit code. */
+export async function runFleetWith(config: string, args: readonly string[]): Promise<FleetRun> {
+  const child = Bun.spawn([process.execPath, join(ROOT, "src/cli.ts"), "fleet", "--config", config, ...args], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   return { code, stdout, stderr };
+}
+
+/** Runs `hearth fleet --broker URL… args` with a desk config written in `dir`. */
+export function runFleet(dir: string, brokers: readonly string[], ...args: string[]): Promise<FleetRun> {
+  const config = join(dir, "desk.yaml");
+  writeFileSync(config, "node_id: desk\n");
+  return runFleetWith(config, [...brokers.flatMap((b) => ["--broker", b]), ...args]);
 }
 
 /** `check` run again until it holds (each run of hearth fleet takes its own time), or an error after `ms`. */
